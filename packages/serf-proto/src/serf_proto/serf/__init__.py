@@ -1,0 +1,1 @@
+"""The Serf layer over the membership core: clocks, members, events, queries, keys, snapshots."""
