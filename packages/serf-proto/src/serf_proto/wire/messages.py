@@ -1,0 +1,524 @@
+"""memberlist messages: frozen dataclasses with Go's type bytes, and their codec.
+
+Every message on the wire is one type byte followed by a body; for most types the body is one
+msgpack map whose keys are the Go struct's field names in byte order (see ``gomsgpack``). Byte
+fields hold raw bytes exactly as on the wire: addresses are 4 or 16 IP bytes, ``vsn`` the six
+version bytes ``[PMin, PMax, PCur, DMin, DMax, DCur]``.
+
+Nil versus empty: Go writes a nil byte slice as ``c0``. The byte fields that Go leaves nil when
+there is nothing to send (``Ack.payload``, ``Alive.meta``, ``PushNodeState.meta``, ``vsn``) are
+written as nil when empty, and nil decodes as ``b""``.
+
+``encode_message`` / ``decode_message`` handle one message in its *packet* form (a UDP user
+message is ``08`` + raw bytes). ``encode_stream_message`` / ``decode_stream_message`` handle the
+TCP form, where a user message carries a ``{UserMsgLen}`` header and a push/pull is the header,
+the node states and the raw user state. Framing layers (compound, CRC, compression, encryption,
+label) live in ``framing`` and ``packet``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import msgpack
+
+from serf_proto.errors import (
+    DecodeError,
+    MalformedMessage,
+    SizeLimitExceeded,
+    TruncatedInput,
+    UnknownMessageType,
+)
+from serf_proto.wire.gomsgpack import (
+    as_map,
+    get_bool,
+    get_bytes,
+    get_int,
+    get_str,
+    get_u16,
+    get_u32,
+    pack,
+    unpack,
+)
+from serf_proto.wire.limits import (
+    MAX_PUSH_PULL_NODES,
+    MAX_USER_MSG_LEN,
+    MAX_USER_STATE_LEN,
+    META_MAX_SIZE,
+)
+
+
+class MessageType(IntEnum):
+    """memberlist message type bytes (Go ``messageType``)."""
+
+    PING = 0
+    INDIRECT_PING = 1
+    ACK_RESP = 2
+    SUSPECT = 3
+    ALIVE = 4
+    DEAD = 5
+    PUSH_PULL = 6
+    COMPOUND = 7
+    USER = 8
+    COMPRESS = 9
+    ENCRYPT = 10
+    NACK_RESP = 11
+    HAS_CRC = 12
+    ERR = 13
+    HAS_LABEL = 244
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Probe (Go ``ping``). ``node`` names the intended target; ``source_*`` say where to ack."""
+
+    seq_no: int
+    node: str
+    source_addr: bytes = b""
+    source_port: int = 0
+    source_node: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IndirectPing:
+    """Request to probe ``target:port`` on our behalf (Go ``indirectPingReq``)."""
+
+    seq_no: int
+    target: bytes
+    port: int
+    node: str
+    nack: bool = False
+    source_addr: bytes = b""
+    source_port: int = 0
+    source_node: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Answer to a ping (Go ``ackResp``); ``payload`` is the ping delegate's (Serf: coordinate)."""
+
+    seq_no: int
+    payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Nack:
+    """An indirect-ping helper got no ack from the target (Go ``nackResp``)."""
+
+    seq_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class Suspect:
+    """``from_node`` suspects ``node`` at ``incarnation`` (Go ``suspect``)."""
+
+    incarnation: int
+    node: str
+    from_node: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alive:
+    """``node`` is alive at ``incarnation`` with this address, meta and versions (Go ``alive``)."""
+
+    incarnation: int
+    node: str
+    addr: bytes
+    port: int
+    meta: bytes = b""
+    vsn: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Dead:
+    """``node`` is dead (``from_node != node``) or has left (``from_node == node``)."""
+
+    incarnation: int
+    node: str
+    from_node: str
+
+
+@dataclass(frozen=True, slots=True)
+class PushPullHeader:
+    """First object of a push/pull: how many node states and user-state bytes follow."""
+
+    nodes: int
+    user_state_len: int
+    join: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PushNodeState:
+    """One node-table entry in a push/pull (Go ``pushNodeState``); ``state`` is a ``NodeState``."""
+
+    name: str
+    addr: bytes
+    port: int
+    meta: bytes
+    incarnation: int
+    state: int
+    vsn: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PushPull:
+    """A complete push/pull stream message: header flag, node states and raw user state."""
+
+    join: bool
+    states: tuple[PushNodeState, ...]
+    user_state: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class UserMsg:
+    """A delegate (Serf) message; ``payload`` starts with the Serf type byte."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ErrResp:
+    """Error reply on a stream (Go ``errResp``)."""
+
+    error: str
+
+
+Message = Ping | IndirectPing | Ack | Nack | Suspect | Alive | Dead | PushPull | UserMsg | ErrResp
+
+# ---------------------------------------------------------------------------------------------
+# encoding
+
+
+def _encode_ping(m: Ping) -> bytes:
+    d: dict[str, Any] = {"Node": m.node, "SeqNo": m.seq_no}
+    if m.source_addr:
+        d["SourceAddr"] = m.source_addr
+    if m.source_node:
+        d["SourceNode"] = m.source_node
+    if m.source_port:
+        d["SourcePort"] = m.source_port
+    return b"\x00" + pack(d)
+
+
+def _encode_indirect_ping(m: IndirectPing) -> bytes:
+    d: dict[str, Any] = {"Nack": m.nack, "Node": m.node, "Port": m.port, "SeqNo": m.seq_no}
+    if m.source_addr:
+        d["SourceAddr"] = m.source_addr
+    if m.source_node:
+        d["SourceNode"] = m.source_node
+    if m.source_port:
+        d["SourcePort"] = m.source_port
+    d["Target"] = m.target
+    return b"\x01" + pack(d)
+
+
+def _encode_ack(m: Ack) -> bytes:
+    return b"\x02" + pack({"Payload": m.payload or None, "SeqNo": m.seq_no})
+
+
+def _encode_nack(m: Nack) -> bytes:
+    return b"\x0b" + pack({"SeqNo": m.seq_no})
+
+
+def _encode_suspect(m: Suspect) -> bytes:
+    return b"\x03" + pack({"From": m.from_node, "Incarnation": m.incarnation, "Node": m.node})
+
+
+def _encode_dead(m: Dead) -> bytes:
+    return b"\x05" + pack({"From": m.from_node, "Incarnation": m.incarnation, "Node": m.node})
+
+
+def _encode_alive(m: Alive) -> bytes:
+    return b"\x04" + pack(
+        {
+            "Addr": m.addr,
+            "Incarnation": m.incarnation,
+            "Meta": m.meta or None,
+            "Node": m.node,
+            "Port": m.port,
+            "Vsn": m.vsn or None,
+        }
+    )
+
+
+def encode_push_pull_header(h: PushPullHeader) -> bytes:
+    """``06`` + msgpack header (no node states)."""
+    return b"\x06" + pack({"Join": h.join, "Nodes": h.nodes, "UserStateLen": h.user_state_len})
+
+
+def encode_push_node_state(s: PushNodeState) -> bytes:
+    """One msgpack node-state map (no type byte)."""
+    return pack(
+        {
+            "Addr": s.addr,
+            "Incarnation": s.incarnation,
+            "Meta": s.meta or None,
+            "Name": s.name,
+            "Port": s.port,
+            "State": s.state,
+            "Vsn": s.vsn or None,
+        }
+    )
+
+
+def _encode_push_pull(m: PushPull) -> bytes:
+    parts = [
+        encode_push_pull_header(PushPullHeader(len(m.states), len(m.user_state), m.join)),
+        *(encode_push_node_state(s) for s in m.states),
+        m.user_state,
+    ]
+    return b"".join(parts)
+
+
+def _encode_user(m: UserMsg) -> bytes:
+    return b"\x08" + m.payload
+
+
+def _encode_err(m: ErrResp) -> bytes:
+    return b"\x0d" + pack({"Error": m.error})
+
+
+_ENCODERS: dict[type, Any] = {
+    Ping: _encode_ping,
+    IndirectPing: _encode_indirect_ping,
+    Ack: _encode_ack,
+    Nack: _encode_nack,
+    Suspect: _encode_suspect,
+    Alive: _encode_alive,
+    Dead: _encode_dead,
+    PushPull: _encode_push_pull,
+    UserMsg: _encode_user,
+    ErrResp: _encode_err,
+}
+
+
+def encode_message(msg: Message) -> bytes:
+    """Encode one message in packet form: type byte + body, byte-identical to Go."""
+    try:
+        encoder = _ENCODERS[type(msg)]
+    except KeyError:
+        raise TypeError(f"not a memberlist message: {type(msg).__name__}") from None
+    data: bytes = encoder(msg)
+    return data
+
+
+def encode_stream_message(msg: Message) -> bytes:
+    """Encode one message in stream (TCP) form: a user message gets its ``UserMsgLen`` header."""
+    if type(msg) is UserMsg:
+        return b"\x08" + pack({"UserMsgLen": len(msg.payload)}) + msg.payload
+    return encode_message(msg)
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+
+def _body(data: bytes | memoryview, what: str) -> dict[bytes, Any]:
+    return as_map(unpack(data[1:]), what)
+
+
+def _check_meta(meta: bytes) -> bytes:
+    if len(meta) > META_MAX_SIZE:
+        raise SizeLimitExceeded(f"node meta of {len(meta)} bytes exceeds {META_MAX_SIZE}")
+    return meta
+
+
+def _decode_ping(data: bytes | memoryview) -> Ping:
+    d = _body(data, "ping")
+    return Ping(
+        get_u32(d, b"SeqNo"),
+        get_str(d, b"Node"),
+        get_bytes(d, b"SourceAddr"),
+        get_u16(d, b"SourcePort"),
+        get_str(d, b"SourceNode"),
+    )
+
+
+def _decode_indirect_ping(data: bytes | memoryview) -> IndirectPing:
+    d = _body(data, "indirect ping")
+    return IndirectPing(
+        get_u32(d, b"SeqNo"),
+        get_bytes(d, b"Target"),
+        get_u16(d, b"Port"),
+        get_str(d, b"Node"),
+        get_bool(d, b"Nack"),
+        get_bytes(d, b"SourceAddr"),
+        get_u16(d, b"SourcePort"),
+        get_str(d, b"SourceNode"),
+    )
+
+
+def _decode_ack(data: bytes | memoryview) -> Ack:
+    d = _body(data, "ack")
+    return Ack(get_u32(d, b"SeqNo"), get_bytes(d, b"Payload"))
+
+
+def _decode_nack(data: bytes | memoryview) -> Nack:
+    return Nack(get_u32(_body(data, "nack"), b"SeqNo"))
+
+
+def _decode_suspect(data: bytes | memoryview) -> Suspect:
+    d = _body(data, "suspect")
+    return Suspect(get_u32(d, b"Incarnation"), get_str(d, b"Node"), get_str(d, b"From"))
+
+
+def _decode_dead(data: bytes | memoryview) -> Dead:
+    d = _body(data, "dead")
+    return Dead(get_u32(d, b"Incarnation"), get_str(d, b"Node"), get_str(d, b"From"))
+
+
+def _decode_alive(data: bytes | memoryview) -> Alive:
+    d = _body(data, "alive")
+    return Alive(
+        get_u32(d, b"Incarnation"),
+        get_str(d, b"Node"),
+        get_bytes(d, b"Addr"),
+        get_u16(d, b"Port"),
+        _check_meta(get_bytes(d, b"Meta")),
+        get_bytes(d, b"Vsn"),
+    )
+
+
+def _decode_user(data: bytes | memoryview) -> UserMsg:
+    return UserMsg(bytes(data[1:]))
+
+
+def _decode_err(data: bytes | memoryview) -> ErrResp:
+    return ErrResp(get_str(_body(data, "error response"), b"Error"))
+
+
+def push_pull_header_from_map(obj: Any) -> PushPullHeader:
+    """Build and bound-check a ``PushPullHeader`` from its decoded msgpack map."""
+    d = as_map(obj, "push/pull header")
+    nodes = get_int(d, b"Nodes")
+    user_state_len = get_int(d, b"UserStateLen")
+    if not 0 <= nodes <= MAX_PUSH_PULL_NODES:
+        raise SizeLimitExceeded(f"push/pull announces {nodes} nodes")
+    if not 0 <= user_state_len <= MAX_USER_STATE_LEN:
+        raise SizeLimitExceeded(f"push/pull user state of {user_state_len} bytes")
+    return PushPullHeader(nodes, user_state_len, get_bool(d, b"Join"))
+
+
+def push_node_state_from_map(obj: Any) -> PushNodeState:
+    """Build a ``PushNodeState`` from its decoded msgpack map."""
+    d = as_map(obj, "push node state")
+    return PushNodeState(
+        get_str(d, b"Name"),
+        get_bytes(d, b"Addr"),
+        get_u16(d, b"Port"),
+        _check_meta(get_bytes(d, b"Meta")),
+        get_u32(d, b"Incarnation"),
+        get_int(d, b"State"),
+        get_bytes(d, b"Vsn"),
+    )
+
+
+def user_msg_len_from_map(obj: Any) -> int:
+    """Read and bound-check the ``UserMsgLen`` of a stream user-message header."""
+    n = get_int(as_map(obj, "user message header"), b"UserMsgLen")
+    if not 0 <= n <= MAX_USER_MSG_LEN:
+        raise SizeLimitExceeded(f"user message of {n} bytes")
+    return n
+
+
+def _unpacker(data: bytes | memoryview) -> msgpack.Unpacker:
+    unpacker = msgpack.Unpacker(raw=True, max_buffer_size=max(len(data), 1))
+    unpacker.feed(data)
+    return unpacker
+
+
+def _next(unpacker: msgpack.Unpacker) -> Any:
+    try:
+        return unpacker.unpack()
+    except msgpack.OutOfData as exc:
+        raise TruncatedInput("stream message is truncated") from exc
+    except Exception as exc:
+        raise MalformedMessage(f"invalid msgpack: {exc}") from exc
+
+
+def _decode_push_pull(data: bytes | memoryview) -> PushPull:
+    """Decode a complete push/pull (``06`` + header + states + user state)."""
+    unpacker = _unpacker(data[1:])
+    header = push_pull_header_from_map(_next(unpacker))
+    states = tuple(push_node_state_from_map(_next(unpacker)) for _ in range(header.nodes))
+    used = 1 + unpacker.tell()
+    user_state = bytes(data[used : used + header.user_state_len])
+    if len(user_state) < header.user_state_len:
+        raise TruncatedInput("push/pull user state is truncated")
+    return PushPull(header.join, states, user_state)
+
+
+def _decode_stream_user(data: bytes | memoryview) -> UserMsg:
+    unpacker = _unpacker(data[1:])
+    n = user_msg_len_from_map(_next(unpacker))
+    used = 1 + unpacker.tell()
+    payload = bytes(data[used : used + n])
+    if len(payload) < n:
+        raise TruncatedInput("user message is truncated")
+    return UserMsg(payload)
+
+
+_DECODERS: dict[int, Any] = {
+    0: _decode_ping,
+    1: _decode_indirect_ping,
+    2: _decode_ack,
+    3: _decode_suspect,
+    4: _decode_alive,
+    5: _decode_dead,
+    6: _decode_push_pull,
+    8: _decode_user,
+    11: _decode_nack,
+    13: _decode_err,
+}
+
+
+def decode_message(data: bytes | memoryview) -> Message:
+    """Decode one message in packet form (type byte + body); trailing bytes are ignored.
+
+    Framing types (compound, compress, CRC, encrypt, label) are refused here; ``decode_packet``
+    unwraps them. Raises ``DecodeError`` (and only that) for any bad input.
+    """
+    if not data:
+        raise TruncatedInput("empty message")
+    decoder = _DECODERS.get(data[0])
+    if decoder is None:
+        raise UnknownMessageType(data[0])
+    msg: Message = decoder(data)
+    return msg
+
+
+def decode_stream_message(data: bytes | memoryview) -> Message:
+    """Decode one complete plain stream message (a reliable user message has its header)."""
+    if data and data[0] == MessageType.USER:
+        return _decode_stream_user(data)
+    return decode_message(data)
+
+
+__all__ = [
+    "Ack",
+    "Alive",
+    "Dead",
+    "DecodeError",
+    "ErrResp",
+    "IndirectPing",
+    "Message",
+    "MessageType",
+    "Nack",
+    "Ping",
+    "PushNodeState",
+    "PushPull",
+    "PushPullHeader",
+    "Suspect",
+    "UserMsg",
+    "decode_message",
+    "decode_stream_message",
+    "encode_message",
+    "encode_push_node_state",
+    "encode_push_pull_header",
+    "encode_stream_message",
+    "push_node_state_from_map",
+    "push_pull_header_from_map",
+    "user_msg_len_from_map",
+]
