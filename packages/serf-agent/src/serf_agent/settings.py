@@ -1,0 +1,319 @@
+"""Turn a merged :class:`~serf_agent.config.AgentConfig` into checked, typed start-up settings.
+
+Every check the Go agent makes before it binds a socket happens here, in Go's order and with
+Go's message texts (printed after ``==> `` by the command), so a bad configuration exits with
+status 1 before anything listens. The checks are split by the phase in which Go reports them:
+:func:`check_config` (reading the configuration), :func:`resolve_network` (setting up the
+agent: addresses, interface, key, profile) and :func:`check_serf_limits` (creating Serf:
+protocol, key size, size limits), because Go prints ``Starting Serf agent...`` between the
+second and the third.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import socket
+import struct
+from dataclasses import dataclass, field
+
+from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
+from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
+
+#: Serf protocol versions the agent accepts.
+PROTOCOL_MIN = 2
+PROTOCOL_MAX = 5
+#: Go's hard cap on ``user_event_size_limit`` (bytes).
+USER_EVENT_SIZE_HARD_LIMIT = 9216
+#: Minimum retry interval and broadcast timeout (seconds); lower values are raised to this.
+MIN_RETRY_INTERVAL = 1.0
+MIN_BROADCAST_TIMEOUT = 1.0
+PROFILES = ("lan", "wan", "local")
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERR")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedConfig:
+    """The config after Go's ``readConfig`` checks, with the notices Go prints for it."""
+
+    config: AgentConfig
+    handlers: list[HandlerSpec]
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSettings:
+    """Addresses, key and profile resolved from the config (Go's ``setupAgent``)."""
+
+    bind_host: str
+    bind_port: int
+    advertise_host: str | None
+    advertise_port: int | None
+    encrypt_key: bytes | None
+    profile: str
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def bind_display(self) -> str:
+        """``ip:port`` (``[v6]:port``) as the banner prints it."""
+        return join_host_port(self.bind_host, self.bind_port)
+
+
+def join_host_port(host: str, port: int) -> str:
+    """Go ``net.JoinHostPort``: brackets around IPv6 literals."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def split_host_port(address: str) -> tuple[str, str]:
+    """Go ``net.SplitHostPort``; raises :class:`ValueError` with Go's message."""
+    if address.startswith("["):
+        end = address.find("]")
+        if end < 0:
+            raise ValueError(f"address {address}: missing ']' in address")
+        host, rest = address[1:end], address[end + 1 :]
+        if not rest:
+            raise ValueError(f"address {address}: missing port in address")
+        if not rest.startswith(":") or ":" in rest[1:]:
+            raise ValueError(f"address {address}: too many colons in address")
+        return host, rest[1:]
+    if ":" not in address:
+        raise ValueError(f"address {address}: missing port in address")
+    host, _, port = address.rpartition(":")
+    if ":" in host:
+        raise ValueError(f"address {address}: too many colons in address")
+    return host, port
+
+
+def address_parts(address: str, default_port: int = DEFAULT_BIND_PORT) -> tuple[str, int]:
+    """Go's ``AddrParts``: ``ip[:port]`` (or a host name) to an IP string and a port.
+
+    A missing port becomes ``default_port``; host names are resolved. Raises
+    :class:`ValueError` with a Go-like message.
+    """
+    try:
+        host, port_text = split_host_port(address)
+    except ValueError as exc:
+        if "missing port" not in str(exc):
+            raise
+        bracketed = address if address.startswith("[") or ":" not in address else f"[{address}]"
+        host, port_text = split_host_port(f"{bracketed}:{default_port}")
+    try:
+        port = int(port_text) if port_text else 0
+    except ValueError:
+        raise ValueError(f"lookup tcp/{port_text}: unknown port") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"address {address}: invalid port")
+    if not host:
+        return "0.0.0.0", port
+    try:
+        return str(ipaddress.ip_address(host)), port
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise ValueError(f"lookup {host}: no such host") from None
+    ips = [str(info[4][0]) for info in infos]
+    v4 = [ip for ip in ips if ":" not in ip]
+    return (v4 or ips)[0], port
+
+
+# --------------------------------------------------------------------------- interfaces
+
+
+def interface_addresses(name: str) -> list[str]:
+    """The IP addresses of network interface ``name`` (IPv4 first, then IPv6).
+
+    Raises :class:`ValueError` (``route ip+net: no such network interface``) when it does not
+    exist.
+    """
+    if name not in {n for _i, n in socket.if_nameindex()}:
+        raise ValueError("route ip+net: no such network interface")
+    addrs: list[str] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        siocgifaddr = 0x8915
+        try:
+            packed = fcntl.ioctl(
+                sock.fileno(), siocgifaddr, struct.pack("256s", name.encode()[:15])
+            )
+            addrs.append(socket.inet_ntoa(packed[20:24]))
+        except OSError:
+            pass
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii") as table:
+            for line in table:
+                parts = line.split()
+                if len(parts) >= 6 and parts[5] == name:
+                    addrs.append(str(ipaddress.IPv6Address(bytes.fromhex(parts[0]))))
+    except OSError:
+        pass
+    return addrs
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedConfig:
+    """Go's ``readConfig`` checks: node name, handlers, interface, role, lower bounds.
+
+    Returns the completed config (hostname filled in, ``role`` applied to tags, intervals
+    raised to their minimum) with the notices Go prints; raises :class:`ConfigError`.
+    """
+    updates: dict[str, object] = {}
+    notices: list[str] = []
+    if not config.node_name:
+        try:
+            updates["node_name"] = hostname or socket.gethostname()
+        except OSError as exc:
+            raise ConfigError(f"Error determining hostname: {exc}") from None
+    try:
+        handlers = parse_handler_specs(config.event_handlers)
+    except InvalidHandlerError as exc:
+        raise ConfigError(str(exc)) from None
+    if config.interface:
+        try:
+            interface_addresses(config.interface)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid network interface: {exc}") from None
+    if config.role:
+        notices.append("Deprecation warning: 'Role' has been replaced with 'Tags'")
+        updates["tags"] = {**config.tags, "role": config.role}
+    if config.retry_interval < MIN_RETRY_INTERVAL:
+        updates["retry_interval"] = MIN_RETRY_INTERVAL
+        notices.append("Warning: 'RetryInterval' is too low. Setting to 1s")
+    if config.broadcast_timeout < MIN_BROADCAST_TIMEOUT:
+        updates["broadcast_timeout"] = MIN_BROADCAST_TIMEOUT
+        notices.append("Warning: 'BroadcastTimeout' is too low. Setting to 1s")
+    if config.rejoin_after_leave and not config.snapshot_path:
+        notices.append("Warning: 'RejoinAfterLeave' enabled without snapshot file")
+    return CheckedConfig(config.model_copy(update=updates), handlers, notices)
+
+
+def check_log_level(level: str) -> str:
+    """Upper-case and validate a log level; raises :class:`ConfigError` with Go's text."""
+    upper = level.upper()
+    if upper not in LOG_LEVELS:
+        valid = " ".join(LOG_LEVELS)
+        raise ConfigError(f"Invalid log level: {upper}. Valid log levels are: [{valid}]")
+    return upper
+
+
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_VALUES = {byte: index for index, byte in enumerate(_B64_ALPHABET)}
+
+
+def decode_key(text: str) -> bytes:
+    """Decode standard padded base64 exactly as Go's ``base64.StdEncoding`` does.
+
+    Newlines are skipped; anything else outside the alphabet, wrong padding, a short final
+    group or bytes after the padding raise :class:`ValueError` ``illegal base64 data at input
+    byte N`` with Go's ``N``.
+    """
+    src = text.encode("utf-8", "surrogateescape")
+    out = bytearray()
+    si = 0
+
+    def corrupt(position: int) -> ValueError:
+        return ValueError(f"illegal base64 data at input byte {position}")
+
+    while si < len(src):
+        quantum: list[int] = []
+        finished = False
+        while len(quantum) < 4:
+            if si == len(src):
+                if not quantum:
+                    return bytes(out)
+                raise corrupt(si - len(quantum))
+            byte = src[si]
+            si += 1
+            if byte in _B64_VALUES:
+                quantum.append(_B64_VALUES[byte])
+                continue
+            if byte in b"\r\n":
+                continue
+            if byte != ord("="):
+                raise corrupt(si - 1)
+            if len(quantum) < 2:
+                raise corrupt(si - 1)
+            if len(quantum) == 2:
+                while si < len(src) and src[si] in b"\r\n":
+                    si += 1
+                if si == len(src):
+                    raise corrupt(len(src))
+                if src[si] != ord("="):
+                    raise corrupt(si - 1)
+                si += 1
+            while si < len(src) and src[si] in b"\r\n":
+                si += 1
+            if si < len(src):
+                raise corrupt(si)
+            finished = True
+            break
+        value = 0
+        for digit in quantum + [0] * (4 - len(quantum)):
+            value = (value << 6) | digit
+        out += value.to_bytes(3, "big")[: len(quantum) - 1]
+        if finished:
+            break
+    return bytes(out)
+
+
+def resolve_network(config: AgentConfig) -> NetworkSettings:
+    """Go's ``setupAgent`` checks: bind/advertise addresses, interface, key and profile."""
+    notices: list[str] = []
+    try:
+        bind_host, bind_port = address_parts(config.bind)
+    except ValueError as exc:
+        raise ConfigError(f"Invalid bind address: {exc}") from None
+    if config.interface:
+        addrs = interface_addresses(config.interface)
+        if not addrs:
+            raise ConfigError(f"Interface '{config.interface}' has no addresses")
+        if bind_host == "0.0.0.0":
+            usable = [a for a in addrs if not ipaddress.ip_address(a).is_link_local]
+            if not usable:
+                raise ConfigError(
+                    f"Failed to find usable address for interface '{config.interface}'"
+                )
+            bind_host = usable[0]
+            notices.append(f"Using interface '{config.interface}' address '{bind_host}'")
+        elif bind_host not in addrs:
+            raise ConfigError(f"Interface '{config.interface}' has no '{bind_host}' address")
+    advertise_host: str | None = None
+    advertise_port: int | None = None
+    if config.advertise:
+        try:
+            advertise_host, advertise_port = address_parts(config.advertise)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid advertise address: {exc}") from None
+    key: bytes | None = None
+    if config.encrypt_key:
+        try:
+            key = decode_key(config.encrypt_key)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid encryption key: {exc}") from None
+    if config.profile not in PROFILES:
+        raise ConfigError(f"Unknown profile: {config.profile}")
+    return NetworkSettings(
+        bind_host, bind_port, advertise_host, advertise_port, key or None, config.profile, notices
+    )
+
+
+def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
+    """Checks Go makes while creating Serf (reported as ``Error creating Serf: ...``)."""
+    if config.protocol < PROTOCOL_MIN:
+        raise ConfigError(
+            f"Protocol version '{config.protocol}' too low. "
+            f"Must be in range: [{PROTOCOL_MIN}, {PROTOCOL_MAX}]"
+        )
+    if config.protocol > PROTOCOL_MAX:
+        raise ConfigError(
+            f"Protocol version '{config.protocol}' too high. "
+            f"Must be in range: [{PROTOCOL_MIN}, {PROTOCOL_MAX}]"
+        )
+    if config.user_event_size_limit > USER_EVENT_SIZE_HARD_LIMIT:
+        raise ConfigError(
+            f"user event size limit exceeds limit of {USER_EVENT_SIZE_HARD_LIMIT} bytes"
+        )
+    if key is not None and len(key) not in (16, 24, 32):
+        raise ConfigError("Failed to create memberlist: key size must be 16, 24 or 32 bytes")
