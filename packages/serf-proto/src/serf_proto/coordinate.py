@@ -12,7 +12,8 @@ measured RTT; :meth:`VivaldiClient.update` then
 4. pulls the point gently back towards the origin (gravity) so the system does not drift.
 
 The arithmetic follows Go exactly (including the truncation of distances to whole nanoseconds)
-so that a Python node and a Go node compute the same coordinates; the only randomness (a random
+so that a Python node and a Go node compute the same coordinates (the value type is the wire
+codec's ``Coordinate``); the only randomness (a random
 direction when two points coincide) comes from the injected ``random.Random``.
 """
 
@@ -21,6 +22,20 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+
+from serf_proto.wire.coordinate import Coordinate
+
+__all__ = [
+    "Coordinate",
+    "CoordinateError",
+    "VivaldiClient",
+    "VivaldiConfig",
+    "apply_force",
+    "distance",
+    "is_valid",
+    "new_coordinate",
+    "raw_distance",
+]
 
 #: Distances and magnitudes below this are treated as zero (Go ``zeroThreshold``).
 ZERO_THRESHOLD = 1.0e-6
@@ -55,53 +70,52 @@ class VivaldiConfig:
             raise ValueError("adjustment_window_size must not be negative")
 
 
-@dataclass(frozen=True, slots=True)
-class Coordinate:
-    """A network coordinate; ``vec``, ``height`` and ``adjustment`` are in seconds."""
+def new_coordinate(config: VivaldiConfig | None = None) -> Coordinate:
+    """A coordinate at the origin, as Go's ``NewCoordinate``."""
+    cfg = config or VivaldiConfig()
+    return Coordinate((0.0,) * cfg.dimensionality, cfg.vivaldi_error_max, 0.0, cfg.height_min)
 
-    vec: tuple[float, ...]
-    error: float
-    adjustment: float
-    height: float
 
-    @classmethod
-    def origin(cls, config: VivaldiConfig | None = None) -> Coordinate:
-        """A new coordinate at the origin, as Go's ``NewCoordinate``."""
-        cfg = config or VivaldiConfig()
-        return cls((0.0,) * cfg.dimensionality, cfg.vivaldi_error_max, 0.0, cfg.height_min)
+def is_valid(c: Coordinate) -> bool:
+    """True when every component is a finite number."""
+    return all(math.isfinite(x) for x in (*c.vec, c.error, c.adjustment, c.height))
 
-    def is_valid(self) -> bool:
-        """True when every component is a finite number."""
-        parts = (*self.vec, self.error, self.adjustment, self.height)
-        return all(math.isfinite(x) for x in parts)
 
-    def is_compatible_with(self, other: Coordinate) -> bool:
-        """True when both coordinates have the same dimensionality."""
-        return len(self.vec) == len(other.vec)
+def is_compatible(a: Coordinate, b: Coordinate) -> bool:
+    """True when both coordinates have the same dimensionality."""
+    return len(a.vec) == len(b.vec)
 
-    def raw_distance_to(self, other: Coordinate) -> float:
-        """Euclidean distance plus both heights, in seconds (no adjustment)."""
-        return _magnitude(_diff(self.vec, other.vec)) + self.height + other.height
 
-    def distance_to(self, other: Coordinate) -> float:
-        """Estimated RTT to ``other`` in seconds, truncated to whole nanoseconds as Go does."""
-        dist = self.raw_distance_to(other)
-        adjusted = dist + self.adjustment + other.adjustment
-        if adjusted > 0.0:
-            dist = adjusted
-        return _duration_seconds(math.trunc(dist * _NS))
+def raw_distance(a: Coordinate, b: Coordinate) -> float:
+    """Euclidean distance plus both heights, in seconds (no adjustment)."""
+    return _magnitude(_diff(a.vec, b.vec)) + a.height + b.height
 
-    def apply_force(
-        self, config: VivaldiConfig, force: float, other: Coordinate, rng: random.Random
-    ) -> Coordinate:
-        """Move ``force`` seconds away from ``other`` (towards it when negative)."""
-        unit, mag = _unit_vector_at(self.vec, other.vec, rng)
-        vec = tuple(v + u * force for v, u in zip(self.vec, unit, strict=True))
-        height = self.height
-        if mag > ZERO_THRESHOLD:
-            height = (height + other.height) * force / mag + height
-            height = max(height, config.height_min)
-        return Coordinate(vec, self.error, self.adjustment, height)
+
+def distance(a: Coordinate, b: Coordinate) -> float:
+    """Estimated RTT between ``a`` and ``b`` in seconds, truncated to whole nanoseconds as Go.
+
+    Raises ``CoordinateError`` if the dimensions differ.
+    """
+    if not is_compatible(a, b):
+        raise CoordinateError("dimensions aren't compatible")
+    dist = raw_distance(a, b)
+    adjusted = dist + a.adjustment + b.adjustment
+    if adjusted > 0.0:
+        dist = adjusted
+    return _duration_seconds(math.trunc(dist * _NS))
+
+
+def apply_force(
+    config: VivaldiConfig, c: Coordinate, force: float, other: Coordinate, rng: random.Random
+) -> Coordinate:
+    """Move ``c`` by ``force`` seconds away from ``other`` (towards it when negative)."""
+    unit, mag = _unit_vector_at(c.vec, other.vec, rng)
+    vec = tuple(v + u * force for v, u in zip(c.vec, unit, strict=True))
+    height = c.height
+    if mag > ZERO_THRESHOLD:
+        height = (height + other.height) * force / mag + height
+        height = max(height, config.height_min)
+    return Coordinate(vec, c.error, c.adjustment, height)
 
 
 def _duration_seconds(ns: int) -> float:
@@ -153,8 +167,8 @@ class VivaldiClient:
     _latency_samples: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.coord = Coordinate.origin(self.config)
-        self.origin = Coordinate.origin(self.config)
+        self.coord = new_coordinate(self.config)
+        self.origin = new_coordinate(self.config)
         self._adjustment_samples = [0.0] * self.config.adjustment_window_size
 
     def get_coordinate(self) -> Coordinate:
@@ -172,7 +186,7 @@ class VivaldiClient:
 
     def distance_to(self, other: Coordinate) -> float:
         """Estimated RTT in seconds from this node to ``other``."""
-        return self.coord.distance_to(other)
+        return distance(self.coord, other)
 
     def update(self, node: str, other: Coordinate, rtt: float) -> Coordinate:
         """Fold in one RTT sample (seconds) to ``node`` whose coordinate is ``other``.
@@ -190,15 +204,15 @@ class VivaldiClient:
         self._update_vivaldi(other, rtt_s)
         self._update_adjustment(other, rtt_s)
         self._update_gravity()
-        if not self.coord.is_valid():
+        if not is_valid(self.coord):
             self.resets += 1
-            self.coord = Coordinate.origin(self.config)
+            self.coord = new_coordinate(self.config)
         return self.coord
 
     def _check(self, coord: Coordinate) -> None:
-        if not self.coord.is_compatible_with(coord):
+        if not is_compatible(self.coord, coord):
             raise CoordinateError("dimensions aren't compatible")
-        if not coord.is_valid():
+        if not is_valid(coord):
             raise CoordinateError("coordinate is invalid")
 
     def _latency_filter(self, node: str, rtt: float) -> float:
@@ -210,7 +224,7 @@ class VivaldiClient:
 
     def _update_vivaldi(self, other: Coordinate, rtt: float) -> None:
         cfg = self.config
-        dist = self.coord.distance_to(other)
+        dist = distance(self.coord, other)
         rtt = max(rtt, ZERO_THRESHOLD)
         wrongness = abs(dist - rtt) / rtt
         total_error = max(self.coord.error + other.error, ZERO_THRESHOLD)
@@ -221,19 +235,19 @@ class VivaldiClient:
         error = min(error, cfg.vivaldi_error_max)
         force = cfg.vivaldi_cc * weight * (rtt - dist)
         moved = Coordinate(self.coord.vec, error, self.coord.adjustment, self.coord.height)
-        self.coord = moved.apply_force(cfg, force, other, self.rng)
+        self.coord = apply_force(cfg, moved, force, other, self.rng)
 
     def _update_adjustment(self, other: Coordinate, rtt: float) -> None:
         window = self.config.adjustment_window_size
         if window == 0:
             return
-        self._adjustment_samples[self._adjustment_index] = rtt - self.coord.raw_distance_to(other)
+        self._adjustment_samples[self._adjustment_index] = rtt - raw_distance(self.coord, other)
         self._adjustment_index = (self._adjustment_index + 1) % window
         adjustment = sum(self._adjustment_samples) / (2.0 * window)
         c = self.coord
         self.coord = Coordinate(c.vec, c.error, adjustment, c.height)
 
     def _update_gravity(self) -> None:
-        dist = self.origin.distance_to(self.coord)
+        dist = distance(self.origin, self.coord)
         force = -1.0 * (dist / self.config.gravity_rho) ** 2
-        self.coord = self.coord.apply_force(self.config, force, self.origin, self.rng)
+        self.coord = apply_force(self.config, self.coord, force, self.origin, self.rng)
