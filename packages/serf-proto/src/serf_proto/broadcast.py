@@ -1,0 +1,192 @@
+"""The transmit-limited broadcast queue (Go ``memberlist.TransmitLimitedQueue``).
+
+Gossip piggybacks queued messages onto outgoing packets. Each message may be sent only
+``retransmit_limit(mult, n)`` times; after that it is dropped and its ``finished`` hook runs.
+Selection favours the least-sent messages and, among equally sent ones, the largest that still
+fits, then the newest: for each transmit tier from the lowest up, take the largest message that
+fits the remaining space, repeat until nothing fits. A message picked for a packet moves to the
+next tier only after the packet is complete, so one packet never carries a message twice.
+
+Invalidation keeps the queue from carrying stale news: a *named* broadcast (memberlist's
+alive/suspect/dead, keyed by node name) replaces any queued one with the same name; a plain
+broadcast asks each queued plain broadcast ``invalidates(other)``; a *unique* broadcast neither
+invalidates nor is scanned, which keeps queueing ``O(log n)``.
+
+The structure is one sorted list per transmit tier, ordered by (longest, newest) first, so the
+"largest message that fits" lookup is a binary search.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable
+
+__all__ = ["Broadcast", "TransmitLimitedQueue", "retransmit_limit"]
+
+
+def retransmit_limit(retransmit_mult: int, n: int) -> int:
+    """How often a broadcast is sent: ``mult * ceil(log10(n + 1))`` (Go ``retransmitLimit``)."""
+    return retransmit_mult * math.ceil(math.log10(n + 1))
+
+
+class Broadcast:
+    """One queued message.
+
+    ``name`` makes it a named broadcast (replaces queued ones of the same name); ``unique``
+    skips the invalidation scan; ``on_finished`` runs once when the message is dropped because
+    it was sent often enough, was invalidated, or was pruned. Subclasses may override
+    :meth:`invalidates` for plain broadcasts.
+    """
+
+    __slots__ = ("_done", "message", "name", "on_finished", "unique")
+
+    def __init__(
+        self,
+        message: bytes,
+        *,
+        name: str | None = None,
+        unique: bool = False,
+        on_finished: Callable[[], None] | None = None,
+    ) -> None:
+        self.message = message
+        self.name = name
+        self.unique = unique
+        self.on_finished = on_finished
+        self._done = False
+
+    def invalidates(self, other: Broadcast) -> bool:
+        """Whether queueing this message makes the queued ``other`` obsolete (plain only)."""
+        return False
+
+    def finished(self) -> None:
+        """Run the finished hook (at most once)."""
+        if not self._done:
+            self._done = True
+            if self.on_finished is not None:
+                self.on_finished()
+
+
+class _Item:
+    __slots__ = ("b", "id", "key", "transmits")
+
+    def __init__(self, b: Broadcast, transmits: int, ident: int) -> None:
+        self.b = b
+        self.transmits = transmits
+        self.id = ident
+        # Sort key inside a tier: longest first, then newest first.
+        self.key = (-len(b.message), -ident)
+
+
+class TransmitLimitedQueue:
+    """Queue of broadcasts, each sent at most ``retransmit_limit(retransmit_mult, num_nodes())``.
+
+    ``num_nodes`` is read at every ``get_broadcasts`` call, as Go does, so the limit follows the
+    cluster size.
+    """
+
+    __slots__ = ("_by_name", "_count", "_ids", "_tiers", "num_nodes", "retransmit_mult")
+
+    def __init__(self, retransmit_mult: int, num_nodes: Callable[[], int]) -> None:
+        self.retransmit_mult = retransmit_mult
+        self.num_nodes = num_nodes
+        self._tiers: dict[int, list[tuple[tuple[int, int], _Item]]] = {}
+        self._by_name: dict[str, _Item] = {}
+        self._ids = 0
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def num_queued(self) -> int:
+        """How many broadcasts are waiting."""
+        return self._count
+
+    def queue_broadcast(self, b: Broadcast, initial_transmits: int = 0) -> None:
+        """Queue ``b``, first dropping every queued broadcast it invalidates."""
+        if b.name is not None:
+            old = self._by_name.get(b.name)
+            if old is not None:
+                self._remove(old)
+                old.b.finished()
+        elif not b.unique:
+            stale = [
+                item
+                for tier in self._tiers.values()
+                for _, item in tier
+                if item.b.name is None and not item.b.unique and b.invalidates(item.b)
+            ]
+            for item in stale:
+                self._remove(item)
+                item.b.finished()
+        self._ids += 1
+        self._add(_Item(b, initial_transmits, self._ids))
+
+    def get_broadcasts(self, overhead: int, limit: int) -> list[bytes]:
+        """Messages for one packet of ``limit`` bytes, each costing ``len + overhead``.
+
+        Every returned message counts one transmission; those that reach the limit are dropped
+        and finished.
+        """
+        if not self._count:
+            return []
+        transmit_limit = retransmit_limit(self.retransmit_mult, self.num_nodes())
+        used = 0
+        out: list[bytes] = []
+        reinsert: list[_Item] = []
+        for transmits in sorted(self._tiers):
+            tier = self._tiers.get(transmits)
+            while tier:
+                free = limit - used - overhead
+                if free <= 0:
+                    break
+                i = bisect.bisect_left(tier, ((-free, -(1 << 62)),))
+                if i >= len(tier):
+                    break
+                item = tier[i][1]
+                msg = item.b.message
+                used += overhead + len(msg)
+                out.append(msg)
+                self._remove(item)
+                if item.transmits + 1 >= transmit_limit:
+                    item.b.finished()
+                else:
+                    item.transmits += 1
+                    reinsert.append(item)
+                tier = self._tiers.get(transmits)
+            if limit - used - overhead <= 0:
+                break
+        for item in reinsert:
+            self._add(item)
+        return out
+
+    def prune(self, max_retain: int) -> None:
+        """Drop the most-sent (then shortest, oldest) messages until ``max_retain`` remain."""
+        while self._count > max_retain:
+            top = max(self._tiers)
+            item = self._tiers[top][-1][1]
+            self._remove(item)
+            item.b.finished()
+
+    def reset(self) -> None:
+        """Drop every message without running the finished hooks."""
+        self._tiers.clear()
+        self._by_name.clear()
+        self._count = 0
+
+    def _add(self, item: _Item) -> None:
+        tier = self._tiers.setdefault(item.transmits, [])
+        bisect.insort(tier, (item.key, item))
+        if item.b.name is not None:
+            self._by_name[item.b.name] = item
+        self._count += 1
+
+    def _remove(self, item: _Item) -> None:
+        tier = self._tiers[item.transmits]
+        i = bisect.bisect_left(tier, (item.key,))
+        del tier[i]
+        if not tier:
+            del self._tiers[item.transmits]
+        if item.b.name is not None and self._by_name.get(item.b.name) is item:
+            del self._by_name[item.b.name]
+        self._count -= 1

@@ -1,0 +1,1343 @@
+"""``Memberlist``: SWIM + Lifeguard membership as a sans-IO state machine.
+
+Theory of operation
+-------------------
+A node keeps a table of every node it has heard of, each with a state (alive, suspect, dead,
+left) and an incarnation number that only the node itself may raise. Three periodic tasks run
+off one :class:`~serf_proto.timers.TimerQueue`:
+
+* **Probe** (every ``probe_interval``): walk a shuffled node list round-robin and ping the next
+  node. No ack within ``probe_timeout`` → ask ``indirect_checks`` random peers to ping it for us
+  (and try a TCP ping in parallel). No ack by the end of the (awareness-scaled) probe interval →
+  *suspect* it. A suspicion turns into *dead* when its Lifeguard timer runs out; every new
+  independent accuser shortens that timer. A node that hears it is suspected or dead refutes by
+  gossiping an alive message with a higher incarnation.
+* **Gossip** (every ``gossip_interval``): send queued broadcasts (alive/suspect/dead news and the
+  delegate's messages) to ``gossip_nodes`` random peers. Each broadcast is sent a limited number
+  of times, scaled by ``log10`` of the cluster size.
+* **Push/pull** (every ``push_pull_interval``, scaled above 32 nodes): exchange the full node
+  table with one random peer over a stream; joining is a push/pull with ``join=True``.
+
+The Go implementation blocks in goroutines (``probeNode`` waits on channels). Here every wait is
+a phase with a deadline: a probe is a :class:`_Probe` record plus timer keys, a stream exchange
+is a :class:`_Stream` record plus a ``("stream", sid)`` deadline. Inputs carry ``now`` (float
+seconds, monotonic); randomness comes from the injected ``random.Random``; all effects leave
+through ``take_outputs()`` as I/O commands (``SendPacket``, ``OpenStream``, ``SendStream``,
+``CloseStream``) and results (``JoinCompleted``, ``LeaveCompleted``). Node events go to the
+delegate (``notify_join`` / ``notify_leave`` / ``notify_update``).
+
+Remote garbage never raises: it is dropped and counted in ``stats.dropped``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable, Hashable, Iterable
+from enum import Enum
+
+from serf_proto.broadcast import Broadcast, TransmitLimitedQueue
+from serf_proto.config import (
+    META_MAX_SIZE,
+    PROTOCOL_VERSION_MAX,
+    PROTOCOL_VERSION_MIN,
+    MemberlistConfig,
+)
+from serf_proto.errors import DecodeError, InvalidState
+from serf_proto.events import JoinCompleted, LeaveCompleted
+from serf_proto.memberlist.awareness import Awareness
+from serf_proto.memberlist.delegate import MemberlistDelegate, NullDelegate
+from serf_proto.memberlist.formulas import push_pull_scale, suspicion_timeout
+from serf_proto.memberlist.rules import Verdict, alive_verdict, dead_verdict, suspect_verdict
+from serf_proto.memberlist.state import Node, NodeRecord, ip_bytes, ip_text
+from serf_proto.memberlist.stats import MemberlistStats
+from serf_proto.memberlist.suspicion import Suspicion
+from serf_proto.memberlist.wireio import WireIO
+from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
+from serf_proto.timers import TimerQueue
+from serf_proto.types import Address, NodeState
+from serf_proto.wire.framing import (
+    COMPOUND_HEADER_OVERHEAD,
+    COMPOUND_OVERHEAD,
+    MAX_COMPOUND_PARTS,
+    make_compound,
+)
+from serf_proto.wire.keyring import Keyring
+from serf_proto.wire.messages import (
+    Ack,
+    Alive,
+    Dead,
+    ErrResp,
+    IndirectPing,
+    Message,
+    Nack,
+    Ping,
+    PushNodeState,
+    PushPull,
+    Suspect,
+    UserMsg,
+    decode_message,
+    encode_message,
+    encode_stream_message,
+)
+
+__all__ = ["Memberlist", "Output"]
+
+log = logging.getLogger("serf_proto.memberlist")
+
+Output = SendPacket | OpenStream | SendStream | CloseStream | JoinCompleted | LeaveCompleted
+Vsn = tuple[int, int, int, int, int, int]
+
+#: Most concurrent inbound push/pulls before new ones are refused (Go ``maxPushPullRequests``).
+MAX_PUSH_PULL_REQUESTS = 128
+
+_NO_VSN: Vsn = (0, 0, 0, 0, 0, 0)
+#: The type byte a delegate broadcast gets when memberlist piggybacks it.
+USER_MSG_OVERHEAD = 1
+
+
+def make_compounds(msgs: list[bytes]) -> list[bytes]:
+    """Split ``msgs`` into compounds of at most 127 parts (what memberlist 0.2.2 can read)."""
+    step = MAX_COMPOUND_PARTS
+    return [make_compound(msgs[i : i + step]) for i in range(0, len(msgs), step)]
+
+
+class _Phase(Enum):
+    DIRECT = "direct"
+    INDIRECT = "indirect"
+    WAIT_TCP = "wait-tcp"
+
+
+class _Probe:
+    """One probe in flight: the target as it was when the probe started, and its progress."""
+
+    __slots__ = (
+        "deadline",
+        "expected_nacks",
+        "nacks",
+        "phase",
+        "sent",
+        "seq",
+        "target",
+        "tcp_ok",
+        "tcp_sid",
+    )
+
+    def __init__(self, target: Node, seq: int, sent: float, deadline: float) -> None:
+        self.target = target
+        self.seq = seq
+        self.sent = sent
+        self.deadline = deadline
+        self.phase = _Phase.DIRECT
+        self.expected_nacks = 0
+        self.nacks = 0
+        self.tcp_sid: int | None = None
+        self.tcp_ok = False
+
+
+class _Relay:
+    """An indirect ping we run for ``requester``: relay the ack, or a nack on timeout."""
+
+    __slots__ = ("nack", "orig_seq", "requester")
+
+    def __init__(self, orig_seq: int, requester: Address, nack: bool) -> None:
+        self.orig_seq = orig_seq
+        self.requester = requester
+        self.nack = nack
+
+
+class _Kind(Enum):
+    PUSH_PULL = "push-pull"
+    TCP_PING = "tcp-ping"
+    USER = "user"
+    INBOUND = "inbound"
+
+
+class _Stream:
+    """One stream session: what it is for and what has been received so far."""
+
+    __slots__ = ("addr", "buf", "join", "kind", "op", "payload", "seq", "sid")
+
+    def __init__(self, sid: int, kind: _Kind, addr: Address) -> None:
+        self.sid = sid
+        self.kind = kind
+        self.addr = addr
+        self.buf = bytearray()
+        self.join = False
+        self.op: int | None = None
+        self.seq = 0
+        self.payload = b""
+
+
+class _JoinOp:
+    __slots__ = ("errors", "joined", "pending")
+
+    def __init__(self) -> None:
+        self.pending: set[int] = set()
+        self.joined = 0
+        self.errors: list[str] = []
+
+
+class Memberlist:
+    """SWIM + Lifeguard membership for one node; see the module docstring.
+
+    Args:
+        config: the node's configuration (``MemberlistConfig.lan(name)`` etc.).
+        delegate: hooks for the layer above (``None``: a :class:`NullDelegate`).
+        now: current monotonic time in seconds.
+        rng: the only source of random choices.
+        entropy: ``entropy(n)`` returns ``n`` unpredictable bytes (AES-GCM nonces).
+        keyring: the wire keyring when gossip is encrypted (``serf_proto.wire.Keyring``).
+    """
+
+    def __init__(
+        self,
+        config: MemberlistConfig,
+        delegate: MemberlistDelegate | None = None,
+        *,
+        now: float,
+        rng: random.Random,
+        entropy: Callable[[int], bytes] = os.urandom,
+        keyring: Keyring | None = None,
+    ) -> None:
+        self.config = config
+        self.delegate: MemberlistDelegate = delegate if delegate is not None else NullDelegate()
+        self.rng = rng
+        self.stats = MemberlistStats()
+        self.wire = WireIO(config, entropy, keyring, self.stats)
+        self._timers = TimerQueue()
+        self._tick_at: dict[Hashable, float] = {}
+        self._out: list[Output] = []
+        self._nodes: list[NodeRecord] = []
+        self._node_map: dict[str, NodeRecord] = {}
+        self._probe_index = 0
+        self._seq_no = 0
+        self._incarnation = 0
+        self._awareness = Awareness(config.awareness_max_multiplier)
+        self._suspicions: dict[str, Suspicion] = {}
+        self._broadcasts = TransmitLimitedQueue(config.retransmit_mult, self.estimated_num_nodes)
+        self._probe: _Probe | None = None
+        self._relays: dict[int, _Relay] = {}
+        self._streams: dict[int, _Stream] = {}
+        self._next_sid = 0
+        self._next_op = 0
+        self._joins: dict[int, _JoinOp] = {}
+        self._inbound_push_pulls = 0
+        self._left = False
+        self._leave_op: int | None = None
+        self._shutdown = False
+        adv = config.advertise
+        self._ip = ip_bytes(adv.host)
+        self._port = adv.port
+        self._vsn: Vsn = (
+            PROTOCOL_VERSION_MIN,
+            PROTOCOL_VERSION_MAX,
+            config.protocol_version,
+            config.delegate_protocol_min,
+            config.delegate_protocol_max,
+            config.delegate_protocol_version,
+        )
+        self._vsn_bytes = bytes(self._vsn)
+        self._set_alive(now)
+        self._schedule_tasks(now)
+
+    # ------------------------------------------------------------------------------------------
+    # reads
+
+    @property
+    def local_node(self) -> Node:
+        """Our own entry."""
+        return self._node_map[self.config.name].snapshot()
+
+    def members(self) -> list[Node]:
+        """Every node that is alive or suspect (Go ``Members``), ourselves included."""
+        return [n.snapshot() for n in self._nodes if n.state < NodeState.DEAD]
+
+    def all_nodes(self) -> list[Node]:
+        """Every node in the table, dead and left ones not yet reaped included."""
+        return [n.snapshot() for n in self._nodes]
+
+    def node(self, name: str) -> Node | None:
+        """The entry for ``name``, or None when unknown."""
+        rec = self._node_map.get(name)
+        return None if rec is None else rec.snapshot()
+
+    def node_state(self, name: str) -> NodeState | None:
+        """The state of ``name`` without building a snapshot, or None when unknown."""
+        rec = self._node_map.get(name)
+        return None if rec is None else rec.state
+
+    def num_members(self) -> int:
+        """How many nodes are alive or suspect (Go ``NumMembers``)."""
+        return sum(1 for n in self._nodes if n.state < NodeState.DEAD)
+
+    def estimated_num_nodes(self) -> int:
+        """Size of the node table, dead and left included (Go ``estNumNodes``)."""
+        return len(self._nodes)
+
+    def health_score(self) -> int:
+        """Lifeguard local health score; 0 is healthy (Go ``GetHealthScore``)."""
+        return self._awareness.score
+
+    def queue_depth(self) -> int:
+        """Broadcasts waiting in memberlist's own queue."""
+        return len(self._broadcasts)
+
+    @property
+    def has_left(self) -> bool:
+        """Whether ``leave`` was called."""
+        return self._left
+
+    @property
+    def is_shutdown(self) -> bool:
+        """Whether ``shutdown`` was called."""
+        return self._shutdown
+
+    # ------------------------------------------------------------------------------------------
+    # driving API
+
+    def take_outputs(self) -> list[Output]:
+        """Every output produced since the last call, in order; the outbox is then empty."""
+        out = self._out
+        self._out = []
+        return out
+
+    def next_timer(self) -> float | None:
+        """The next absolute time (seconds) ``handle_timer`` must be called, or None."""
+        return self._timers.next_deadline()
+
+    def handle_timer(self, now: float) -> None:
+        """Run every deadline due at ``now``, in order (deadlines it creates at ≤ now too)."""
+        timers = self._timers
+        while True:
+            due = timers.pop_due(now)
+            if not due:
+                return
+            for key in due:
+                self._fire(key, now)
+
+    def receive_packet(self, addr: Address, data: bytes, now: float) -> None:
+        """Handle one UDP datagram from ``addr``."""
+        stats = self.stats
+        stats.packets_in += 1
+        stats.bytes_in += len(data)
+        if self._shutdown:
+            return
+        try:
+            msg = self.wire.unwrap_packet(data)
+        except DecodeError as exc:
+            self._drop(exc, addr)
+            return
+        self._handle_command(msg, addr, now)
+
+    def accept_stream(self, addr: Address, now: float) -> int:
+        """Register an inbound stream from ``addr``; returns its stream id."""
+        sid = self._new_sid()
+        self.stats.streams_in += 1
+        self._streams[sid] = _Stream(sid, _Kind.INBOUND, addr)
+        self._timers.schedule(("stream", sid), now + self.config.tcp_timeout)
+        return sid
+
+    def stream_connected(self, sid: int, now: float) -> None:
+        """Our ``OpenStream(sid)`` connected: send the request."""
+        st = self._streams.get(sid)
+        if st is None or self._shutdown:
+            return
+        if st.kind is _Kind.PUSH_PULL:
+            self._send_stream(sid, self._local_state_message(st.join))
+        elif st.kind is _Kind.TCP_PING:
+            ping = Ping(st.seq, st.payload.decode(), self._ip, self._port, self.config.name)
+            self._send_stream(sid, encode_message(ping))
+        elif st.kind is _Kind.USER:
+            self._send_stream(sid, encode_stream_message(UserMsg(st.payload)))
+            self._close_stream(st)
+
+    def stream_failed(self, sid: int, reason: str, now: float) -> None:
+        """Stream ``sid`` could not connect, or broke."""
+        st = self._streams.get(sid)
+        if st is None:
+            return
+        self._end_stream(st, reason, now, close=False)
+
+    def receive_stream_data(self, sid: int, data: bytes, now: float) -> None:
+        """Bytes arrived on stream ``sid``; ``b""`` means the peer closed it (EOF)."""
+        st = self._streams.get(sid)
+        if st is None or self._shutdown:
+            return
+        if not data:
+            self._end_stream(st, "connection closed before a complete message", now, close=True)
+            return
+        st.buf += data
+        try:
+            msg = self.wire.decode_stream(st.buf)
+        except DecodeError as exc:
+            self.stats.drop(type(exc).__name__)
+            if st.kind is _Kind.INBOUND and self.wire.is_outer_layer_error(exc):
+                self._send_stream(sid, encode_message(ErrResp(str(exc))))
+            self._end_stream(st, f"bad stream message: {exc}", now, close=True)
+            return
+        if msg is None:
+            return
+        self._timers.cancel(("stream", sid))
+        if st.kind is _Kind.INBOUND:
+            self._handle_inbound(st, msg, now)
+        else:
+            self._handle_reply(st, msg, now)
+
+    # ------------------------------------------------------------------------------------------
+    # commands
+
+    def join(self, addrs: Iterable[Address], now: float) -> int:
+        """Push/pull with ``join=True`` to every address; returns the op id.
+
+        Emits ``JoinCompleted(op, joined, errors)`` once every exchange finished.
+        """
+        if self._shutdown:
+            raise InvalidState("memberlist is shut down")
+        op = self._new_op()
+        job = _JoinOp()
+        for addr in addrs:
+            job.pending.add(self._open_push_pull(addr, True, now, op))
+        self._joins[op] = job
+        if not job.pending:
+            self._finish_join(op)
+        return op
+
+    def leave(self, timeout: float, now: float) -> int:
+        """Announce that we leave; returns the op id.
+
+        Broadcasts a dead message about ourselves (peers record us as LEFT) and emits
+        ``LeaveCompleted(op)`` once it was gossiped ``retransmit_limit`` times, or with an error
+        after ``timeout`` seconds. Probing and gossip continue until ``shutdown``.
+        """
+        if self._shutdown:
+            raise InvalidState("memberlist is shut down")
+        op = self._new_op()
+        if self._left:
+            self._out.append(LeaveCompleted(op))
+            return op
+        self._left = True
+        self._leave_op = op
+        me = self._node_map[self.config.name]
+        self._dead_node(Dead(me.incarnation, me.name, me.name), now)
+        if not self._any_alive():
+            self._finish_leave(None)
+        elif self._leave_op is not None:
+            self._timers.schedule(("leave",), now + timeout)
+        return op
+
+    def shutdown(self, now: float) -> None:
+        """Stop every task and close every stream; later inputs are ignored."""
+        if self._shutdown:
+            return
+        self._shutdown = True
+        for st in list(self._streams.values()):
+            self._out.append(CloseStream(st.sid))
+        self._streams.clear()
+        self._timers.clear()
+        self._relays.clear()
+        self._probe = None
+
+    def update_node(self, now: float) -> None:
+        """Re-read our metadata from the delegate and gossip it with a new incarnation."""
+        if self._shutdown:
+            raise InvalidState("memberlist is shut down")
+        self._set_alive(now)
+
+    def send_best_effort(self, addr: Address, payload: bytes, now: float) -> None:
+        """Send a user message to ``addr`` in one datagram (Go ``SendToAddress``)."""
+        self._raw_send(addr, b"\x08" + payload, None)
+
+    def send_reliable(self, addr: Address, payload: bytes, now: float) -> int:
+        """Send a user message to ``addr`` over a stream (Go ``SendReliable``); returns the sid."""
+        sid = self._new_sid()
+        st = _Stream(sid, _Kind.USER, addr)
+        st.payload = payload
+        self._open(st, now, self.config.tcp_timeout)
+        return sid
+
+    def queue_broadcast(self, b: Broadcast) -> None:
+        """Queue one of memberlist's own broadcasts (alive/suspect/dead are queued internally)."""
+        self._broadcasts.queue_broadcast(b)
+
+    # ------------------------------------------------------------------------------------------
+    # timers
+
+    def _schedule_tasks(self, now: float) -> None:
+        cfg = self.config
+        rng = self.rng
+        starts: list[tuple[tuple[str], float]] = []
+        if cfg.probe_interval > 0:
+            starts.append((("probe",), now + rng.random() * cfg.probe_interval))
+        if cfg.push_pull_interval > 0:
+            starts.append((("pushpull",), now + rng.random() * cfg.push_pull_interval))
+        if cfg.gossip_interval > 0 and cfg.gossip_nodes > 0:
+            starts.append((("gossip",), now + rng.random() * cfg.gossip_interval))
+        for key, at in starts:
+            self._tick_at[key] = at
+            self._timers.schedule(key, at)
+
+    def _fire(self, key: Hashable, now: float) -> None:
+        assert isinstance(key, tuple)
+        kind = key[0]
+        if kind == "gossip":
+            self._rearm(key, now, self.config.gossip_interval)
+            self._gossip(now)
+        elif kind == "probe":
+            self._rearm(key, now, self.config.probe_interval)
+            self._probe_tick(now)
+        elif kind == "probe_timeout":
+            self._probe_direct_timeout(key[1], now)
+        elif kind == "probe_end":
+            self._probe_deadline(key[1], now)
+        elif kind == "relay":
+            self._relay_expired(key[1])
+        elif kind == "suspect":
+            self._suspicion_expired(key[1], now)
+        elif kind == "pushpull":
+            interval = push_pull_scale(self.config.push_pull_interval, len(self._nodes))
+            self._timers.schedule(key, now + interval)
+            self._periodic_push_pull(now)
+        elif kind == "stream":
+            st = self._streams.get(key[1])
+            if st is not None:
+                self._end_stream(st, "i/o timeout", now, close=True)
+        elif kind == "leave":
+            self._finish_leave("timeout waiting for leave broadcast")
+
+    def _rearm(self, key: Hashable, now: float, interval: float) -> None:
+        # Ticker semantics: keep the phase and skip ticks that were missed.
+        prev = self._tick_at.get(key, now)
+        nxt = prev + interval
+        if nxt <= now:
+            nxt = prev + interval * (int((now - prev) / interval) + 1)
+        self._tick_at[key] = nxt
+        self._timers.schedule(key, nxt)
+
+    # ------------------------------------------------------------------------------------------
+    # probing (Go probe / probeNode)
+
+    def _probe_tick(self, now: float) -> None:
+        if self._probe is not None:
+            return  # the previous probe still runs; Go's ticker drops this tick
+        nodes = self._nodes
+        checked = 0
+        while True:
+            if checked >= len(nodes):
+                return
+            if self._probe_index >= len(nodes):
+                self._reset_nodes(now)
+                nodes = self._nodes
+                self._probe_index = 0
+                checked += 1
+                continue
+            rec = nodes[self._probe_index]
+            self._probe_index += 1
+            if rec.name == self.config.name or rec.state >= NodeState.DEAD:
+                checked += 1
+                continue
+            self._probe_node(rec, now)
+            return
+
+    def _reset_nodes(self, now: float) -> None:
+        """Reap nodes dead or left for longer than gossip_to_the_dead_time, then shuffle."""
+        limit = self.config.gossip_to_the_dead_time
+        keep: list[NodeRecord] = []
+        for rec in self._nodes:
+            if rec.state >= NodeState.DEAD and now - rec.state_change > limit:
+                del self._node_map[rec.name]
+                self._suspicions.pop(rec.name, None)
+            else:
+                keep.append(rec)
+        self.rng.shuffle(keep)
+        self._nodes = keep
+
+    def _probe_node(self, rec: NodeRecord, now: float) -> None:
+        cfg = self.config
+        target = rec.snapshot()
+        seq = self._next_seq()
+        interval = self._awareness.scale_timeout(cfg.probe_interval)
+        probe = _Probe(target, seq, now, now + interval)
+        self._probe = probe
+        self.stats.probes_sent += 1
+        ping = encode_message(Ping(seq, rec.name, self._ip, self._port, cfg.name))
+        if rec.state == NodeState.ALIVE:
+            self._send_msg(rec.addr, ping, rec)
+        else:
+            suspect = encode_message(Suspect(rec.incarnation, rec.name, cfg.name))
+            self._raw_send(rec.addr, make_compound([ping, suspect]), rec)
+        self._timers.schedule(("probe_timeout", seq), now + cfg.probe_timeout)
+        self._timers.schedule(("probe_end", seq), probe.deadline)
+
+    def _probe_direct_timeout(self, seq: int, now: float) -> None:
+        probe = self._probe
+        if probe is None or probe.seq != seq or probe.phase is not _Phase.DIRECT:
+            return
+        probe.phase = _Phase.INDIRECT
+        cfg = self.config
+        target = probe.target
+        me = cfg.name
+
+        def exclude(rec: NodeRecord) -> bool:
+            return rec.name == me or rec.name == target.name or rec.state != NodeState.ALIVE
+
+        helpers = self._k_random_nodes(cfg.indirect_checks, exclude)
+        for peer in helpers:
+            nack = peer.vsn[1] >= 4
+            if nack:
+                probe.expected_nacks += 1
+            req = IndirectPing(
+                seq,
+                ip_bytes(target.addr.host),
+                target.addr.port,
+                target.name,
+                nack,
+                self._ip,
+                self._port,
+                me,
+            )
+            self.stats.indirect_probes_sent += 1
+            self._send_msg(peer.addr, encode_message(req), peer)
+        if not cfg.disable_tcp_pings and target.vsn[1] >= 3:
+            sid = self._new_sid()
+            st = _Stream(sid, _Kind.TCP_PING, target.addr)
+            st.seq = seq
+            st.payload = target.name.encode()
+            probe.tcp_sid = sid
+            self.stats.tcp_probes_sent += 1
+            self._open(st, now, max(probe.deadline - now, 0.0))
+
+    def _probe_deadline(self, seq: int, now: float) -> None:
+        probe = self._probe
+        if probe is None or probe.seq != seq:
+            return
+        if probe.tcp_sid is not None and probe.tcp_sid in self._streams:
+            probe.phase = _Phase.WAIT_TCP  # Go waits for the fallback goroutine's verdict
+            return
+        self._probe_failed(probe, now)
+
+    def _probe_succeeded(self, probe: _Probe) -> None:
+        self._probe = None
+        self._timers.cancel(("probe_timeout", probe.seq))
+        self._timers.cancel(("probe_end", probe.seq))
+        self._awareness.apply_delta(-1)
+
+    def _probe_failed(self, probe: _Probe, now: float) -> None:
+        self._probe = None
+        self._timers.cancel(("probe_timeout", probe.seq))
+        self._timers.cancel(("probe_end", probe.seq))
+        if probe.tcp_ok:
+            log.warning(
+                "[WARN] memberlist: Was able to connect to %s but other probes failed, "
+                "network may be misconfigured",
+                probe.target.name,
+            )
+            self._awareness.apply_delta(-1)
+            return
+        if probe.expected_nacks > 0:
+            delta = max(probe.expected_nacks - probe.nacks, 0)
+        else:
+            delta = 1
+        self._awareness.apply_delta(delta)
+        self.stats.probes_failed += 1
+        log.info("[INFO] memberlist: Suspect %s has failed, no acks received", probe.target.name)
+        target = probe.target
+        self._suspect_node(Suspect(target.incarnation, target.name, self.config.name), now)
+
+    def _tcp_ping_done(self, st: _Stream, ok: bool, now: float) -> None:
+        probe = self._probe
+        if probe is None or probe.tcp_sid != st.sid:
+            return
+        probe.tcp_ok = ok
+        probe.tcp_sid = None
+        if probe.phase is _Phase.WAIT_TCP:
+            self._probe_failed(probe, now)
+
+    def _relay_expired(self, seq: int) -> None:
+        relay = self._relays.pop(seq, None)
+        if relay is not None and relay.nack:
+            self._send_msg(relay.requester, encode_message(Nack(relay.orig_seq)), None)
+
+    # ------------------------------------------------------------------------------------------
+    # gossip and push/pull schedules
+
+    def _gossip(self, now: float) -> None:
+        cfg = self.config
+        me = cfg.name
+        dead_time = cfg.gossip_to_the_dead_time
+
+        def exclude(rec: NodeRecord) -> bool:
+            if rec.name == me:
+                return True
+            state = rec.state
+            if state <= NodeState.SUSPECT:
+                return False
+            if state == NodeState.DEAD:
+                return now - rec.state_change > dead_time
+            return True
+
+        targets = self._k_random_nodes(cfg.gossip_nodes, exclude)
+        avail = cfg.udp_buffer_size - COMPOUND_HEADER_OVERHEAD - self.wire.packet_overhead(True)
+        for rec in targets:
+            msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+            if not msgs:
+                return
+            if len(msgs) == 1:
+                self._raw_send(rec.addr, msgs[0], rec)
+            else:
+                for compound in make_compounds(msgs):
+                    self._raw_send(rec.addr, compound, rec)
+
+    def _periodic_push_pull(self, now: float) -> None:
+        me = self.config.name
+        peers = self._k_random_nodes(1, lambda rec: rec.name == me or rec.state != NodeState.ALIVE)
+        if peers:
+            self._open_push_pull(peers[0].addr, False, now, None)
+
+    def _k_random_nodes(self, k: int, exclude: Callable[[NodeRecord], bool]) -> list[NodeRecord]:
+        """Up to ``k`` distinct random nodes not excluded (Go ``kRandomNodes``)."""
+        nodes = self._nodes
+        n = len(nodes)
+        if k <= 0 or n == 0:
+            return []
+        rng = self.rng
+        picked: list[NodeRecord] = []
+        if n <= 3 * k:
+            # Small tables: an exhaustive random order (memberlist ≥ 0.6 does the same).
+            order = list(range(n))
+            rng.shuffle(order)
+            for i in order:
+                rec = nodes[i]
+                if not exclude(rec):
+                    picked.append(rec)
+                    if len(picked) >= k:
+                        break
+            return picked
+        randbelow = rng.randrange
+        for _ in range(3 * k):
+            rec = nodes[randbelow(n)]
+            if rec in picked or exclude(rec):
+                continue
+            picked.append(rec)
+            if len(picked) >= k:
+                break
+        return picked
+
+    # ------------------------------------------------------------------------------------------
+    # sending
+
+    def _next_seq(self) -> int:
+        self._seq_no = (self._seq_no + 1) & 0xFFFFFFFF
+        return self._seq_no
+
+    def _get_broadcasts(self, overhead: int, limit: int) -> list[bytes]:
+        msgs = self._broadcasts.get_broadcasts(overhead, limit)
+        used = 0
+        for m in msgs:
+            used += len(m) + overhead
+        avail = limit - used
+        if avail > overhead + USER_MSG_OVERHEAD:
+            for payload in self.delegate.get_broadcasts(overhead + USER_MSG_OVERHEAD, avail):
+                msgs.append(b"\x08" + payload)
+        return msgs
+
+    def _send_msg(self, addr: Address, msg: bytes, rec: NodeRecord | None) -> None:
+        """Send ``msg`` with as many piggybacked broadcasts as fit (Go ``sendMsg``)."""
+        avail = (
+            self.config.udp_buffer_size
+            - len(msg)
+            - COMPOUND_HEADER_OVERHEAD
+            - self.wire.packet_overhead(False)
+        )
+        extra = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+        if not extra:
+            self._raw_send(addr, msg, rec)
+            return
+        extra.insert(0, msg)
+        for compound in make_compounds(extra):
+            self._raw_send(addr, compound, rec)
+
+    def _raw_send(self, addr: Address, msg: bytes, rec: NodeRecord | None) -> None:
+        data = self.wire.wrap_packet(msg, rec is not None and rec.vsn[1] >= 5)
+        self.stats.packets_out += 1
+        self.stats.bytes_out += len(data)
+        self._out.append(SendPacket(addr, data))
+
+    # ------------------------------------------------------------------------------------------
+    # inbound packets
+
+    def _drop(self, exc: Exception, addr: Address) -> None:
+        reason = type(exc).__name__
+        self.stats.drop(reason)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("[ERR] memberlist: dropped packet from %s: %s", addr, exc)
+
+    def _handle_command(self, data: bytes, addr: Address, now: float) -> None:
+        try:
+            parts = self.wire.explode(data)
+        except DecodeError as exc:
+            self._drop(exc, addr)
+            return
+        for part in parts:
+            try:
+                msg = decode_message(part)
+            except DecodeError as exc:
+                self._drop(exc, addr)
+                continue
+            self._dispatch(msg, addr, now)
+
+    def _dispatch(self, msg: Message, addr: Address, now: float) -> None:
+        t = type(msg)
+        if t is Ping:
+            assert isinstance(msg, Ping)
+            self._handle_ping(msg, addr)
+        elif t is Ack:
+            assert isinstance(msg, Ack)
+            self._handle_ack(msg, now)
+        elif t is Alive:
+            assert isinstance(msg, Alive)
+            self._alive_node(msg, now)
+        elif t is Suspect:
+            assert isinstance(msg, Suspect)
+            self._suspect_node(msg, now)
+        elif t is Dead:
+            assert isinstance(msg, Dead)
+            self._dead_node(msg, now)
+        elif t is UserMsg:
+            assert isinstance(msg, UserMsg)
+            self.delegate.notify_msg(msg.payload, now)
+        elif t is IndirectPing:
+            assert isinstance(msg, IndirectPing)
+            self._handle_indirect_ping(msg, addr, now)
+        elif t is Nack:
+            assert isinstance(msg, Nack)
+            self._handle_nack(msg)
+        else:
+            self.stats.drop("unexpected_type")
+
+    def _reply_addr(self, source_addr: bytes, source_port: int, fallback: Address) -> Address:
+        if source_addr and source_port:
+            host = Address(ip_text_or(source_addr, fallback.host), source_port)
+            return host
+        return fallback
+
+    def _handle_ping(self, ping: Ping, addr: Address) -> None:
+        if ping.node and ping.node != self.config.name:
+            log.warning(
+                "[WARN] memberlist: Got ping for unexpected node '%s' from=%s", ping.node, addr
+            )
+            self.stats.drop("ping_wrong_node")
+            return
+        ack = Ack(ping.seq_no, self.delegate.ack_payload())
+        dest = self._reply_addr(ping.source_addr, ping.source_port, addr)
+        self._send_msg(dest, encode_message(ack), None)
+
+    def _handle_indirect_ping(self, req: IndirectPing, addr: Address, now: float) -> None:
+        port = req.port
+        if self.config.protocol_version < 2 or port == 0:
+            port = self.config.bind_port
+        target = Address(ip_text_or(req.target, ""), port)
+        if not target.host:
+            self.stats.drop("bad_indirect_target")
+            return
+        seq = self._next_seq()
+        requester = self._reply_addr(req.source_addr, req.source_port, addr)
+        self._relays[seq] = _Relay(req.seq_no, requester, req.nack)
+        self._timers.schedule(("relay", seq), now + self.config.probe_timeout)
+        ping = Ping(seq, req.node, self._ip, self._port, self.config.name)
+        self._send_msg(target, encode_message(ping), None)
+
+    def _handle_ack(self, ack: Ack, now: float) -> None:
+        seq = ack.seq_no
+        probe = self._probe
+        if probe is not None and probe.seq == seq:
+            self.stats.acks_received += 1
+            if probe.phase is _Phase.DIRECT:
+                rec = self._node_map.get(probe.target.name)
+                node = rec.snapshot() if rec is not None else probe.target
+                self.delegate.notify_ping_complete(node, now - probe.sent, ack.payload)
+            self._probe_succeeded(probe)
+            return
+        relay = self._relays.pop(seq, None)
+        if relay is not None:
+            self.stats.acks_received += 1
+            self._timers.cancel(("relay", seq))
+            self._send_msg(relay.requester, encode_message(Ack(relay.orig_seq)), None)
+            return
+        self.stats.drop("unknown_ack")
+
+    def _handle_nack(self, nack: Nack) -> None:
+        probe = self._probe
+        if probe is not None and probe.seq == nack.seq_no:
+            self.stats.nacks_received += 1
+            probe.nacks += 1
+        else:
+            self.stats.drop("unknown_nack")
+
+    # ------------------------------------------------------------------------------------------
+    # state changes (Go aliveNode / suspectNode / deadNode / refute)
+
+    def _set_alive(self, now: float) -> None:
+        meta = self.delegate.node_meta(META_MAX_SIZE)
+        if len(meta) > META_MAX_SIZE:
+            raise InvalidState(f"node meta of {len(meta)} bytes exceeds {META_MAX_SIZE}")
+        self._incarnation += 1
+        alive = Alive(
+            self._incarnation, self.config.name, self._ip, self._port, meta, self._vsn_bytes
+        )
+        self._alive_node(alive, now, bootstrap=True)
+
+    def _encode_and_broadcast(
+        self, name: str, msg: Message, on_finished: Callable[[], None] | None = None
+    ) -> None:
+        self._broadcasts.queue_broadcast(
+            Broadcast(encode_message(msg), name=name, on_finished=on_finished)
+        )
+
+    def _alive_node(self, a: Alive, now: float, bootstrap: bool = False) -> None:
+        cfg = self.config
+        is_local = a.node == cfg.name
+        if self._left and is_local:
+            return
+        vsn = a.vsn
+        if len(vsn) >= 3 and (vsn[0] == 0 or vsn[1] == 0 or vsn[0] > vsn[1]):
+            log.warning(
+                "[WARN] memberlist: Ignoring an alive message for '%s' (%s:%d) "
+                "with invalid protocol versions: %s",
+                a.node,
+                ip_text_or(a.addr, "?"),
+                a.port,
+                list(vsn),
+            )
+            self.stats.drop("bad_vsn")
+            return
+        if len(vsn) not in (0, 6):
+            self.stats.drop("bad_vsn")
+            return
+        rec = self._node_map.get(a.node)
+        port = a.port if (cfg.protocol_version >= 2 and a.port) else cfg.bind_port
+        if not bootstrap or not is_local:
+            err = self.delegate.notify_alive(self._node_from_alive(a, port, rec))
+            if err is not None:
+                log.warning("[WARN] memberlist: ignoring alive message for '%s': %s", a.node, err)
+                self.stats.drop("alive_vetoed")
+                return
+        address_changed = rec is not None and (rec.ip != a.addr or rec.addr.port != port)
+        can_reclaim = (
+            rec is not None
+            and cfg.dead_node_reclaim_time > 0
+            and now - rec.state_change > cfg.dead_node_reclaim_time
+        )
+        verdict = alive_verdict(
+            known_state=None if rec is None else rec.state,
+            known_incarnation=0 if rec is None else rec.incarnation,
+            incarnation=a.incarnation,
+            is_local=is_local,
+            address_changed=address_changed,
+            can_reclaim=can_reclaim,
+            bootstrap=bootstrap,
+            identical_to_local=rec is not None and a.meta == rec.meta and vsn == self._vsn_bytes,
+        )
+        if verdict is Verdict.IGNORE:
+            return
+        if verdict is Verdict.CONFLICT:
+            assert rec is not None
+            log.error(
+                "[ERR] memberlist: Conflicting address for %s. Mine: %s Theirs: %s:%d "
+                "Old state: %d",
+                a.node,
+                rec.addr,
+                ip_text_or(a.addr, "?"),
+                port,
+                int(rec.state),
+            )
+            self.delegate.notify_conflict(rec.snapshot(), self._node_from_alive(a, port, rec))
+            return
+        if rec is None:
+            rec = NodeRecord(
+                a.node,
+                a.addr,
+                port,
+                a.meta,
+                0,
+                NodeState.DEAD,
+                _vsn_tuple(vsn) if vsn else _NO_VSN,
+                now,
+            )
+            self._node_map[a.node] = rec
+            self._insert_random(rec)
+        elif address_changed:
+            log.info(
+                "[INFO] memberlist: Updating address for left or failed node %s from %s to %s:%d",
+                a.node,
+                rec.addr,
+                ip_text_or(a.addr, "?"),
+                port,
+            )
+        # Any suspicion is over.
+        if self._suspicions.pop(a.node, None) is not None:
+            self._timers.cancel(("suspect", a.node))
+        old_state = rec.state
+        old_meta = rec.meta
+        if verdict is Verdict.REFUTE:
+            self._refute(rec, a.incarnation)
+            log.warning(
+                "[WARN] memberlist: Refuting an alive message for '%s' (%s:%d)",
+                a.node,
+                ip_text_or(a.addr, "?"),
+                port,
+            )
+        else:
+            self._encode_and_broadcast(a.node, a)
+            if vsn:
+                rec.vsn = _vsn_tuple(vsn)
+            rec.incarnation = a.incarnation
+            rec.meta = a.meta
+            rec.set_address(a.addr, port)
+            if rec.state != NodeState.ALIVE:
+                rec.state = NodeState.ALIVE
+                rec.state_change = now
+        if old_state >= NodeState.DEAD:
+            self.delegate.notify_join(rec.snapshot())
+        elif old_meta != rec.meta:
+            self.delegate.notify_update(rec.snapshot())
+
+    def _suspect_node(self, s: Suspect, now: float) -> None:
+        rec = self._node_map.get(s.node)
+        susp = self._suspicions.get(s.node)
+        verdict = suspect_verdict(
+            known_state=None if rec is None else rec.state,
+            known_incarnation=0 if rec is None else rec.incarnation,
+            incarnation=s.incarnation,
+            is_local=s.node == self.config.name,
+            suspected=susp is not None,
+        )
+        if verdict is Verdict.IGNORE:
+            return
+        assert rec is not None
+        if verdict is Verdict.CONFIRM:
+            assert susp is not None
+            if susp.confirm(s.from_node, now):
+                self._encode_and_broadcast(s.node, s)
+                self._timers.schedule(("suspect", s.node), max(susp.deadline, now))
+            return
+        if verdict is Verdict.REFUTE:
+            self._refute(rec, s.incarnation)
+            log.warning("[WARN] memberlist: Refuting a suspect message (from: %s)", s.from_node)
+            return
+        self._encode_and_broadcast(s.node, s)
+        self.stats.suspicions += 1
+        rec.incarnation = s.incarnation
+        rec.state = NodeState.SUSPECT
+        rec.state_change = now
+        cfg = self.config
+        k = cfg.suspicion_mult - 2
+        n = len(self._nodes)
+        if n - 2 < k:
+            k = 0
+        minimum = suspicion_timeout(cfg.suspicion_mult, n, cfg.probe_interval)
+        maximum = cfg.suspicion_max_timeout_mult * minimum
+        susp = Suspicion(s.from_node, k, minimum, maximum, now, s.incarnation)
+        self._suspicions[s.node] = susp
+        self._timers.schedule(("suspect", s.node), susp.deadline)
+
+    def _suspicion_expired(self, name: str, now: float) -> None:
+        susp = self._suspicions.pop(name, None)
+        rec = self._node_map.get(name)
+        if susp is None or rec is None:
+            return
+        if rec.state != NodeState.SUSPECT or rec.state_change != susp.start:
+            return
+        log.info(
+            "[INFO] memberlist: Marking %s as failed, suspect timeout reached "
+            "(%d peer confirmations)",
+            name,
+            susp.n,
+        )
+        self.stats.dead_declared += 1
+        self._dead_node(Dead(rec.incarnation, name, self.config.name), now)
+
+    def _dead_node(self, d: Dead, now: float) -> None:
+        rec = self._node_map.get(d.node)
+        if rec is None or d.incarnation < rec.incarnation:
+            return
+        if self._suspicions.pop(d.node, None) is not None:
+            self._timers.cancel(("suspect", d.node))
+        is_local = d.node == self.config.name
+        verdict = dead_verdict(
+            known_state=rec.state,
+            known_incarnation=rec.incarnation,
+            incarnation=d.incarnation,
+            is_local=is_local,
+            leaving=self._left,
+        )
+        if verdict is Verdict.IGNORE:
+            return
+        if verdict is Verdict.REFUTE:
+            self._refute(rec, d.incarnation)
+            log.warning("[WARN] memberlist: Refuting a dead message (from: %s)", d.from_node)
+            return
+        if is_local:
+            self._encode_and_broadcast(d.node, d, self._leave_broadcast_done)
+        else:
+            self._encode_and_broadcast(d.node, d)
+        rec.incarnation = d.incarnation
+        rec.state = NodeState.LEFT if d.node == d.from_node else NodeState.DEAD
+        rec.state_change = now
+        self.delegate.notify_leave(rec.snapshot())
+
+    def _refute(self, me: NodeRecord, accused: int) -> None:
+        self._incarnation += 1
+        if accused >= self._incarnation:
+            self._incarnation = accused + 1
+        me.incarnation = self._incarnation
+        self.stats.refutations += 1
+        self._awareness.apply_delta(1)
+        alive = Alive(me.incarnation, me.name, me.ip, me.addr.port, me.meta, self._vsn_bytes)
+        self._encode_and_broadcast(me.name, alive)
+
+    def _insert_random(self, rec: NodeRecord) -> None:
+        nodes = self._nodes
+        n = len(nodes)
+        offset = self.rng.randrange(n) if n > 0 else 0
+        nodes.append(rec)
+        nodes[offset], nodes[n] = nodes[n], nodes[offset]
+
+    def _node_from_alive(self, a: Alive, port: int, rec: NodeRecord | None) -> Node:
+        vsn = _vsn_tuple(a.vsn) if len(a.vsn) == 6 else (rec.vsn if rec else _NO_VSN)
+        return Node(
+            a.node,
+            Address(ip_text_or(a.addr, ""), port),
+            a.meta,
+            NodeState.ALIVE,
+            a.incarnation,
+            vsn,
+        )
+
+    def _any_alive(self) -> bool:
+        me = self.config.name
+        return any(rec.state < NodeState.DEAD and rec.name != me for rec in self._nodes)
+
+    # ------------------------------------------------------------------------------------------
+    # join / leave completion
+
+    def _new_op(self) -> int:
+        self._next_op += 1
+        return self._next_op
+
+    def _finish_join(self, op: int) -> None:
+        job = self._joins.pop(op, None)
+        if job is not None:
+            self._out.append(JoinCompleted(op, job.joined, tuple(job.errors)))
+
+    def _leave_broadcast_done(self) -> None:
+        if self._left:
+            self._finish_leave(None)
+
+    def _finish_leave(self, error: str | None) -> None:
+        op = self._leave_op
+        if op is None:
+            return
+        self._leave_op = None
+        self._timers.cancel(("leave",))
+        self._out.append(LeaveCompleted(op, error))
+
+    # ------------------------------------------------------------------------------------------
+    # streams
+
+    def _new_sid(self) -> int:
+        self._next_sid += 1
+        return self._next_sid
+
+    def _open(self, st: _Stream, now: float, timeout: float) -> None:
+        self._streams[st.sid] = st
+        self.stats.streams_out += 1
+        self._out.append(OpenStream(st.sid, st.addr, timeout))
+        self._timers.schedule(("stream", st.sid), now + timeout)
+
+    def _open_push_pull(self, addr: Address, join: bool, now: float, op: int | None) -> int:
+        sid = self._new_sid()
+        st = _Stream(sid, _Kind.PUSH_PULL, addr)
+        st.join = join
+        st.op = op
+        self._open(st, now, self.config.tcp_timeout)
+        return sid
+
+    def _send_stream(self, sid: int, msg: bytes) -> None:
+        self._out.append(SendStream(sid, self.wire.wrap_stream(msg)))
+
+    def _close_stream(self, st: _Stream) -> None:
+        self._streams.pop(st.sid, None)
+        self._timers.cancel(("stream", st.sid))
+        self._out.append(CloseStream(st.sid))
+
+    def _end_stream(self, st: _Stream, reason: str, now: float, *, close: bool) -> None:
+        """Stream ``st`` ended without the reply it waited for."""
+        if close:
+            self._close_stream(st)
+        else:
+            self._streams.pop(st.sid, None)
+            self._timers.cancel(("stream", st.sid))
+        if st.kind is _Kind.PUSH_PULL:
+            self._push_pull_done(st, f"push/pull with {st.addr} failed: {reason}")
+        elif st.kind is _Kind.TCP_PING:
+            self._tcp_ping_done(st, False, now)
+
+    def _push_pull_done(self, st: _Stream, error: str | None) -> None:
+        if error is not None:
+            log.error("[ERR] memberlist: %s", error)
+        else:
+            self.stats.push_pulls += 1
+        op = st.op
+        if op is None:
+            return
+        job = self._joins.get(op)
+        if job is None:
+            return
+        job.pending.discard(st.sid)
+        if error is None:
+            job.joined += 1
+        else:
+            job.errors.append(error)
+        if not job.pending:
+            self._finish_join(op)
+
+    def _local_state_message(self, join: bool) -> bytes:
+        states = tuple(
+            PushNodeState(
+                rec.name,
+                rec.ip,
+                rec.addr.port,
+                rec.meta,
+                rec.incarnation,
+                int(rec.state),
+                bytes(rec.vsn),
+            )
+            for rec in self._nodes
+        )
+        user = self.delegate.local_state(join)
+        return encode_message(PushPull(join, states, user))
+
+    def _handle_inbound(self, st: _Stream, msg: Message, now: float) -> None:
+        t = type(msg)
+        if t is Ping:
+            assert isinstance(msg, Ping)
+            if msg.node and msg.node != self.config.name:
+                log.warning("[WARN] memberlist: Got ping for unexpected node %s", msg.node)
+                self._close_stream(st)
+                return
+            self._send_stream(st.sid, encode_message(Ack(msg.seq_no)))
+            self._close_stream(st)
+        elif t is PushPull:
+            assert isinstance(msg, PushPull)
+            if self._inbound_push_pulls >= MAX_PUSH_PULL_REQUESTS:
+                log.error("[ERR] memberlist: Too many pending push/pull requests")
+                self._close_stream(st)
+                return
+            self._send_stream(st.sid, self._local_state_message(msg.join))
+            self._close_stream(st)
+            error = self._merge_remote_state(msg, now)
+            if error is not None:
+                log.error("[ERR] memberlist: Failed push/pull merge: %s", error)
+            else:
+                self.stats.push_pulls += 1
+        elif t is UserMsg:
+            assert isinstance(msg, UserMsg)
+            self._close_stream(st)
+            self.delegate.notify_msg(msg.payload, now)
+        else:
+            log.error("[ERR] memberlist: Received invalid msgType on stream")
+            self.stats.drop("unexpected_stream_type")
+            self._close_stream(st)
+
+    def _handle_reply(self, st: _Stream, msg: Message, now: float) -> None:
+        self._close_stream(st)
+        if st.kind is _Kind.PUSH_PULL:
+            if isinstance(msg, ErrResp):
+                self._push_pull_done(st, f"push/pull with {st.addr} failed: {msg.error}")
+            elif isinstance(msg, PushPull):
+                error = self._merge_remote_state(msg, now)
+                if error is not None:
+                    error = f"push/pull with {st.addr} failed: {error}"
+                self._push_pull_done(st, error)
+            else:
+                self._push_pull_done(st, f"push/pull with {st.addr} got an unexpected reply")
+        elif st.kind is _Kind.TCP_PING:
+            ok = isinstance(msg, Ack) and msg.seq_no == st.seq
+            self._tcp_ping_done(st, ok, now)
+
+    def _merge_remote_state(self, msg: PushPull, now: float) -> str | None:
+        error = self._verify_protocol(msg.states)
+        if error is not None:
+            return error
+        nodes = [
+            Node(
+                s.name,
+                Address(ip_text_or(s.addr, ""), s.port),
+                s.meta,
+                NodeState(s.state) if 0 <= s.state <= 3 else NodeState.DEAD,
+                s.incarnation,
+                _vsn_tuple(s.vsn) if len(s.vsn) == 6 else _NO_VSN,
+            )
+            for s in msg.states
+        ]
+        veto = self.delegate.notify_merge(nodes)
+        if veto is not None:
+            return veto
+        me = self.config.name
+        for s in msg.states:
+            if s.state == NodeState.ALIVE:
+                self._alive_node(Alive(s.incarnation, s.name, s.addr, s.port, s.meta, s.vsn), now)
+            elif s.state == NodeState.LEFT:
+                self._dead_node(Dead(s.incarnation, s.name, s.name), now)
+            elif s.state in (NodeState.DEAD, NodeState.SUSPECT):
+                self._suspect_node(Suspect(s.incarnation, s.name, me), now)
+        if msg.user_state:
+            self.delegate.merge_remote_state(msg.user_state, msg.join)
+        return None
+
+    def _verify_protocol(self, remote: tuple[PushNodeState, ...]) -> str | None:
+        """Go ``verifyProtocol``: every version in use must be understood by every alive node."""
+        ranges: list[Vsn] = [_vsn_tuple(s.vsn) for s in remote if len(s.vsn) == 6 and s.state == 0]
+        ranges.extend(rec.vsn for rec in self._nodes if rec.state == NodeState.ALIVE)
+        if not ranges:
+            return None
+        max_pmin = max(v[0] for v in ranges)
+        min_pmax = min(v[1] for v in ranges)
+        max_dmin = max(v[3] for v in ranges)
+        min_dmax = min(v[4] for v in ranges)
+        for s in remote:
+            v = _vsn_tuple(s.vsn) if len(s.vsn) == 6 else _NO_VSN
+            if not max_pmin <= v[2] <= min_pmax:
+                return (
+                    f"Node '{s.name}' protocol version ({v[2]}) is incompatible: "
+                    f"[{max_pmin}, {min_pmax}]"
+                )
+            if not max_dmin <= v[5] <= min_dmax:
+                return (
+                    f"Node '{s.name}' delegate protocol version ({v[5]}) is incompatible: "
+                    f"[{max_dmin}, {min_dmax}]"
+                )
+        for rec in self._nodes:
+            v = rec.vsn
+            if not max_pmin <= v[2] <= min_pmax:
+                return (
+                    f"Node '{rec.name}' protocol version ({v[2]}) is incompatible: "
+                    f"[{max_pmin}, {min_pmax}]"
+                )
+            if not max_dmin <= v[5] <= min_dmax:
+                return (
+                    f"Node '{rec.name}' delegate protocol version ({v[5]}) is incompatible: "
+                    f"[{max_dmin}, {min_dmax}]"
+                )
+        return None
+
+
+def _vsn_tuple(vsn: bytes) -> Vsn:
+    return (vsn[0], vsn[1], vsn[2], vsn[3], vsn[4], vsn[5])
+
+
+def ip_text_or(raw: bytes, default: str) -> str:
+    """The text form of IP bytes, or ``default`` when they are not an IP."""
+    return ip_text(raw) or default

@@ -1,0 +1,111 @@
+"""The node table's records, the read-only ``Node`` view, and address conversion.
+
+``NodeRecord`` is the hot, mutable, slotted entry the core keeps per known node (Go
+``nodeState``). ``Node`` is the frozen snapshot handed to delegates and returned by
+``members()``; it never changes under the reader's feet.
+
+Addresses travel on the wire as 4- or 16-byte IPs; the core keeps both forms (``addr`` as an
+``Address`` for outputs, ``ip`` as the raw bytes for messages), converting once per change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import lru_cache
+
+from serf_proto.types import Address, NodeState
+
+__all__ = ["Node", "NodeRecord", "ip_bytes", "ip_text"]
+
+
+@lru_cache(maxsize=65536)
+def ip_text(raw: bytes) -> str:
+    """The text form of a 4- or 16-byte IP (IPv4-in-IPv6 becomes dotted quad); '' if invalid."""
+    try:
+        ip = ipaddress.ip_address(raw)
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
+@lru_cache(maxsize=65536)
+def ip_bytes(host: str) -> bytes:
+    """The 4- or 16-byte wire form of an IP literal; b'' if ``host`` is not an IP literal."""
+    try:
+        return ipaddress.ip_address(host).packed
+    except ValueError:
+        return b""
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A read-only snapshot of one node as memberlist knows it.
+
+    ``vsn`` is ``(pmin, pmax, pcur, dmin, dmax, dcur)``: the memberlist and delegate protocol
+    ranges the node gossips. ``state_change`` is the ``now`` (seconds) of its last state change.
+    """
+
+    name: str
+    addr: Address
+    meta: bytes
+    state: NodeState
+    incarnation: int
+    vsn: tuple[int, int, int, int, int, int]
+    state_change: float = 0.0
+
+    @property
+    def pmax(self) -> int:
+        """Highest memberlist protocol version the node understands."""
+        return self.vsn[1]
+
+
+class NodeRecord:
+    """The core's mutable entry for one node (Go ``nodeState``)."""
+
+    __slots__ = ("addr", "incarnation", "ip", "meta", "name", "state", "state_change", "vsn")
+
+    def __init__(
+        self,
+        name: str,
+        ip: bytes,
+        port: int,
+        meta: bytes,
+        incarnation: int,
+        state: NodeState,
+        vsn: tuple[int, int, int, int, int, int],
+        state_change: float,
+    ) -> None:
+        self.name = name
+        self.ip = ip
+        self.addr = Address(ip_text(ip), port)
+        self.meta = meta
+        self.incarnation = incarnation
+        self.state = state
+        self.vsn = vsn
+        self.state_change = state_change
+
+    def set_address(self, ip: bytes, port: int) -> None:
+        """Move the node to ``ip:port``."""
+        if ip != self.ip or port != self.addr.port:
+            self.ip = ip
+            self.addr = Address(ip_text(ip), port)
+
+    @property
+    def dead_or_left(self) -> bool:
+        """Whether the node is DEAD or LEFT."""
+        return self.state >= NodeState.DEAD
+
+    def snapshot(self) -> Node:
+        """A frozen copy for delegates and readers."""
+        return Node(
+            self.name,
+            self.addr,
+            self.meta,
+            self.state,
+            self.incarnation,
+            self.vsn,
+            self.state_change,
+        )

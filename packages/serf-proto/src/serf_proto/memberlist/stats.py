@@ -1,0 +1,50 @@
+"""Counters the membership core keeps (read by ``Memberlist.stats``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = ["MemberlistStats"]
+
+
+@dataclass(slots=True)
+class MemberlistStats:
+    """Monotonic counters since start; ``dropped`` maps a reason to a count.
+
+    Attributes:
+        probes_sent: direct probes started.
+        probes_failed: probes that ended without any ack (the target became suspect).
+        indirect_probes_sent: indirect ping requests sent to helpers.
+        tcp_probes_sent: TCP fallback pings started.
+        acks_received, nacks_received: acks/nacks matched to a live handler.
+        suspicions: nodes moved from alive to suspect by this node.
+        dead_declared: nodes declared dead by our own suspicion timeout.
+        refutations: accusations about ourselves we refuted.
+        push_pulls: push/pull exchanges completed (both directions).
+        packets_in, bytes_in, packets_out, bytes_out: UDP traffic.
+        streams_in, streams_out: TCP streams accepted / opened.
+        dropped: inputs dropped, by reason (``decode``, ``crc``, ``decrypt``, ...).
+    """
+
+    probes_sent: int = 0
+    probes_failed: int = 0
+    indirect_probes_sent: int = 0
+    tcp_probes_sent: int = 0
+    acks_received: int = 0
+    nacks_received: int = 0
+    suspicions: int = 0
+    dead_declared: int = 0
+    refutations: int = 0
+    push_pulls: int = 0
+    packets_in: int = 0
+    bytes_in: int = 0
+    packets_out: int = 0
+    bytes_out: int = 0
+    streams_in: int = 0
+    streams_out: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def drop(self, reason: str) -> None:
+        """Count one dropped input."""
+        self.dropped[reason] += 1

@@ -1,0 +1,169 @@
+"""Which wire layers the core applies to its packets and streams, and in what order.
+
+The byte layouts live in ``serf_proto.wire``; this adapter only applies them as memberlist does
+(Go ``rawSendMsgPacket``, ``ingestPacket``, ``handleCommand``, ``readStream``):
+
+* packets out: compress (only when smaller), CRC toward peers with protocol max ≥ 5, encrypt
+  when a keyring is set and ``gossip_verify_outgoing``;
+* packets in: decrypt (falling back to plaintext when ``gossip_verify_incoming`` is off), strip
+  a CRC, then unpack compound and compress wrappers recursively;
+* streams out: compress, then encrypt with the ``0a | u32 length`` header as AAD;
+* streams in: buffer until a complete message can be decoded.
+
+``fast_wire`` (a simulator option) skips compression and encryption on send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from serf_proto.config import MemberlistConfig
+from serf_proto.errors import DecodeError, DecryptionFailed, TruncatedInput, UnsupportedEncoding
+from serf_proto.memberlist.stats import MemberlistStats
+from serf_proto.wire.framing import (
+    COMPOUND_TYPE,
+    COMPRESS_TYPE,
+    CRC_TYPE,
+    ENCRYPT_TYPE,
+    add_crc,
+    make_compressed,
+    open_compressed,
+    split_compound,
+    strip_crc,
+)
+from serf_proto.wire.keyring import Keyring, encrypted_length, encryption_overhead
+from serf_proto.wire.messages import Message, decode_stream_message
+
+__all__ = ["WireIO"]
+
+
+class WireIO:
+    """The packet and stream pipeline of one node."""
+
+    __slots__ = ("compress", "config", "encryption_version", "entropy", "keyring", "stats")
+
+    def __init__(
+        self,
+        config: MemberlistConfig,
+        entropy: Callable[[int], bytes],
+        keyring: Keyring | None,
+        stats: MemberlistStats,
+    ) -> None:
+        self.config = config
+        self.entropy = entropy
+        self.keyring = keyring
+        self.stats = stats
+        self.compress = config.enable_compression and not config.fast_wire
+        self.encryption_version = 0 if config.protocol_version < 2 else 1
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether a keyring with at least one key is installed."""
+        return self.keyring is not None and len(self.keyring) > 0
+
+    def _seal_outgoing(self) -> bool:
+        return self.encrypted and self.config.gossip_verify_outgoing and not self.config.fast_wire
+
+    def packet_overhead(self, gossip: bool) -> int:
+        """Bytes encryption adds to a packet, as the piggyback budget counts them."""
+        if not self.encrypted:
+            return 0
+        if gossip or self.config.gossip_verify_outgoing:
+            return encryption_overhead(self.encryption_version)
+        return 0
+
+    def wrap_packet(self, msg: bytes, crc: bool) -> bytes:
+        """Apply compression, CRC and encryption to one outgoing packet."""
+        if self.compress:
+            packed = make_compressed(msg)
+            if len(packed) < len(msg):
+                msg = packed
+        if crc:
+            msg = add_crc(msg)
+        if self._seal_outgoing():
+            assert self.keyring is not None
+            msg = self.keyring.encrypt(msg, b"", self.entropy, self.encryption_version)
+        return msg
+
+    def unwrap_packet(self, data: bytes) -> bytes:
+        """Decrypt and CRC-check one datagram; returns the message inside."""
+        if not data:
+            raise TruncatedInput("empty packet")
+        if self.encrypted:
+            assert self.keyring is not None
+            try:
+                data = self.keyring.decrypt(data)
+            except DecodeError:
+                if self.config.gossip_verify_incoming:
+                    raise
+        if data and data[0] == CRC_TYPE:
+            data = bytes(strip_crc(data))
+        if not data:
+            raise TruncatedInput("empty message")
+        return data
+
+    def explode(self, data: bytes) -> list[bytes]:
+        """The plain messages inside ``data``, unpacking compound and compress wrappers."""
+        kind = data[0]
+        if kind == COMPOUND_TYPE:
+            split = split_compound(data)
+            if split.truncated:
+                self.stats.dropped["truncated_compound_part"] += split.truncated
+            out: list[bytes] = []
+            for part in split.parts:
+                if part:
+                    out.extend(self.explode(part))
+                else:
+                    self.stats.drop("empty_compound_part")
+            return out
+        if kind == COMPRESS_TYPE:
+            return self.explode(open_compressed(data))
+        return [data]
+
+    def wrap_stream(self, msg: bytes) -> bytes:
+        """Apply compression and encryption to one outgoing stream message."""
+        if self.compress:
+            msg = make_compressed(msg)
+        if self._seal_outgoing():
+            assert self.keyring is not None
+            length = encrypted_length(self.encryption_version, len(msg))
+            header = bytes((ENCRYPT_TYPE,)) + length.to_bytes(4, "big")
+            msg = header + self.keyring.encrypt(msg, header, self.entropy, self.encryption_version)
+        return msg
+
+    def decode_stream(self, buf: bytes | bytearray) -> Message | None:
+        """The first complete message in ``buf``, or None when more bytes are needed."""
+        if not buf:
+            return None
+        if buf[0] == ENCRYPT_TYPE:
+            if len(buf) < 5:
+                return None
+            length = int.from_bytes(buf[1:5], "big")
+            if len(buf) < 5 + length:
+                return None
+            if not self.encrypted:
+                raise DecryptionFailed("Remote state is encrypted and encryption is not configured")
+            assert self.keyring is not None
+            plain = self.keyring.decrypt(bytes(buf[5 : 5 + length]), bytes(buf[:5]))
+            msg = self._decode_plain(plain, complete=True)
+            assert msg is not None
+            return msg
+        if self.encrypted and self.config.gossip_verify_incoming:
+            raise DecryptionFailed("Encryption is configured but remote state is not encrypted")
+        return self._decode_plain(bytes(buf), complete=False)
+
+    def _decode_plain(self, data: bytes, *, complete: bool) -> Message | None:
+        try:
+            if data and data[0] == COMPRESS_TYPE:
+                data = open_compressed(data)
+                complete = True
+            return decode_stream_message(data)
+        except TruncatedInput:
+            if complete:
+                raise
+            return None
+
+    @staticmethod
+    def is_outer_layer_error(exc: DecodeError) -> bool:
+        """Whether Go answers this stream failure with an error response (decrypt/compress)."""
+        return isinstance(exc, (DecryptionFailed, UnsupportedEncoding))
