@@ -63,6 +63,10 @@ class InvalidState(SerfError):  # noqa: N818
     """The command is not allowed in the node's current state (e.g. after leave/shutdown)."""
 
 
+class KeyringError(SerfError, ValueError):
+    """A keyring operation was refused (bad key size, unknown key, removing the primary)."""
+
+
 class UnknownQuery(SerfError):  # noqa: N818
     """A response refers to a query id this node does not know (or that has expired)."""
 
@@ -72,6 +76,7 @@ __all__ = [
     "DecodeError",
     "DecryptionFailed",
     "InvalidState",
+    "KeyringError",
     "LabelMismatch",
     "MalformedMessage",
     "PayloadTooLarge",

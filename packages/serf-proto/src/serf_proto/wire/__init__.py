@@ -30,6 +30,18 @@ from serf_proto.wire.coordinate import (
     encode_ack_payload,
     encode_coordinate,
 )
+from serf_proto.wire.framing import (
+    add_crc,
+    add_label,
+    make_compound,
+    make_compressed,
+    open_compressed,
+    split_compound,
+    split_label,
+    strip_crc,
+    wants_crc,
+)
+from serf_proto.wire.keyring import Keyring, encrypted_length, encryption_overhead
 from serf_proto.wire.messages import (
     Ack,
     Alive,
@@ -50,6 +62,7 @@ from serf_proto.wire.messages import (
     encode_message,
     encode_stream_message,
 )
+from serf_proto.wire.packet import DecodedPacket, decode_packet, encode_packet
 from serf_proto.wire.serf_messages import (
     QUERY_FLAG_ACK,
     QUERY_FLAG_NO_BROADCAST,
@@ -79,6 +92,7 @@ from serf_proto.wire.serf_messages import (
     encode_serf_message,
     make_member_info,
 )
+from serf_proto.wire.stream import StreamDecoder, decode_stream, encode_stream
 from serf_proto.wire.tags import decode_tags, encode_tags
 
 __all__ = [
@@ -91,11 +105,13 @@ __all__ = [
     "Coordinate",
     "Dead",
     "DecodeError",
+    "DecodedPacket",
     "DecryptionFailed",
     "ErrResp",
     "EventRecord",
     "EventSlot",
     "IndirectPing",
+    "Keyring",
     "LabelMismatch",
     "MalformedMessage",
     "MemberInfo",
@@ -121,26 +137,42 @@ __all__ = [
     "SerfMessage",
     "SerfMessageType",
     "SizeLimitExceeded",
+    "StreamDecoder",
     "Suspect",
     "TagFilter",
     "TruncatedInput",
     "UnknownMessageType",
     "UnsupportedEncoding",
     "UserMsg",
+    "add_crc",
+    "add_label",
     "decode_ack_payload",
     "decode_coordinate",
     "decode_filter",
     "decode_filters",
     "decode_message",
+    "decode_packet",
     "decode_serf_message",
+    "decode_stream",
     "decode_stream_message",
     "decode_tags",
     "encode_ack_payload",
     "encode_coordinate",
     "encode_filter",
     "encode_message",
+    "encode_packet",
     "encode_serf_message",
+    "encode_stream",
     "encode_stream_message",
     "encode_tags",
+    "encrypted_length",
+    "encryption_overhead",
+    "make_compound",
+    "make_compressed",
     "make_member_info",
+    "open_compressed",
+    "split_compound",
+    "split_label",
+    "strip_crc",
+    "wants_crc",
 ]

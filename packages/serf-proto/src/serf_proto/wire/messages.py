@@ -315,18 +315,14 @@ def encode_stream_message(msg: Message) -> bytes:
 # decoding
 
 
-def _body(data: bytes | memoryview, what: str) -> dict[bytes, Any]:
-    return as_map(unpack(data[1:]), what)
-
-
 def _check_meta(meta: bytes) -> bytes:
     if len(meta) > META_MAX_SIZE:
         raise SizeLimitExceeded(f"node meta of {len(meta)} bytes exceeds {META_MAX_SIZE}")
     return meta
 
 
-def _decode_ping(data: bytes | memoryview) -> Ping:
-    d = _body(data, "ping")
+def _ping_from_map(obj: Any) -> Ping:
+    d = as_map(obj, "ping")
     return Ping(
         get_u32(d, b"SeqNo"),
         get_str(d, b"Node"),
@@ -336,8 +332,8 @@ def _decode_ping(data: bytes | memoryview) -> Ping:
     )
 
 
-def _decode_indirect_ping(data: bytes | memoryview) -> IndirectPing:
-    d = _body(data, "indirect ping")
+def _indirect_ping_from_map(obj: Any) -> IndirectPing:
+    d = as_map(obj, "indirect ping")
     return IndirectPing(
         get_u32(d, b"SeqNo"),
         get_bytes(d, b"Target"),
@@ -350,27 +346,27 @@ def _decode_indirect_ping(data: bytes | memoryview) -> IndirectPing:
     )
 
 
-def _decode_ack(data: bytes | memoryview) -> Ack:
-    d = _body(data, "ack")
+def _ack_from_map(obj: Any) -> Ack:
+    d = as_map(obj, "ack")
     return Ack(get_u32(d, b"SeqNo"), get_bytes(d, b"Payload"))
 
 
-def _decode_nack(data: bytes | memoryview) -> Nack:
-    return Nack(get_u32(_body(data, "nack"), b"SeqNo"))
+def _nack_from_map(obj: Any) -> Nack:
+    return Nack(get_u32(as_map(obj, "nack"), b"SeqNo"))
 
 
-def _decode_suspect(data: bytes | memoryview) -> Suspect:
-    d = _body(data, "suspect")
+def _suspect_from_map(obj: Any) -> Suspect:
+    d = as_map(obj, "suspect")
     return Suspect(get_u32(d, b"Incarnation"), get_str(d, b"Node"), get_str(d, b"From"))
 
 
-def _decode_dead(data: bytes | memoryview) -> Dead:
-    d = _body(data, "dead")
+def _dead_from_map(obj: Any) -> Dead:
+    d = as_map(obj, "dead")
     return Dead(get_u32(d, b"Incarnation"), get_str(d, b"Node"), get_str(d, b"From"))
 
 
-def _decode_alive(data: bytes | memoryview) -> Alive:
-    d = _body(data, "alive")
+def _alive_from_map(obj: Any) -> Alive:
+    d = as_map(obj, "alive")
     return Alive(
         get_u32(d, b"Incarnation"),
         get_str(d, b"Node"),
@@ -381,12 +377,8 @@ def _decode_alive(data: bytes | memoryview) -> Alive:
     )
 
 
-def _decode_user(data: bytes | memoryview) -> UserMsg:
-    return UserMsg(bytes(data[1:]))
-
-
-def _decode_err(data: bytes | memoryview) -> ErrResp:
-    return ErrResp(get_str(_body(data, "error response"), b"Error"))
+def _err_from_map(obj: Any) -> ErrResp:
+    return ErrResp(get_str(as_map(obj, "error response"), b"Error"))
 
 
 def push_pull_header_from_map(obj: Any) -> PushPullHeader:
@@ -460,17 +452,16 @@ def _decode_stream_user(data: bytes | memoryview) -> UserMsg:
     return UserMsg(payload)
 
 
-_DECODERS: dict[int, Any] = {
-    0: _decode_ping,
-    1: _decode_indirect_ping,
-    2: _decode_ack,
-    3: _decode_suspect,
-    4: _decode_alive,
-    5: _decode_dead,
-    6: _decode_push_pull,
-    8: _decode_user,
-    11: _decode_nack,
-    13: _decode_err,
+#: Decoders of the message types whose body is exactly one msgpack map, by type byte.
+MAP_DECODERS: dict[int, Any] = {
+    0: _ping_from_map,
+    1: _indirect_ping_from_map,
+    2: _ack_from_map,
+    3: _suspect_from_map,
+    4: _alive_from_map,
+    5: _dead_from_map,
+    11: _nack_from_map,
+    13: _err_from_map,
 }
 
 
@@ -482,11 +473,16 @@ def decode_message(data: bytes | memoryview) -> Message:
     """
     if not data:
         raise TruncatedInput("empty message")
-    decoder = _DECODERS.get(data[0])
-    if decoder is None:
-        raise UnknownMessageType(data[0])
-    msg: Message = decoder(data)
-    return msg
+    t = data[0]
+    from_map = MAP_DECODERS.get(t)
+    if from_map is not None:
+        msg: Message = from_map(unpack(data[1:]))
+        return msg
+    if t == 8:
+        return UserMsg(bytes(data[1:]))
+    if t == 6:
+        return _decode_push_pull(data)
+    raise UnknownMessageType(t)
 
 
 def decode_stream_message(data: bytes | memoryview) -> Message:
@@ -497,6 +493,7 @@ def decode_stream_message(data: bytes | memoryview) -> Message:
 
 
 __all__ = [
+    "MAP_DECODERS",
     "Ack",
     "Alive",
     "Dead",

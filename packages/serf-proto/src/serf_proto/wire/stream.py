@@ -1,0 +1,353 @@
+"""Stream (TCP) framing: an encoder and an incremental decoder (bytes in, messages out).
+
+A memberlist stream carries one message per direction, with no outer length unless encrypted:
+
+* optional label header ``f4 | len | label`` (written by the dialer only; upstream ≥ 0.3);
+* ``0a | L:u32be | blob``: AES-GCM blob of ``L`` bytes, additional data = the 5 header bytes
+  + label; the plaintext is a whole stream message (usually compressed);
+* ``09`` + msgpack ``{Algo, Buf}``: LZW, decompressing to a whole plain message;
+* plain messages: a type byte and one msgpack map; a push/pull is ``06`` + header + ``Nodes``
+  node-state maps + ``UserStateLen`` raw bytes; a user message is ``08`` + ``{UserMsgLen}`` +
+  raw bytes.
+
+``StreamDecoder`` parses this incrementally in the style of h11: ``feed`` any slice of the byte
+stream (``b""`` = EOF) and receive every message completed so far. It never assumes that one read
+is one message, keeps no more than the unparsed tail, and after a ``DecodeError`` refuses further
+input. Several messages back to back are decoded in order.
+
+The decoder is a small state machine: START (optional label) → TYPE → one of ENC_LEN → ENC_BLOB,
+MAP (a single-map message, a compress wrapper, or a push/pull or user header), NODES (push/pull
+node states) and RAW (push/pull user state or user-message bytes) → TYPE again.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+from typing import Any
+
+import msgpack
+
+from serf_proto.errors import (
+    DecodeError,
+    DecryptionFailed,
+    LabelMismatch,
+    MalformedMessage,
+    SizeLimitExceeded,
+    TruncatedInput,
+    UnknownMessageType,
+)
+from serf_proto.wire.framing import (
+    COMPRESS_TYPE,
+    ENCRYPT_TYPE,
+    LABEL_TYPE,
+    add_label,
+    check_label,
+    decompress_map,
+    make_compressed,
+    open_compressed,
+)
+from serf_proto.wire.keyring import Entropy, Keyring, encrypted_length
+from serf_proto.wire.limits import MAX_DECOMPRESSED_SIZE, MAX_ENCRYPTED_STREAM_LEN
+from serf_proto.wire.messages import (
+    MAP_DECODERS,
+    Message,
+    MessageType,
+    PushNodeState,
+    PushPull,
+    UserMsg,
+    decode_stream_message,
+    encode_stream_message,
+    push_node_state_from_map,
+    push_pull_header_from_map,
+    user_msg_len_from_map,
+)
+
+#: Most unparsed bytes the decoder buffers (a 20 MiB push/pull plus headroom).
+MAX_BUFFERED = MAX_ENCRYPTED_STREAM_LEN + 4 * 1024 * 1024
+
+MSG_NOT_ENCRYPTED = "Encryption is configured but remote state is not encrypted"
+MSG_NO_KEYRING = "Remote state is encrypted and encryption is not configured"
+
+
+def encode_stream(
+    msg: Message | bytes,
+    *,
+    compress: bool = False,
+    keyring: Keyring | None = None,
+    encryption_version: int = 1,
+    label: bytes = b"",
+    send_label_header: bool = False,
+    entropy: Entropy | None = None,
+) -> bytes:
+    """Frame one stream message: compress (always, when on), encrypt, then the label header.
+
+    ``msg`` may be a message object or an already encoded stream message. ``label`` is the
+    additional data of the encryption; ``send_label_header`` writes it in front (dialer side).
+    """
+    body = msg if isinstance(msg, bytes) else encode_stream_message(msg)
+    if compress:
+        body = make_compressed(body)
+    if keyring is not None and len(keyring):
+        if entropy is None:
+            raise ValueError("encryption needs an entropy source for nonces")
+        length = encrypted_length(encryption_version, len(body))
+        header = bytes((ENCRYPT_TYPE,)) + length.to_bytes(4, "big")
+        body = header + keyring.encrypt(body, header + label, entropy, encryption_version)
+    return add_label(body, label) if send_label_header else body
+
+
+class _State(Enum):
+    START = auto()
+    LABEL = auto()
+    LABEL_BODY = auto()
+    TYPE = auto()
+    ENC_LEN = auto()
+    ENC_BLOB = auto()
+    MAP = auto()
+    NODES = auto()
+    RAW = auto()
+    FAILED = auto()
+
+
+class StreamDecoder:
+    """Incremental decoder of one direction of a memberlist stream.
+
+    ``keyring``: when it has keys, plaintext input is refused unless ``verify_incoming`` is
+    false; without keys, encrypted input is refused. ``label``: the label we expect at the start
+    of the stream (and use as additional data); ``skip_label_check`` accepts any.
+    """
+
+    def __init__(
+        self,
+        *,
+        keyring: Keyring | None = None,
+        label: bytes = b"",
+        skip_label_check: bool = False,
+        verify_incoming: bool = True,
+        max_decompressed: int = MAX_DECOMPRESSED_SIZE,
+    ) -> None:
+        self._keyring = keyring
+        self._label = label
+        self._skip_label_check = skip_label_check
+        self._verify_incoming = verify_incoming
+        self._max_decompressed = max_decompressed
+        self._unpacker = msgpack.Unpacker(raw=True, max_buffer_size=MAX_BUFFERED)
+        self._state = _State.START
+        self._type = 0
+        self._need = 0
+        self._pending = bytearray()
+        self._enc_header = b""
+        self._pp_join = False
+        self._pp_left = 0
+        self._pp_user_len = 0
+        self._pp_states: list[PushNodeState] = []
+        self._error: DecodeError | None = None
+        self._eof = False
+        self._received_label = b""
+
+    @property
+    def label(self) -> bytes:
+        """The label the stream announced (``b""`` if none)."""
+        return self._received_label
+
+    @property
+    def idle(self) -> bool:
+        """True when no partial message is buffered (a clean place for the stream to end)."""
+        return self._state in (_State.START, _State.TYPE) and not self._pending
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Message]:
+        """Add bytes (``b""`` = end of stream); return the messages completed by them.
+
+        Raises ``DecodeError`` for bad input, and ``TruncatedInput`` at EOF inside a message.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._eof and data:
+            raise ValueError("data fed after end of stream")
+        out: list[Message] = []
+        try:
+            if data:
+                try:
+                    self._unpacker.feed(data)
+                except msgpack.BufferFull as exc:
+                    raise SizeLimitExceeded("stream buffer limit exceeded") from exc
+                self._run(out)
+            else:
+                self._eof = True
+                self._run(out)
+                if not self.idle:
+                    raise TruncatedInput("stream ended inside a message")
+        except DecodeError as exc:
+            self._state = _State.FAILED
+            self._error = exc
+            raise
+        return out
+
+    # ---------------------------------------------------------------------------------------
+
+    def _take(self, n: int) -> bytes | None:
+        """Collect exactly ``n`` raw bytes across feeds; ``None`` until they are all here."""
+        missing = n - len(self._pending)
+        if missing > 0:
+            self._pending += self._unpacker.read_bytes(missing)
+            if len(self._pending) < n:
+                return None
+        chunk = bytes(self._pending)
+        self._pending.clear()
+        return chunk
+
+    def _next_object(self) -> tuple[bool, Any]:
+        try:
+            return True, self._unpacker.unpack()
+        except msgpack.OutOfData:
+            return False, None
+        except Exception as exc:
+            raise MalformedMessage(f"invalid msgpack: {exc}") from exc
+
+    def _run(self, out: list[Message]) -> None:
+        while True:
+            state = self._state
+            if state is _State.START or state is _State.TYPE:
+                b = self._take(1)
+                if b is None:
+                    return
+                t = b[0]
+                if state is _State.START and t == LABEL_TYPE:
+                    self._state = _State.LABEL
+                    continue
+                if state is _State.START:
+                    check_label(b"", self._label, skip_check=self._skip_label_check)
+                self._begin(t)
+            elif state is _State.LABEL:
+                n = self._take(1)
+                if n is None:
+                    return
+                if n[0] == 0:
+                    raise LabelMismatch("label header with an empty label")
+                self._need = n[0]
+                self._state = _State.LABEL_BODY
+            elif state is _State.LABEL_BODY:
+                label = self._take(self._need)
+                if label is None:
+                    return
+                check_label(label, self._label, skip_check=self._skip_label_check)
+                self._received_label = label
+                self._state = _State.TYPE
+            elif state is _State.ENC_LEN:
+                b = self._take(4)
+                if b is None:
+                    return
+                length = int.from_bytes(b, "big")
+                if length > MAX_ENCRYPTED_STREAM_LEN:
+                    raise SizeLimitExceeded(f"Remote node state is larger than limit ({length})")
+                self._enc_header = bytes((ENCRYPT_TYPE,)) + b
+                self._need = length
+                self._state = _State.ENC_BLOB
+            elif state is _State.ENC_BLOB:
+                blob = self._take(self._need)
+                if blob is None:
+                    return
+                assert self._keyring is not None
+                plain = self._keyring.decrypt(blob, self._enc_header + self._label)
+                out.append(self._decode_complete(plain))
+                self._state = _State.TYPE
+            elif state is _State.MAP:
+                ok, obj = self._next_object()
+                if not ok:
+                    return
+                self._on_map(obj, out)
+            elif state is _State.NODES:
+                ok, obj = self._next_object()
+                if not ok:
+                    return
+                self._pp_states.append(push_node_state_from_map(obj))
+                self._pp_left -= 1
+                if self._pp_left == 0:
+                    self._need = self._pp_user_len
+                    self._state = _State.RAW
+            elif state is _State.RAW:
+                raw = self._take(self._need) if self._need else b""
+                if raw is None:
+                    return
+                if self._type == MessageType.PUSH_PULL:
+                    out.append(PushPull(self._pp_join, tuple(self._pp_states), raw))
+                    self._pp_states = []
+                else:
+                    out.append(UserMsg(raw))
+                self._state = _State.TYPE
+            else:  # FAILED
+                return
+
+    def _begin(self, t: int) -> None:
+        encrypted_ring = self._keyring is not None and len(self._keyring) > 0
+        if t == ENCRYPT_TYPE:
+            if not encrypted_ring:
+                raise DecryptionFailed(MSG_NO_KEYRING)
+            self._state = _State.ENC_LEN
+            return
+        if encrypted_ring and self._verify_incoming:
+            raise DecryptionFailed(MSG_NOT_ENCRYPTED)
+        if (
+            t in MAP_DECODERS
+            or t == COMPRESS_TYPE
+            or t == MessageType.PUSH_PULL
+            or t == MessageType.USER
+        ):
+            self._type = t
+            self._state = _State.MAP
+            return
+        raise UnknownMessageType(t)
+
+    def _on_map(self, obj: Any, out: list[Message]) -> None:
+        t = self._type
+        if t == COMPRESS_TYPE:
+            out.append(self._decode_plain(decompress_map(obj, self._max_decompressed)))
+            self._state = _State.TYPE
+        elif t == MessageType.PUSH_PULL:
+            header = push_pull_header_from_map(obj)
+            self._pp_join = header.join
+            self._pp_left = header.nodes
+            self._pp_user_len = header.user_state_len
+            self._pp_states = []
+            if header.nodes:
+                self._state = _State.NODES
+            else:
+                self._need = header.user_state_len
+                self._state = _State.RAW
+        elif t == MessageType.USER:
+            self._need = user_msg_len_from_map(obj)
+            self._state = _State.RAW
+        else:
+            out.append(MAP_DECODERS[t](obj))
+            self._state = _State.TYPE
+
+    def _decode_complete(self, buf: bytes) -> Message:
+        """Decode a whole stream message held in memory (a decrypted or compressed body)."""
+        if buf and buf[0] == COMPRESS_TYPE:
+            buf = open_compressed(buf, self._max_decompressed)
+        return self._decode_plain(buf)
+
+    def _decode_plain(self, buf: bytes) -> Message:
+        if buf and buf[0] in (COMPRESS_TYPE, ENCRYPT_TYPE):
+            raise MalformedMessage("nested stream wrappers are not allowed")
+        return decode_stream_message(buf)
+
+
+def decode_stream(
+    data: bytes | memoryview,
+    *,
+    keyring: Keyring | None = None,
+    label: bytes = b"",
+    skip_label_check: bool = False,
+    verify_incoming: bool = True,
+) -> list[Message]:
+    """Decode every message of a complete captured stream (one direction)."""
+    decoder = StreamDecoder(
+        keyring=keyring,
+        label=label,
+        skip_label_check=skip_label_check,
+        verify_incoming=verify_incoming,
+    )
+    out = decoder.feed(data)
+    out += decoder.feed(b"")
+    return out
