@@ -1,0 +1,137 @@
+"""Open a TCP connection to ``host:port`` and describe failures the way Go's ``net.Dial`` does.
+
+Scripts match on the error text (``dial tcp 127.0.0.1:7373: connect: connection refused``), so
+address parsing follows ``net.SplitHostPort`` and port parsing follows Go's resolver: the same
+inputs fail with the same words. Name lookups use the system resolver; their failure reads
+``dial tcp: lookup NAME: no such host``.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import socket
+
+
+class DialError(OSError):
+    """The connection could not be opened; ``str()`` is Go's ``net.OpError`` text."""
+
+
+def _addr_error(addr: str, why: str) -> DialError:
+    return DialError(f"dial tcp: address {addr}: {why}")
+
+
+def split_host_port(hostport: str) -> tuple[str, str]:
+    """``net.SplitHostPort``: split ``host:port`` / ``[v6]:port``; raise Go's error text."""
+    missing_port = "missing port in address"
+    i = hostport.rfind(":")
+    if i < 0:
+        raise _addr_error(hostport, missing_port)
+    j = k = 0
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            raise _addr_error(hostport, "missing ']' in address")
+        if end + 1 == len(hostport):
+            raise _addr_error(hostport, missing_port)
+        if end + 1 != i:
+            if hostport[end + 1] == ":":
+                raise _addr_error(hostport, "too many colons in address")
+            raise _addr_error(hostport, missing_port)
+        host = hostport[1:end]
+        j, k = 1, end + 1
+    else:
+        host = hostport[:i]
+        if ":" in host:
+            raise _addr_error(hostport, "too many colons in address")
+    if "[" in hostport[j:]:
+        raise _addr_error(hostport, "unexpected '[' in address")
+    if "]" in hostport[k:]:
+        raise _addr_error(hostport, "unexpected ']' in address")
+    return host, hostport[i + 1 :]
+
+
+def parse_port(service: str) -> int:
+    """Go's port parsing: decimal (clamped like Go), else a service name from the services db."""
+    if service == "":
+        return 0
+    text = service
+    negative = False
+    if text[0] in "+-":
+        negative = text[0] == "-"
+        text = text[1:]
+    if text and all("0" <= c <= "9" for c in text):
+        value = min(int(text), (1 << 30) - 1 if not negative else 1 << 30)
+        port = -value if negative else value
+    elif not text:
+        port = 0
+    else:
+        try:
+            port = socket.getservbyname(service, "tcp")
+        except OSError:
+            raise DialError(f"dial tcp: address tcp/{service}: unknown port") from None
+    if not 0 <= port <= 65535:
+        raise DialError(f"dial tcp: address {service}: invalid port")
+    return port
+
+
+def _format_addr(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _go_errno_text(exc: OSError) -> str:
+    """Go's lower-case syscall error text for an ``OSError`` (``connection refused``)."""
+    if isinstance(exc, TimeoutError) or exc.errno in (errno.ETIMEDOUT,):
+        return "i/o timeout"
+    text = os.strerror(exc.errno) if exc.errno else str(exc)
+    return "connect: " + (text[:1].lower() + text[1:])
+
+
+def _resolve(host: str, port: int) -> list[tuple[int, str]]:
+    """Candidate (family, ip) pairs for ``host``: literal IPs as-is, names via the resolver."""
+    if host == "":
+        return [(socket.AF_INET, "127.0.0.1")]
+    literal = host.split("%", 1)[0]
+    try:
+        ip = ipaddress.ip_address(literal)
+    except ValueError:
+        pass
+    else:
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        return [(family, host)]
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise DialError(f"dial tcp: lookup {host}: no such host") from None
+    seen: list[tuple[int, str]] = []
+    for family, _, _, _, sockaddr in infos:
+        entry = (int(family), str(sockaddr[0]))
+        if entry not in seen:
+            seen.append(entry)
+    seen.sort(key=lambda e: e[0] != socket.AF_INET)
+    return seen
+
+
+def dial(address: str, timeout: float) -> socket.socket:
+    """Connect to ``address`` (``host:port``) within ``timeout`` seconds, or raise ``DialError``."""
+    if address == "":
+        raise DialError("dial tcp: missing address")
+    host, service = split_host_port(address)
+    port = parse_port(service)
+    first_error: DialError | None = None
+    for family, ip in _resolve(host, port):
+        shown = _format_addr(ip, port) if host != "" else f":{port}"
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect((ip, port))
+        except OSError as exc:
+            sock.close()
+            if first_error is None:
+                first_error = DialError(f"dial tcp {shown}: {_go_errno_text(exc)}")
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    assert first_error is not None
+    raise first_error

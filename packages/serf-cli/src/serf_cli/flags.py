@@ -1,0 +1,160 @@
+"""Command-line flags with the syntax and error texts of Go's ``flag`` package.
+
+Rules (Go's ``FlagSet.Parse`` with ``ContinueOnError``):
+
+* ``-name``, ``--name``, ``-name=value`` and ``-name value`` (the last not for bool flags);
+* parsing stops at the first argument that does not start with ``-`` (or is exactly ``-``);
+  ``--`` ends the flags and is dropped; everything after is positional;
+* bool flags take ``true``/``false`` only as ``-flag=value``;
+* list flags append on every use (``-tag a=1 -tag b=2``).
+
+Errors raise :class:`FlagError` carrying Go's message (``flag provided but not defined: -bogus``);
+``-h=...`` or ``-help=...`` raise :class:`HelpRequestedError`. The caller prints the message on
+stderr and the command's help on stdout, then exits 1, as Go's commands do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from serf_cli.gofmt import go_quote
+from serf_cli.goparse import GoParseError, parse_bool, parse_duration, parse_int
+
+
+class FlagError(Exception):
+    """A command line Go's ``flag`` package rejects; ``str()`` is Go's message."""
+
+
+class HelpRequestedError(Exception):
+    """``-h``/``-help`` reached the flag parser (e.g. as ``-h=1``): show help, exit 1."""
+
+
+@dataclass
+class _Flag:
+    name: str
+    kind: str  # "string" | "bool" | "int" | "duration" | "list"
+    value: object
+    is_set: bool = False
+
+
+@dataclass
+class FlagSet:
+    """A set of named flags; define them, then :meth:`parse` the arguments."""
+
+    flags: dict[str, _Flag] = field(default_factory=dict)
+
+    def _define(self, name: str, kind: str, default: object) -> None:
+        if name in self.flags:
+            raise ValueError(f"flag redefined: {name}")
+        self.flags[name] = _Flag(name, kind, default)
+
+    def string(self, name: str, default: str = "") -> None:
+        """Define a string flag."""
+        self._define(name, "string", default)
+
+    def boolean(self, name: str, default: bool = False) -> None:
+        """Define a bool flag (``-name`` sets it true, ``-name=false`` clears it)."""
+        self._define(name, "bool", default)
+
+    def integer(self, name: str, default: int = 0) -> None:
+        """Define an int flag (Go ``strconv.ParseInt`` base 0 syntax)."""
+        self._define(name, "int", default)
+
+    def duration(self, name: str, default: int = 0) -> None:
+        """Define a Go duration flag; its value is in integer nanoseconds."""
+        self._define(name, "duration", default)
+
+    def repeated(self, name: str) -> None:
+        """Define a flag that may be given many times; its value is the list of values."""
+        self._define(name, "list", [])
+
+    def get_str(self, name: str) -> str:
+        """The value of a string flag."""
+        value = self.flags[name].value
+        assert isinstance(value, str)
+        return value
+
+    def get_bool(self, name: str) -> bool:
+        """The value of a bool flag."""
+        value = self.flags[name].value
+        assert isinstance(value, bool)
+        return value
+
+    def get_int(self, name: str) -> int:
+        """The value of an int or duration flag (durations in nanoseconds)."""
+        value = self.flags[name].value
+        assert isinstance(value, int)
+        return value
+
+    def get_list(self, name: str) -> list[str]:
+        """The values of a repeated flag, in command-line order."""
+        value = self.flags[name].value
+        assert isinstance(value, list)
+        return [str(v) for v in value]
+
+    def was_set(self, name: str) -> bool:
+        """Whether the flag appeared on the command line."""
+        return self.flags[name].is_set
+
+    def _set(self, flag: _Flag, text: str) -> None:
+        if flag.kind == "string":
+            flag.value = text
+        elif flag.kind == "bool":
+            flag.value = parse_bool(text)
+        elif flag.kind == "int":
+            flag.value = parse_int(text)
+        elif flag.kind == "duration":
+            flag.value = parse_duration(text)
+        else:
+            assert isinstance(flag.value, list)
+            flag.value = [*flag.value, text]
+        flag.is_set = True
+
+    def parse(self, args: list[str]) -> list[str]:
+        """Consume flags from ``args``; return the positional arguments that remain."""
+        rest = list(args)
+        while rest:
+            arg = rest[0]
+            if len(arg) < 2 or arg[0] != "-":
+                break
+            minuses = 1
+            if arg[1] == "-":
+                minuses = 2
+                if len(arg) == 2:
+                    rest.pop(0)
+                    break
+            name = arg[minuses:]
+            if not name or name[0] in "-=":
+                raise FlagError(f"bad flag syntax: {arg}")
+            rest.pop(0)
+            has_value = False
+            value = ""
+            eq = name.find("=", 1)
+            if eq > 0:
+                name, value, has_value = name[:eq], name[eq + 1 :], True
+            flag = self.flags.get(name)
+            if flag is None:
+                if name in ("help", "h"):
+                    raise HelpRequestedError
+                raise FlagError(f"flag provided but not defined: -{name}")
+            if flag.kind == "bool":
+                text = value if has_value else "true"
+                try:
+                    self._set(flag, text)
+                except GoParseError as exc:
+                    if has_value:
+                        raise FlagError(
+                            f"invalid boolean value {go_quote(value)} for -{name}: {exc}"
+                        ) from None
+                    raise FlagError(f"invalid boolean flag {name}: {exc}") from None
+                continue
+            if not has_value:
+                if not rest:
+                    raise FlagError(f"flag needs an argument: -{name}")
+                value = rest.pop(0)
+            try:
+                self._set(flag, value)
+            except GoParseError as exc:
+                quoted = go_quote(value)
+                raise FlagError(f"invalid value {quoted} for flag -{name}: {exc}") from None
+        return rest
