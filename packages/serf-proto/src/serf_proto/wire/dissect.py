@@ -1,0 +1,599 @@
+"""Dissector for captured gossip: print every layer and message of a packet or stream.
+
+Usage (also ``serf dissect``)::
+
+    python -m serf_proto.wire.dissect [-key=BASE64]... [-label=L] [-format=text|json]
+                                      [-kind=auto|packet|stream] [FILE|-]
+
+Input is raw bytes or hex text (one capture per non-empty line). ``-key`` may be repeated; every
+key is tried for decryption. ``-kind=auto`` treats input that starts with a stream-only type
+(encrypted stream, push/pull) as a stream and anything else as a UDP packet, falling back to a
+stream when the packet reading fails.
+
+Each layer is a dict, outermost first, with a ``depth`` for indentation: ``label``,
+``encrypted`` (packet) / ``encrypt`` (stream), ``hasCrc``, ``compress``, ``compound``, one entry
+per message (``fields`` are the msgpack map as sent, byte fields as ``0x…`` hex), ``user`` with
+the Serf message inside (``serf``), ``pushPull``/``pushNodeState``/``userState`` for a push/pull,
+and ``error`` for anything that could not be read. Serf tags in node meta and the coordinate in
+ping acks are decoded as well.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import msgpack
+
+from serf_proto.errors import DecodeError
+from serf_proto.wire.coordinate import decode_ack_payload
+from serf_proto.wire.framing import (
+    COMPOUND_TYPE,
+    COMPRESS_TYPE,
+    CRC_TYPE,
+    ENCRYPT_TYPE,
+    LABEL_TYPE,
+    open_compressed,
+    split_compound,
+    split_label,
+    strip_crc,
+)
+from serf_proto.wire.keyring import Keyring
+from serf_proto.wire.messages import MAP_DECODERS, decode_stream_message
+from serf_proto.wire.serf_messages import (
+    MessageRelay,
+    NodeFilter,
+    decode_filter,
+    decode_serf_message,
+)
+from serf_proto.wire.tags import decode_tags
+
+Layer = dict[str, Any]
+
+MESSAGE_NAMES = {
+    0: "ping",
+    1: "indirectPing",
+    2: "ack",
+    3: "suspect",
+    4: "alive",
+    5: "dead",
+    6: "pushPull",
+    7: "compound",
+    8: "user",
+    9: "compress",
+    10: "encrypt",
+    11: "nack",
+    12: "hasCrc",
+    13: "err",
+    244: "label",
+}
+SERF_NAMES = {
+    0: "leave",
+    1: "join",
+    2: "pushPull",
+    3: "userEvent",
+    4: "query",
+    5: "queryResponse",
+    6: "conflictResponse",
+    7: "keyRequest",
+    8: "keyResponse",
+    9: "relay",
+}
+#: Go field names that hold ``[]byte`` (shown as hex); other raw values are shown as text.
+BYTE_FIELDS = frozenset(
+    {"Addr", "Meta", "Payload", "Vsn", "SourceAddr", "Target", "Buf", "Key", "IP", "Filters"}
+)
+MAX_NESTING = 4
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def _render(value: Any, key: str = "") -> Any:
+    """Turn a raw decoded msgpack value into JSON-able data (bytes fields as hex)."""
+    if isinstance(value, bytes):
+        if key in BYTE_FIELDS:
+            return _hex(value)
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            return _hex(value)
+    if isinstance(value, dict):
+        return {_render(k): _render(v, k.decode(errors="replace") if isinstance(k, bytes) else "")
+                for k, v in value.items()}  # fmt: skip
+    if isinstance(value, list):
+        return [_render(v, key) for v in value]
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return "NaN"
+    return value
+
+
+def _unpack_with_tail(data: bytes) -> tuple[Any, int]:
+    """Decode the first msgpack object; return it and the number of trailing bytes."""
+    unpacker = msgpack.Unpacker(raw=True, max_buffer_size=max(len(data), 1))
+    unpacker.feed(data)
+    try:
+        obj = unpacker.unpack()
+    except Exception as exc:
+        raise DecodeError(f"invalid msgpack: {exc}") from exc
+    return obj, len(data) - unpacker.tell()
+
+
+def _serf_layer(payload: bytes) -> dict[str, Any]:
+    """Describe a Serf message (type byte + body)."""
+    if not payload:
+        return {"error": "empty Serf message"}
+    t = payload[0]
+    out: dict[str, Any] = {"serfType": t, "name": SERF_NAMES.get(t, f"unknown({t})")}
+    try:
+        if t == 9:
+            header, _ = _unpack_with_tail(payload[1:])
+            out["header"] = _render(header)
+            relay = decode_serf_message(payload)
+            assert isinstance(relay, MessageRelay)
+            out["inner"] = _serf_layer(relay.message)
+            return out
+        body, trailing = _unpack_with_tail(payload[1:])
+        out["body"] = _render(body)
+        out["trailing"] = trailing
+        if t == 2 and isinstance(body, dict):
+            out["bodyKeys"] = [k.decode(errors="replace") for k in body]
+        if t == 4 and isinstance(body, dict) and isinstance(body.get(b"Filters"), list):
+            out["filters"] = [_filter_text(f) for f in body[b"Filters"]]
+        decode_serf_message(payload)
+    except DecodeError as exc:
+        out["error"] = str(exc)
+    return out
+
+
+def _filter_text(raw: Any) -> Any:
+    if not isinstance(raw, bytes):
+        return _render(raw)
+    try:
+        f = decode_filter(raw)
+    except DecodeError as exc:
+        return {"error": str(exc)}
+    if isinstance(f, NodeFilter):
+        return {"node": list(f.nodes)}
+    return {"tag": f.tag, "expr": f.expr}
+
+
+def _message_layer(data: bytes, depth: int) -> Layer:
+    """Describe one single-map message (ping, ack, alive, ...)."""
+    t = data[0]
+    layer: Layer = {"type": MESSAGE_NAMES.get(t, f"unknown({t})"), "depth": depth}
+    if t not in MAP_DECODERS:
+        layer["error"] = f"message type {t} not supported"
+        return layer
+    try:
+        body, trailing = _unpack_with_tail(data[1:])
+        layer["fields"] = _render(body)
+        if trailing:
+            layer["trailing"] = trailing
+        MAP_DECODERS[t](body)
+    except DecodeError as exc:
+        layer["error"] = str(exc)
+        return layer
+    if t == 2 and isinstance(body.get(b"Payload"), bytes) and body[b"Payload"]:
+        try:
+            c = decode_ack_payload(body[b"Payload"])
+            layer["payloadDecoded"] = {
+                "pingVersion": body[b"Payload"][0],
+                "coordinate": {
+                    "Adjustment": c.adjustment,
+                    "Error": c.error,
+                    "Height": c.height,
+                    "Vec": list(c.vec),
+                },
+            }
+        except DecodeError:
+            pass  # not a Serf coordinate: shown as hex only
+    if t == 4:
+        layer.update(_meta_layer(body.get(b"Meta")))
+    return layer
+
+
+def _meta_layer(meta: Any) -> dict[str, Any]:
+    if not isinstance(meta, bytes) or not meta:
+        return {}
+    try:
+        return {"tags": decode_tags(meta)}
+    except DecodeError as exc:
+        return {"tagsError": str(exc)}
+
+
+def _walk_command(data: bytes, depth: int, layers: list[Layer]) -> None:
+    """Walk one packet-level command (compound/compress recurse)."""
+    if not data:
+        layers.append({"type": "error", "depth": depth, "error": "empty message"})
+        return
+    t = data[0]
+    if depth > MAX_NESTING:
+        layers.append({"type": "error", "depth": depth, "error": "nested too deeply"})
+    elif t == COMPOUND_TYPE:
+        try:
+            parts = split_compound(data)
+        except DecodeError as exc:
+            layers.append({"type": "compound", "depth": depth, "error": str(exc)})
+            return
+        used = 2 + 2 * data[1] + sum(len(p) for p in parts.parts)
+        layers.append(
+            {
+                "type": "compound",
+                "depth": depth,
+                "count": data[1],
+                "lengths": [len(p) for p in parts.parts],
+                "trailing": len(data) - used if not parts.truncated else 0,
+                **({"truncated": parts.truncated} if parts.truncated else {}),
+            }
+        )
+        for part in parts.parts:
+            _walk_command(part, depth + 1, layers)
+    elif t == COMPRESS_TYPE:
+        try:
+            plain = open_compressed(data)
+            body, _ = _unpack_with_tail(data[1:])
+        except DecodeError as exc:
+            layers.append({"type": "compress", "depth": depth, "error": str(exc)})
+            return
+        buf = body.get(b"Buf", b"") if isinstance(body, dict) else b""
+        layers.append(
+            {
+                "type": "compress",
+                "depth": depth,
+                "Algo": body.get(b"Algo", 0),
+                "compressedLen": len(buf) if isinstance(buf, bytes) else 0,
+                "plainLen": len(plain),
+            }
+        )
+        _walk_command(plain, depth + 1, layers)
+    elif t == 8:
+        layers.append(
+            {"type": "user", "depth": depth, "len": len(data) - 1, "serf": _serf_layer(data[1:])}
+        )
+    else:
+        layers.append(_message_layer(data, depth))
+
+
+def _try_decrypt(blob: bytes, keys: Sequence[bytes], aad: bytes) -> tuple[bytes, int] | DecodeError:
+    last: DecodeError = DecodeError("no keys")
+    for i, key in enumerate(keys):
+        try:
+            return Keyring([key]).decrypt(blob, aad), i
+        except DecodeError as exc:
+            last = exc
+    return last
+
+
+def dissect_packet(data: bytes, keys: Sequence[bytes] = (), label: bytes = b"") -> list[Layer]:
+    """Describe every layer of one UDP payload."""
+    layers: list[Layer] = []
+    depth = 0
+    if data and data[0] == LABEL_TYPE:
+        try:
+            got, rest = split_label(data)
+        except DecodeError as exc:
+            return [{"type": "label", "depth": 0, "error": str(exc)}]
+        layers.append({"type": "label", "depth": 0, "label": got.decode(errors="replace")})
+        label = got
+        data = bytes(rest)
+        depth = 1
+    if keys:
+        result = _try_decrypt(data, keys, label)
+        if isinstance(result, DecodeError):
+            layers.append({"type": "encrypted", "depth": depth, "error": str(result)})
+            return layers
+        plain, index = result
+        layers.append(
+            {
+                "type": "encrypted",
+                "depth": depth,
+                "version": data[0],
+                "plainLen": len(plain),
+                "keyIndex": index,
+                "nonce": data[1:13].hex(),
+            }
+        )
+        data = plain
+        depth += 1
+    if len(data) >= 5 and data[0] == CRC_TYPE:
+        crc = data[1:5].hex()
+        try:
+            strip_crc(data)
+            ok = True
+        except DecodeError:
+            ok = False
+        layers.append({"type": "hasCrc", "depth": depth, "crc": crc, "ok": ok})
+        data = data[5:]
+        depth += 1
+    _walk_command(data, depth, layers)
+    return layers
+
+
+def dissect_stream(data: bytes, keys: Sequence[bytes] = (), label: bytes = b"") -> list[Layer]:
+    """Describe every layer of one captured stream direction."""
+    layers: list[Layer] = []
+    depth = 0
+    if data and data[0] == LABEL_TYPE:
+        try:
+            got, rest = split_label(data)
+        except DecodeError as exc:
+            return [{"type": "label", "depth": 0, "error": str(exc)}]
+        layers.append({"type": "label", "depth": 0, "label": got.decode(errors="replace")})
+        label = got
+        data = bytes(rest)
+    if data and data[0] == ENCRYPT_TYPE:
+        if len(data) < 5:
+            return [*layers, {"type": "encrypt", "depth": depth, "error": "truncated header"}]
+        length = int.from_bytes(data[1:5], "big")
+        blob = data[5 : 5 + length]
+        layer: Layer = {"type": "encrypt", "depth": depth, "len": length}
+        layers.append(layer)
+        result = _try_decrypt(blob, keys, data[:5] + label)
+        if isinstance(result, DecodeError):
+            layer["error"] = str(result) if keys else "encrypted; pass -key to decrypt"
+            return layers
+        plain, index = result
+        layer.update(
+            version=blob[0],
+            plainLen=len(plain),
+            trailing=len(data) - 5 - length,
+            keyIndex=index,
+            nonce=blob[1:13].hex(),
+        )
+        data = plain
+        depth += 1
+    if data and data[0] == COMPRESS_TYPE:
+        try:
+            body, _ = _unpack_with_tail(data[1:])
+            plain = open_compressed(data)
+        except DecodeError as exc:
+            layers.append({"type": "compress", "depth": depth, "error": str(exc)})
+            return layers
+        buf = body.get(b"Buf", b"") if isinstance(body, dict) else b""
+        layers.append(
+            {
+                "type": "compress",
+                "depth": depth,
+                "Algo": body.get(b"Algo", 0),
+                "compressedLen": len(buf),
+                "plainLen": len(plain),
+            }
+        )
+        data = plain
+        depth += 1
+    _walk_stream_message(data, depth, layers)
+    return layers
+
+
+def _walk_stream_message(data: bytes, depth: int, layers: list[Layer]) -> None:
+    if not data:
+        layers.append({"type": "error", "depth": depth, "error": "empty stream"})
+        return
+    t = data[0]
+    if t not in (6, 8):
+        layers.append(_message_layer(data, depth))
+        return
+    unpacker = msgpack.Unpacker(raw=True, max_buffer_size=max(len(data), 1))
+    unpacker.feed(data[1:])
+    try:
+        header = unpacker.unpack()
+        if t == 8:
+            used = 1 + unpacker.tell()
+            decode_stream_message(data)
+            payload = data[used:]
+            layers.append(
+                {"type": "user", "depth": depth, "len": len(payload), "serf": _serf_layer(payload)}
+            )
+            return
+        layers.append({"type": "pushPull", "depth": depth, "header": _render(header)})
+        nodes = header.get(b"Nodes", 0) if isinstance(header, dict) else 0
+        for _ in range(nodes if isinstance(nodes, int) else 0):
+            state = unpacker.unpack()
+            layer: Layer = {"type": "pushNodeState", "depth": depth + 1, "fields": _render(state)}
+            if isinstance(state, dict):
+                layer.update(_meta_layer(state.get(b"Meta")))
+            layers.append(layer)
+        used = 1 + unpacker.tell()
+        user_state = data[used:]
+        layers.append(
+            {
+                "type": "userState",
+                "depth": depth + 1,
+                "len": len(user_state),
+                "serf": _serf_layer(user_state) if user_state else "",
+            }
+        )
+        decode_stream_message(data)
+    except msgpack.OutOfData:
+        layers.append({"type": "error", "depth": depth, "error": "stream message is truncated"})
+    except DecodeError as exc:
+        layers.append({"type": "error", "depth": depth, "error": str(exc)})
+    except Exception as exc:
+        layers.append({"type": "error", "depth": depth, "error": f"invalid msgpack: {exc}"})
+
+
+def _has_error(layers: list[Layer]) -> bool:
+    for layer in layers:
+        if "error" in layer:
+            return True
+        serf = layer.get("serf")
+        if isinstance(serf, dict) and "error" in serf:
+            return True
+    return False
+
+
+def dissect(
+    data: bytes, keys: Sequence[bytes] = (), label: bytes = b"", kind: str = "auto"
+) -> tuple[str, list[Layer]]:
+    """Dissect a capture; return ``("packet"|"stream", layers)``."""
+    if kind == "packet":
+        return "packet", dissect_packet(data, keys, label)
+    if kind == "stream":
+        return "stream", dissect_stream(data, keys, label)
+    body = data
+    if body and body[0] == LABEL_TYPE and len(body) >= 2:
+        body = body[2 + body[1] :]
+    if body and body[0] in (ENCRYPT_TYPE, 6):
+        return "stream", dissect_stream(data, keys, label)
+    layers = dissect_packet(data, keys, label)
+    if _has_error(layers):
+        stream_layers = dissect_stream(data, keys, label)
+        if not _has_error(stream_layers):
+            return "stream", stream_layers
+    return "packet", layers
+
+
+# ---------------------------------------------------------------------------------------------
+# text rendering and command line
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str) and value.startswith("0x") and len(value) in (10, 34):
+        raw = bytes.fromhex(value[2:])
+        if len(raw) == 4:
+            return ".".join(str(b) for b in raw)
+    text = json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _serf_text(serf: Any, indent: str) -> list[str]:
+    if not isinstance(serf, dict):
+        return []
+    lines = [f"{indent}serf {serf.get('name', '?')}"]
+    body = serf.get("body")
+    if isinstance(body, dict):
+        for k, v in body.items():
+            if k == "Events" and isinstance(v, list):
+                used = [e for e in v if e is not None]
+                lines.append(f"{indent}  Events: {len(v)} slots, {len(used)} used {_short(used)}")
+            else:
+                lines.append(f"{indent}  {k}: {_short(v)}")
+    elif body is not None:
+        lines.append(f"{indent}  {_short(body)}")
+    for key in ("header", "filters"):
+        if key in serf:
+            lines.append(f"{indent}  {key}: {_short(serf[key])}")
+    if "inner" in serf:
+        lines += _serf_text(serf["inner"], indent + "  ")
+    if "error" in serf:
+        lines.append(f"{indent}  ERROR: {serf['error']}")
+    return lines
+
+
+def render_text(kind: str, layers: list[Layer]) -> str:
+    """Human-readable rendering: one block per layer, indented by depth."""
+    lines = [kind]
+    for layer in layers:
+        indent = "  " * (layer.get("depth", 0) + 1)
+        extras = {
+            k: v
+            for k, v in layer.items()
+            if k not in ("type", "depth", "fields", "serf", "header", "error", "payloadDecoded")
+        }
+        head = layer["type"] + "".join(f" {k}={_short(v)}" for k, v in extras.items())
+        lines.append(indent + head)
+        for field_map in (layer.get("header"), layer.get("fields")):
+            if isinstance(field_map, dict):
+                for k, v in field_map.items():
+                    lines.append(f"{indent}  {k}: {_short(v)}")
+        if "payloadDecoded" in layer:
+            lines.append(f"{indent}  coordinate: {_short(layer['payloadDecoded']['coordinate'])}")
+        lines += _serf_text(layer.get("serf"), indent + "  ")
+        if "error" in layer:
+            lines.append(f"{indent}  ERROR: {layer['error']}")
+    return "\n".join(lines)
+
+
+def _parse_args(argv: list[str]) -> tuple[list[bytes], bytes, str, str, str]:
+    keys: list[bytes] = []
+    label = b""
+    fmt = "text"
+    kind = "auto"
+    path = "-"
+    it = iter(argv)
+    for arg in it:
+        if arg.startswith("-") and arg != "-":
+            name, eq, value = arg.lstrip("-").partition("=")
+            if name in ("h", "help"):
+                raise SystemExit(__doc__)
+            if not eq:
+                value = next(it, "")
+            if name == "key":
+                try:
+                    keys.append(base64.b64decode(value, validate=True))
+                except binascii.Error as exc:
+                    raise ValueError(f"invalid -key (not base64): {value}") from exc
+                if len(keys[-1]) not in (16, 24, 32):
+                    raise ValueError("key size must be 16, 24 or 32 bytes")
+            elif name == "label":
+                label = value.encode()
+            elif name == "format":
+                if value not in ("text", "json"):
+                    raise ValueError(f"invalid -format: {value}")
+                fmt = value
+            elif name == "kind":
+                if value not in ("auto", "packet", "stream"):
+                    raise ValueError(f"invalid -kind: {value}")
+                kind = value
+            else:
+                raise ValueError(f"flag provided but not defined: -{name}")
+        else:
+            path = arg
+    return keys, label, fmt, kind, path
+
+
+def read_captures(raw: bytes) -> list[bytes]:
+    """Split input into captures: hex text (one per non-empty line) or one raw blob."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return [raw]
+    lines = [ln.strip().replace(" ", "") for ln in text.splitlines() if ln.strip()]
+    try:
+        captures = [bytes.fromhex(ln.removeprefix("0x")) for ln in lines]
+    except ValueError:
+        return [raw]
+    return captures if captures else [raw]
+
+
+def main(argv: list[str], stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Run the dissector; returns 0, 1 if any capture had an error, 2 on bad usage."""
+    out = stdout or sys.stdout
+    try:
+        keys, label, fmt, kind, path = _parse_args(argv)
+    except ValueError as exc:
+        print(f"dissect: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if path == "-":
+            source = stdin or sys.stdin
+            raw = source.buffer.read() if hasattr(source, "buffer") else source.read().encode()
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+    except OSError as exc:
+        print(f"dissect: {exc}", file=sys.stderr)
+        return 2
+    status = 0
+    results: list[tuple[str, int, list[Layer]]] = []
+    for capture in read_captures(raw):
+        got_kind, layers = dissect(capture, keys, label, kind)
+        status = 1 if _has_error(layers) else status
+        results.append((got_kind, len(capture), layers))
+    if fmt == "json":
+        docs = [{"kind": k, "len": n, "layers": ls} for k, n, ls in results]
+        out.write(json.dumps(docs if len(docs) != 1 else docs[0], indent=2) + "\n")
+    else:
+        for k, n, ls in results:
+            out.write(render_text(f"{k} ({n} bytes)", ls) + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
