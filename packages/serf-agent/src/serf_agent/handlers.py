@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -238,7 +239,8 @@ async def run_handler(
 
     Feeds ``stdin`` (then closes it), collects stdout and stderr into one buffer keeping the last
     ``output_limit`` bytes, waits for exit and logs a warning when it takes longer than
-    :data:`SLOW_WARNING` seconds. There is no timeout, as in Go.
+    :data:`SLOW_WARNING` seconds. There is no timeout, as in Go. The handler runs in its own
+    process group, so a cancelled invocation (agent shutdown) can stop it with its children.
     """
     proc = await asyncio.create_subprocess_exec(
         "/bin/sh",
@@ -248,6 +250,7 @@ async def run_handler(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, **env},
+        process_group=0,
     )
     assert proc.stdin is not None and proc.stdout is not None
     slow = asyncio.get_running_loop().call_later(
@@ -260,8 +263,9 @@ async def run_handler(
         returncode = await proc.wait()
         await feeder
     except asyncio.CancelledError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        # Stop the whole process group: children of the shell hold the output pipe too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
         await proc.wait()
         raise
     finally:

@@ -1,0 +1,87 @@
+"""Agent logging: Go's line format, the start-up gate, levels, JSON lines and the monitor tap."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+from serf_agent.logging_setup import TRACE, AgentLogging, subsystem
+
+GO_LINE = re.compile(r"^    \d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(TRACE|DEBUG|INFO|WARN|ERR)\] ")
+
+
+@pytest.fixture
+def stream() -> io.StringIO:
+    return io.StringIO()
+
+
+@pytest.fixture
+def agent_logging(stream: io.StringIO) -> Iterator[AgentLogging]:
+    logs = AgentLogging("INFO", stream=stream)
+    logs.install()
+    yield logs
+    logs.uninstall()
+
+
+def test_lines_look_like_gos_and_wait_for_the_gate(
+    agent_logging: AgentLogging, stream: io.StringIO
+) -> None:
+    logging.getLogger("serf_proto.serf").info("EventMemberJoin: a 127.0.0.1")
+    assert stream.getvalue() == ""  # held until the banner is printed
+    agent_logging.open_gate()
+    logging.getLogger("serf_agent.agent").warning("something")
+    lines = stream.getvalue().splitlines()
+    assert GO_LINE.match(lines[0]) and lines[0].endswith(
+        "[INFO] serf: EventMemberJoin: a 127.0.0.1"
+    )
+    assert lines[1].endswith("[WARN] agent: something")
+
+
+def test_levels_filter_the_console_and_can_change(
+    agent_logging: AgentLogging, stream: io.StringIO
+) -> None:
+    agent_logging.open_gate()
+    log = logging.getLogger("serf_proto.memberlist")
+    log.debug("hidden")
+    agent_logging.set_level("debug")
+    log.debug("shown")
+    log.log(TRACE, "still hidden")
+    assert "hidden" not in stream.getvalue()
+    assert stream.getvalue().strip().endswith("[DEBUG] memberlist: shown")
+
+
+def test_the_tap_streams_lines_at_each_subscribers_level(agent_logging: AgentLogging) -> None:
+    logging.getLogger("serf_agent").info("before")
+    got: list[str] = []
+    unsubscribe = agent_logging.tap.subscribe("debug", got.append)
+    assert got[0].endswith("[INFO] agent: before")  # the buffer comes first
+    logging.getLogger("serf_agent.rpc").debug("client connected")  # below the console level
+    unsubscribe()
+    logging.getLogger("serf_agent").info("after")
+    assert len(got) == 2
+    assert got[1].endswith("[DEBUG] agent.ipc: client connected")
+    assert logging.getLogger("serf_agent").level == logging.INFO  # detail off again
+
+
+def test_json_lines_carry_level_module_and_message(stream: io.StringIO) -> None:
+    logs = AgentLogging("INFO", stream=stream, json_lines=True)
+    logs.install()
+    try:
+        logs.open_gate()
+        logging.getLogger("serf_proto.serf").error("boom")
+    finally:
+        logs.uninstall()
+    record = json.loads(stream.getvalue().strip())
+    assert (record["@level"], record["@module"], record["@message"]) == ("err", "serf", "boom")
+
+
+def test_subsystems_follow_go_names() -> None:
+    assert subsystem("serf_proto.memberlist.state") == "memberlist"
+    assert subsystem("serf_asyncio.transport") == "memberlist"
+    assert subsystem("serf_agent.rpc.server") == "agent.ipc"
+    assert subsystem("serf_agent.discovery") == "agent.mdns"
+    assert subsystem("serf_agent.handlers") == "agent"
