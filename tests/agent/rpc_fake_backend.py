@@ -321,7 +321,7 @@ class RawClient:
     async def closed_by_server(self, timeout: float = 5.0) -> bool:
         try:
             await self.recv(timeout)
-        except EOFError:
+        except (EOFError, ConnectionError):
             return True
         return False
 
