@@ -1,0 +1,71 @@
+"""Fixtures for the fault tier: a namespace lab per test, torn down whatever happens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.faults.cluster import GO, PY, Agent, AgentKind, Cluster
+from tests.faults.netlab import NetLab, sweep_stale
+
+MIXES: dict[str, tuple[AgentKind, ...]] = {
+    "go": (GO,),
+    "py": (PY,),
+    "mixed": (GO, PY),
+}
+
+
+def kinds_for(mix: str, size: int) -> list[AgentKind]:
+    """Agent kinds for a cluster of `size`: one kind, or kinds alternating node by node."""
+    cycle = MIXES[mix]
+    return [cycle[i % len(cycle)] for i in range(size)]
+
+
+ClusterFactory = Callable[..., Cluster]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_stale_labs() -> None:
+    sweep_stale()
+
+
+@pytest.fixture
+def make_cluster(tmp_path: Path) -> Iterator[ClusterFactory]:
+    """Factory: ``make_cluster(kinds, handler_filter="", **agent_options) -> started Cluster``.
+
+    Every lab built through it is destroyed at teardown (processes killed by PID, chains
+    flushed, namespaces deleted), also when the test fails or the build itself fails.
+    """
+    labs: list[NetLab] = []
+
+    def build(
+        kinds: Sequence[AgentKind],
+        *,
+        handler_filter: str = "",
+        extra_config: dict[str, object] | None = None,
+        start: bool = True,
+    ) -> Cluster:
+        lab = NetLab(size=len(kinds))
+        labs.append(lab)
+        lab.create()
+        agents = [
+            Agent(
+                lab=lab,
+                node=node,
+                kind=kind,
+                workdir=tmp_path / f"n{node.index}",
+                handler_filter=handler_filter,
+                extra_config=dict(extra_config or {}),
+            )
+            for node, kind in zip(lab.nodes, kinds, strict=True)
+        ]
+        cluster = Cluster(lab=lab, agents=agents)
+        if start:
+            cluster.start()
+        return cluster
+
+    yield build
+    errors = [err for lab in labs for err in lab.destroy()]
+    assert not errors, f"lab teardown failed: {errors}"
