@@ -1,0 +1,75 @@
+"""The metrics registry: declared names only, Prometheus text that the official parser reads."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from serf_agent.metrics import CATALOGUE, Metrics
+
+
+def families(metrics: Metrics) -> dict[str, object]:
+    return {f.name: f for f in text_string_to_metric_families(metrics.render())}
+
+
+def test_every_declared_metric_is_exported_with_help_and_type() -> None:
+    text = Metrics().render()
+    for spec in CATALOGUE:
+        assert f"# TYPE {spec.name} {spec.type.value}" in text
+        assert f"# HELP {spec.name} " in text
+    assert len(families(Metrics())) == len(CATALOGUE)
+
+
+def test_counters_only_go_up_but_can_mirror_a_cumulative_total() -> None:
+    metrics = Metrics()
+    metrics.inc("serf_acks_received_total")
+    metrics.inc("serf_acks_received_total", 2)
+    assert metrics.value("serf_acks_received_total") == 3
+    with pytest.raises(ValueError, match="cannot decrease"):
+        metrics.inc("serf_acks_received_total", -1)
+    metrics.set("serf_acks_received_total", 40)
+    assert metrics.value("serf_acks_received_total") == 40
+
+
+def test_unknown_names_wrong_labels_and_wrong_types_fail_loudly() -> None:
+    metrics = Metrics()
+    with pytest.raises(KeyError):
+        metrics.inc("serf_typo_total")
+    with pytest.raises(ValueError, match="takes labels"):
+        metrics.inc("serf_packets_dropped_total")
+    with pytest.raises(TypeError):
+        metrics.observe("serf_members", 1.0, status="alive")
+
+
+def test_label_values_are_escaped_so_the_parser_reads_them_back() -> None:
+    metrics = Metrics()
+    odd = 'quote " backslash \\ newline \n end'
+    metrics.inc("serf_packets_dropped_total", reason=odd)
+    sample = families(metrics)["serf_packets_dropped"].samples[0]  # type: ignore[attr-defined]
+    assert sample.labels == {"reason": odd} and sample.value == 1
+
+
+def test_histograms_are_cumulative_with_sum_and_count() -> None:
+    metrics = Metrics()
+    for seconds in (0.003, 0.2, 7.0, 100.0):
+        metrics.observe("serf_handler_duration_seconds", seconds, event="user")
+    family = families(metrics)["serf_handler_duration_seconds"]
+    buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}  # type: ignore[attr-defined]
+    assert buckets["0.005"] == 1 and buckets["0.5"] == 2 and buckets["10"] == 3
+    assert buckets["+Inf"] == 4
+    sums = [s.value for s in family.samples if s.name.endswith("_sum")]  # type: ignore[attr-defined]
+    assert sums == [pytest.approx(107.203)]
+
+
+def test_collectors_run_before_each_rendering_and_can_be_removed() -> None:
+    metrics = Metrics()
+    calls: list[int] = []
+
+    def collect(m: Metrics) -> None:
+        calls.append(1)
+        m.set("serf_packets_sent_total", 99)
+
+    remove = metrics.add_collector(collect)
+    assert "serf_packets_sent_total 99" in metrics.render()
+    remove()
+    metrics.render()
+    assert calls == [1]
