@@ -255,31 +255,34 @@ def test_the_reaper_picks_failed_and_left_members_past_their_timeouts() -> None:
 
 class FakeKeyring:
     def __init__(self, keys: list[bytes]) -> None:
-        self.keys = list(keys)
+        self.ring = list(keys)
+
+    @property
+    def keys(self) -> tuple[bytes, ...]:
+        return tuple(self.ring)
+
+    @property
+    def primary_key(self) -> bytes | None:
+        return self.ring[0] if self.ring else None
 
     def add_key(self, key: bytes) -> None:
         if len(key) not in (16, 24, 32):
             raise ValueError("key size must be 16, 24 or 32 bytes")
-        if key not in self.keys:
-            self.keys.append(key)
+        if key not in self.ring:
+            self.ring.append(key)
 
     def use_key(self, key: bytes) -> None:
-        if key not in self.keys:
+        if key not in self.ring:
             raise ValueError("Requested key is not in the keyring")
-        self.keys.remove(key)
-        self.keys.insert(0, key)
+        self.ring.remove(key)
+        self.ring.insert(0, key)
 
     def remove_key(self, key: bytes) -> None:
-        if key == self.keys[0]:
+        if key == self.ring[0]:
             raise ValueError("Removing the primary key is not allowed")
-        if key in self.keys:
-            self.keys.remove(key)
+        if key in self.ring:
+            self.ring.remove(key)
 
-    def get_keys(self) -> list[bytes]:
-        return list(self.keys)
-
-    def get_primary_key(self) -> bytes:
-        return self.keys[0]
 
 
 K1, K2 = b"1" * 16, b"2" * 32
@@ -288,11 +291,11 @@ K1, K2 = b"1" * 16, b"2" * 32
 def test_key_requests_change_the_keyring_and_report_go_errors() -> None:
     ring = FakeKeyring([K1])
     resp, changed = handle_key_request(KeyOp.INSTALL, encode_key_request(K2), ring)
-    assert resp.result and changed and ring.keys == [K1, K2]
+    assert resp.result and changed and ring.ring == [K1, K2]
     resp, _ = handle_key_request(KeyOp.REMOVE, encode_key_request(K1), ring)
     assert resp == MessageKeyResponse(False, "Removing the primary key is not allowed")
     resp, _ = handle_key_request(KeyOp.USE, encode_key_request(K2), ring)
-    assert resp.result and ring.keys[0] == K2
+    assert resp.result and ring.ring[0] == K2
     resp, changed = handle_key_request(KeyOp.LIST, encode_key_request(b""), ring)
     assert resp.keys == (base64.b64encode(K2).decode(), base64.b64encode(K1).decode())
     assert resp.primary_key == base64.b64encode(K2).decode() and not changed

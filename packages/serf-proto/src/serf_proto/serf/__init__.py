@@ -1,1 +1,39 @@
-"""The Serf layer over the membership core: clocks, members, events, queries, keys, snapshots."""
+"""The Serf layer over the membership core: clocks, members, events, queries, keys, snapshots.
+
+The main class is :class:`SerfNode`; see ``docs/library.md`` for how to embed it.
+"""
+
+from serf_proto.coordinate import VivaldiClient, VivaldiConfig
+from serf_proto.serf.config import SerfConfig
+from serf_proto.serf.keymanager import InvalidKeyError, KeyOp
+from serf_proto.serf.lamport import Clocks, LamportClock
+from serf_proto.serf.node import SerfNode, SerfState
+from serf_proto.serf.query import QueryParams, default_query_timeout
+from serf_proto.serf.snapshot import (
+    PreviousNode,
+    RecoveredState,
+    Snapshotter,
+    compaction_threshold,
+    parse_snapshot,
+    should_compact,
+)
+
+__all__ = [
+    "Clocks",
+    "InvalidKeyError",
+    "KeyOp",
+    "LamportClock",
+    "PreviousNode",
+    "QueryParams",
+    "RecoveredState",
+    "SerfConfig",
+    "SerfNode",
+    "SerfState",
+    "Snapshotter",
+    "VivaldiClient",
+    "VivaldiConfig",
+    "compaction_threshold",
+    "default_query_timeout",
+    "parse_snapshot",
+    "should_compact",
+]

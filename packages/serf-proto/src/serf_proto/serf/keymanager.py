@@ -62,12 +62,14 @@ class KeyringLike(Protocol):
         """Remove a non-primary ``key``."""
         ...
 
-    def get_keys(self) -> list[bytes]:
+    @property
+    def keys(self) -> tuple[bytes, ...]:
         """Every installed key, primary first."""
         ...
 
-    def get_primary_key(self) -> bytes:
-        """The key used for encrypting."""
+    @property
+    def primary_key(self) -> bytes | None:
+        """The key used for encrypting (None when the ring is empty)."""
         ...
 
 
@@ -98,8 +100,8 @@ def handle_key_request(
     if op is KeyOp.LIST:
         if keyring is None:
             return MessageKeyResponse(False, "Keyring is empty (encryption not enabled)"), False
-        keys = tuple(base64.b64encode(k).decode() for k in keyring.get_keys())
-        primary = base64.b64encode(keyring.get_primary_key()).decode()
+        keys = tuple(base64.b64encode(k).decode() for k in keyring.keys)
+        primary = base64.b64encode(keyring.primary_key or b"").decode()
         return MessageKeyResponse(True, "", keys, primary), False
     try:
         msg = decode_serf_message(b"\x07" + payload[1:])

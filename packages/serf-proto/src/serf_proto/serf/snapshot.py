@@ -181,6 +181,8 @@ class SnapshotUpdate:
 class Snapshotter:
     """Go's snapshotter state: what has been recorded, and how big the log is.
 
+    With ``compaction`` off, it only ever returns lines to append (the writer compacts).
+
     Each ``record_*`` call returns the lines to append (possibly none). When an append pushes
     the log past the compaction threshold, the call instead returns the full compacted contents
     with ``compact=True``: the writer should replace the file with them.
@@ -193,11 +195,15 @@ class Snapshotter:
     last_query_clock: int = 0
     leaving: bool = False
     offset: int = 0
+    compaction: bool = True
 
     @classmethod
-    def resume(cls, state: RecoveredState, *, rejoin_after_leave: bool = False) -> Snapshotter:
+    def resume(
+        cls, state: RecoveredState, *, rejoin_after_leave: bool = False, compaction: bool = True
+    ) -> Snapshotter:
         """Continue the log a snapshot was parsed from."""
         return cls(
+            compaction=compaction,
             rejoin_after_leave=rejoin_after_leave,
             alive={p.name: p.addr for p in state.alive},
             last_clock=state.clock,
@@ -271,7 +277,7 @@ class Snapshotter:
         if not lines:
             return SnapshotUpdate([])
         self.offset += sum(len(line.encode()) + 1 for line in lines)
-        if should_compact(self.offset, len(self.alive)):
+        if self.compaction and should_compact(self.offset, len(self.alive)):
             compact = self.compacted()
             self.offset = sum(len(line.encode()) + 1 for line in compact)
             return SnapshotUpdate(compact, compact=True)

@@ -1,0 +1,78 @@
+"""Serf's hooks into the membership core (Go ``serf/delegate.go``, ``event_delegate.go``,
+``conflict_delegate.go``, ``ping_delegate.go``).
+
+Memberlist calls these synchronously from inside its driving calls. Each hook forwards to the
+owning :class:`~serf_proto.serf.node.SerfNode`, which holds all state; keeping the hooks in one
+thin class makes the seam between the two layers explicit and keeps the node's public surface
+free of memberlist's callback names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from serf_proto.memberlist.state import Node
+
+if TYPE_CHECKING:
+    from serf_proto.serf.node import SerfNode
+
+
+class SerfDelegate:
+    """Implements ``serf_proto.memberlist.delegate.MemberlistDelegate`` for a ``SerfNode``."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: SerfNode) -> None:
+        self._node = node
+
+    def node_meta(self, limit: int) -> bytes:
+        """Our tags, encoded as node meta."""
+        return self._node._encoded_tags()
+
+    def notify_msg(self, payload: bytes, now: float) -> None:
+        """A Serf message arrived (gossip, direct send or relay)."""
+        self._node._handle_message(payload, now)
+
+    def get_broadcasts(self, overhead: int, limit: int) -> list[bytes]:
+        """Intent, then query, then event broadcasts within ``limit`` bytes."""
+        return self._node._get_broadcasts(overhead, limit)
+
+    def local_state(self, join: bool) -> bytes:
+        """Our ``messagePushPull`` for a push/pull exchange."""
+        return self._node._local_state()
+
+    def merge_remote_state(self, buf: bytes, join: bool) -> None:
+        """Merge a peer's ``messagePushPull``."""
+        self._node._merge_remote_state(buf, join)
+
+    def notify_join(self, node: Node) -> None:
+        """Memberlist reports a node alive."""
+        self._node._node_joined(node)
+
+    def notify_leave(self, node: Node) -> None:
+        """Memberlist reports a node dead or left."""
+        self._node._node_gone(node)
+
+    def notify_update(self, node: Node) -> None:
+        """Memberlist reports new meta for a node."""
+        self._node._node_updated(node)
+
+    def ack_payload(self) -> bytes:
+        """Our coordinate for acks to direct pings (empty with coordinates disabled)."""
+        return self._node._ack_payload()
+
+    def notify_ping_complete(self, node: Node, rtt: float, payload: bytes) -> None:
+        """A direct probe was acked: fold the RTT (seconds) into our coordinate."""
+        self._node._ping_complete(node, rtt, payload)
+
+    def notify_conflict(self, existing: Node, other: Node) -> None:
+        """Another node claims a known name from a different address."""
+        self._node._name_conflict(existing, other)
+
+    def notify_merge(self, nodes: list[Node]) -> str | None:
+        """Serf installs no merge veto."""
+        return None
+
+    def notify_alive(self, node: Node) -> str | None:
+        """Serf installs no alive veto."""
+        return None
