@@ -126,6 +126,23 @@ class SnapshotAppend:
     lines: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class KeyringChanged:
+    """A key query changed this node's keyring; ``keys`` is the new ring, primary first.
+
+    The agent rewrites its keyring file from it.
+    """
+
+    keys: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeShutdown:
+    """The node shut itself down (e.g. it lost a name conflict); the binding should stop."""
+
+    reason: str
+
+
 Event = (
     MemberEvent
     | UserEvent
@@ -137,4 +154,6 @@ Event = (
     | QueryDone
     | KeyOpCompleted
     | SnapshotAppend
+    | KeyringChanged
+    | NodeShutdown
 )
