@@ -49,6 +49,7 @@ _SUBSYSTEMS: tuple[tuple[str, str], ...] = (
     ("serf_proto.serf", "serf"),
     ("serf_asyncio", "memberlist"),
     ("serf_agent.rpc", "agent.ipc"),
+    ("serf_agent.ipc", "agent.ipc"),
     ("serf_agent.http", "agent.http"),
     ("serf_agent.discovery", "agent.mdns"),
     ("serf_agent", "agent"),
