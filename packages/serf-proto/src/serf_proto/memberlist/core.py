@@ -53,7 +53,7 @@ from serf_proto.memberlist.rules import Verdict, alive_verdict, dead_verdict, su
 from serf_proto.memberlist.state import Node, NodeRecord, ip_bytes, ip_text
 from serf_proto.memberlist.stats import MemberlistStats
 from serf_proto.memberlist.suspicion import Suspicion
-from serf_proto.memberlist.wireio import WireIO
+from serf_proto.memberlist.wireio import WireIO, decode_packet_message
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.timers import TimerQueue
 from serf_proto.types import Address, NodeState
@@ -77,7 +77,6 @@ from serf_proto.wire.messages import (
     PushPull,
     Suspect,
     UserMsg,
-    decode_message,
     encode_message,
     encode_stream_message,
 )
@@ -781,7 +780,7 @@ class Memberlist:
             return
         for part in parts:
             try:
-                msg = decode_message(part)
+                msg = decode_packet_message(part)
             except DecodeError as exc:
                 self._drop(exc, addr)
                 continue
@@ -917,6 +916,14 @@ class Memberlist:
             return
         rec = self._node_map.get(a.node)
         port = a.port if (cfg.protocol_version >= 2 and a.port) else cfg.bind_port
+        if (
+            rec is not None
+            and not is_local
+            and a.incarnation <= rec.incarnation
+            and rec.ip == a.addr
+            and rec.addr.port == port
+        ):
+            return  # old news (the common case in gossip); the rules below would ignore it
         if not bootstrap or not is_local:
             err = self.delegate.notify_alive(self._node_from_alive(a, port, rec))
             if err is not None:

@@ -16,6 +16,7 @@ The byte layouts live in ``serf_proto.wire``; this adapter only applies them as 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from serf_proto.config import MemberlistConfig
 from serf_proto.errors import DecodeError, DecryptionFailed, TruncatedInput, UnsupportedEncoding
@@ -32,9 +33,28 @@ from serf_proto.wire.framing import (
     strip_crc,
 )
 from serf_proto.wire.keyring import Keyring, encrypted_length, encryption_overhead
-from serf_proto.wire.messages import Message, decode_stream_message
+from serf_proto.wire.messages import Message, decode_message, decode_stream_message
 
-__all__ = ["WireIO"]
+__all__ = ["WireIO", "decode_packet_message"]
+
+#: Types whose encoded bytes repeat verbatim across the cluster (broadcasts are relayed as is).
+_GOSSIP_TYPES = frozenset((3, 4, 5))
+
+
+@lru_cache(maxsize=16384)
+def _decode_gossip(data: bytes) -> Message:
+    return decode_message(data)
+
+
+def decode_packet_message(data: bytes) -> Message:
+    """Decode one message in packet form; alive/suspect/dead decodes are memoised.
+
+    Gossip relays the same encoded alive/suspect/dead bytes many times, so a bounded memo of
+    their (immutable) decoded form saves most decoding work. Raises ``DecodeError``.
+    """
+    if data and data[0] in _GOSSIP_TYPES:
+        return _decode_gossip(data)
+    return decode_message(data)
 
 
 class WireIO:

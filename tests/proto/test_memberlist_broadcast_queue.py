@@ -1,0 +1,98 @@
+"""TransmitLimitedQueue: ordering, packing, retransmit limit and invalidation (Go queue.go)."""
+
+from __future__ import annotations
+
+from serf_proto.broadcast import Broadcast, TransmitLimitedQueue
+
+
+class Tagged(Broadcast):
+    """A plain broadcast that invalidates queued ones with the same tag."""
+
+    def __init__(self, tag: str, message: bytes) -> None:
+        super().__init__(message)
+        self.tag = tag
+
+    def invalidates(self, other: Broadcast) -> bool:
+        return isinstance(other, Tagged) and other.tag == self.tag
+
+
+def queue(n: int = 1, mult: int = 1) -> TransmitLimitedQueue:
+    return TransmitLimitedQueue(mult, lambda: n)
+
+
+def test_the_largest_message_that_fits_goes_first() -> None:
+    q = queue(n=10, mult=3)
+    for size in (10, 30, 20):
+        q.queue_broadcast(Broadcast(b"x" * size, unique=True))
+    assert [len(m) for m in q.get_broadcasts(2, 100)] == [30, 20, 10]
+
+
+def test_messages_that_do_not_fit_stay_queued() -> None:
+    q = queue(n=10, mult=3)
+    q.queue_broadcast(Broadcast(b"a" * 60, unique=True))
+    q.queue_broadcast(Broadcast(b"b" * 50, unique=True))
+    first = q.get_broadcasts(2, 70)
+    assert first == [b"a" * 60]
+    assert len(q) == 2
+
+
+def test_fresh_messages_go_before_ones_sent_more_often() -> None:
+    q = queue(n=10, mult=3)
+    q.queue_broadcast(Broadcast(b"old", unique=True))
+    assert q.get_broadcasts(2, 100) == [b"old"]
+    q.queue_broadcast(Broadcast(b"new", unique=True))
+    assert q.get_broadcasts(2, 7) == [b"new"]
+
+
+def test_a_message_is_dropped_after_the_retransmit_limit_and_finished_once() -> None:
+    finished: list[str] = []
+    q = queue(n=9, mult=4)  # limit = 4 * ceil(log10(10)) = 4
+    q.queue_broadcast(Broadcast(b"m", name="n1", on_finished=lambda: finished.append("m")))
+    sent = 0
+    for _ in range(10):
+        sent += len(q.get_broadcasts(2, 1400))
+    assert sent == 4
+    assert finished == ["m"]
+    assert len(q) == 0
+
+
+def test_a_message_never_appears_twice_in_one_packet() -> None:
+    q = queue(n=100, mult=4)
+    q.queue_broadcast(Broadcast(b"only", unique=True))
+    assert q.get_broadcasts(2, 1400) == [b"only"]
+
+
+def test_a_named_broadcast_replaces_the_queued_one_with_the_same_name() -> None:
+    finished: list[str] = []
+    q = queue(n=10, mult=3)
+    q.queue_broadcast(Broadcast(b"suspect-a", name="a", on_finished=lambda: finished.append("s")))
+    q.queue_broadcast(Broadcast(b"alive-b", name="b"))
+    q.queue_broadcast(Broadcast(b"alive-a", name="a"))
+    assert finished == ["s"]
+    assert sorted(q.get_broadcasts(2, 1400)) == [b"alive-a", b"alive-b"]
+
+
+def test_a_plain_broadcast_invalidates_what_it_says_and_nothing_else() -> None:
+    q = queue(n=10, mult=3)
+    q.queue_broadcast(Tagged("x", b"x1"))
+    q.queue_broadcast(Tagged("y", b"y1"))
+    q.queue_broadcast(Broadcast(b"named", name="x"))
+    q.queue_broadcast(Tagged("x", b"x2"))
+    assert sorted(q.get_broadcasts(2, 1400)) == [b"named", b"x2", b"y1"]
+
+
+def test_prune_drops_the_most_sent_messages_first() -> None:
+    q = queue(n=100, mult=4)
+    q.queue_broadcast(Broadcast(b"aa", unique=True))
+    q.get_broadcasts(2, 1400)
+    q.queue_broadcast(Broadcast(b"bb", unique=True))
+    q.prune(1)
+    assert q.get_broadcasts(2, 1400) == [b"bb"]
+
+
+def test_the_limit_follows_the_cluster_size() -> None:
+    size = [1]
+    q = TransmitLimitedQueue(2, lambda: size[0])
+    q.queue_broadcast(Broadcast(b"m", unique=True))
+    size[0] = 50  # limit becomes 2 * ceil(log10(51)) = 4
+    assert sum(len(q.get_broadcasts(2, 100)) for _ in range(10)) == 4

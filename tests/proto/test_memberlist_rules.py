@@ -1,0 +1,115 @@
+"""The alive/suspect/dead precedence rules as a table (Go state.go)."""
+
+from __future__ import annotations
+
+import pytest
+from serf_proto.memberlist.rules import Verdict, alive_verdict, dead_verdict, suspect_verdict
+from serf_proto.types import NodeState
+
+A, S, D, L = NodeState.ALIVE, NodeState.SUSPECT, NodeState.DEAD, NodeState.LEFT
+
+
+def alive(
+    state: NodeState | None,
+    known: int,
+    inc: int,
+    *,
+    local: bool = False,
+    moved: bool = False,
+    reclaim: bool = False,
+    bootstrap: bool = False,
+    identical: bool = False,
+) -> Verdict:
+    return alive_verdict(
+        known_state=state,
+        known_incarnation=known,
+        incarnation=inc,
+        is_local=local,
+        address_changed=moved,
+        can_reclaim=reclaim,
+        bootstrap=bootstrap,
+        identical_to_local=identical,
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "verdict"),
+    [
+        (alive(None, 0, 1), Verdict.APPLY),  # a new node
+        (alive(A, 3, 4), Verdict.APPLY),  # newer incarnation
+        (alive(A, 3, 3), Verdict.IGNORE),  # same incarnation: old news
+        (alive(S, 3, 3), Verdict.IGNORE),  # a suspect node needs a newer alive
+        (alive(S, 3, 4), Verdict.APPLY),
+        (alive(D, 3, 4), Verdict.APPLY),  # a dead node comes back
+        (alive(A, 3, 2), Verdict.IGNORE),
+        (alive(A, 3, 9, moved=True), Verdict.CONFLICT),  # another node claims the name
+        (alive(D, 3, 9, moved=True), Verdict.CONFLICT),  # dead, not reclaimable
+        (alive(D, 3, 1, moved=True, reclaim=True), Verdict.APPLY),  # reclaimed after a while
+        (alive(L, 3, 1, moved=True), Verdict.APPLY),  # a left node may move
+        (alive(A, 3, 3, local=True, identical=True), Verdict.IGNORE),  # our own echo
+        (alive(A, 3, 3, local=True), Verdict.REFUTE),  # someone else's meta for us
+        (alive(A, 3, 5, local=True), Verdict.REFUTE),  # a higher incarnation about us
+        (alive(A, 3, 2, local=True), Verdict.IGNORE),
+        (alive(A, 3, 4, local=True, bootstrap=True), Verdict.APPLY),  # our own update
+    ],
+)
+def test_alive_precedence(case: Verdict, verdict: Verdict) -> None:
+    assert case is verdict
+
+
+def suspect(
+    state: NodeState | None, known: int, inc: int, *, local: bool = False, suspected: bool = False
+) -> Verdict:
+    return suspect_verdict(
+        known_state=state,
+        known_incarnation=known,
+        incarnation=inc,
+        is_local=local,
+        suspected=suspected,
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "verdict"),
+    [
+        (suspect(None, 0, 1), Verdict.IGNORE),  # unknown node
+        (suspect(A, 3, 2), Verdict.IGNORE),  # stale
+        (suspect(A, 3, 3), Verdict.APPLY),
+        (suspect(A, 3, 4), Verdict.APPLY),
+        (suspect(S, 3, 3, suspected=True), Verdict.CONFIRM),  # Lifeguard confirmation
+        (suspect(D, 3, 3), Verdict.IGNORE),  # only alive nodes become suspect
+        (suspect(L, 3, 3), Verdict.IGNORE),
+        (suspect(A, 3, 3, local=True), Verdict.REFUTE),
+    ],
+)
+def test_suspect_precedence(case: Verdict, verdict: Verdict) -> None:
+    assert case is verdict
+
+
+def dead(
+    state: NodeState | None, known: int, inc: int, *, local: bool = False, leaving: bool = False
+) -> Verdict:
+    return dead_verdict(
+        known_state=state,
+        known_incarnation=known,
+        incarnation=inc,
+        is_local=local,
+        leaving=leaving,
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "verdict"),
+    [
+        (dead(None, 0, 1), Verdict.IGNORE),
+        (dead(A, 3, 2), Verdict.IGNORE),
+        (dead(A, 3, 3), Verdict.APPLY),
+        (dead(S, 3, 3), Verdict.APPLY),
+        (dead(D, 3, 4), Verdict.IGNORE),  # already dead
+        (dead(L, 3, 4), Verdict.IGNORE),
+        (dead(A, 3, 3, local=True), Verdict.REFUTE),
+        (dead(A, 3, 3, local=True, leaving=True), Verdict.APPLY),  # our own leave
+    ],
+)
+def test_dead_precedence(case: Verdict, verdict: Verdict) -> None:
+    assert case is verdict
