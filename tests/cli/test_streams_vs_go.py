@@ -1,0 +1,202 @@
+"""Long-running commands next to Go's: monitor, leave, key rotation, and our query early exit."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from serf_cli.rpc_client import RPCClient
+
+from tests.cli.conftest import Lan
+from tests.cli.harness import (
+    GO_CLI,
+    PY_CLI,
+    Cluster,
+    Run,
+    cluster,
+    run_both,
+    unordered,
+    wait_until,
+)
+
+pytestmark = pytest.mark.interop
+
+K1 = "0RZVwe6G5PxDnGC5iIbinkiovgHaKpFQzrrgtb7tocA="
+K2 = "hbbBBrflCBbYjPCBx/GlQd81gxmXG6L+aXWfEYX/2cE="
+K3 = "YS029FLySwr2lkH4HAqaxcLwAK+j3pl2HNISYL8BHDQ="
+REMOTE_ENDED = (
+    "\nRemote side ended the monitor! This usually means that the\n"
+    "remote side has exited or crashed.\n"
+)
+
+
+class Background:
+    """A CLI process whose stdout goes to a file we can poll."""
+
+    def __init__(self, cli: list[str], args: list[str], out: Path) -> None:
+        self.out_path = out
+        with out.open("wb") as sink:
+            self.proc = subprocess.Popen(
+                [*cli, *args], stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+
+    def text(self) -> str:
+        return self.out_path.read_text(errors="replace")
+
+    def finish(self, timeout: float = 15) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def event_block(text: str, name: str) -> list[str]:
+    """The sorted field lines of the ``Event Info:`` block whose Name is ``name``."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line != "Event Info:":
+            continue
+        block = []
+        for field in lines[i + 1 :]:
+            if not field.startswith("\t"):
+                break
+            block.append(field)
+        if f'\tName: "{name}"' in block:
+            return sorted(block)
+    return []
+
+
+def test_monitor_prints_logs_and_events_like_go_and_exits_zero_on_interrupt(
+    lan: Lan, tmp_path: Path
+) -> None:
+    args = ["monitor", f"-rpc-addr={lan.n1.rpc}", "-log-level=info"]
+    go = Background(GO_CLI, args, tmp_path / "go.out")
+    ours = Background(PY_CLI, args, tmp_path / "py.out")
+    try:
+        wait_until(lambda: "[INFO]" in go.text() and "[INFO]" in ours.text(), 20, "log replay")
+        with RPCClient.connect(lan.n1.rpc) as client:
+            client.user_event("monev", b"pay\x00load", False)
+        wait_until(
+            lambda: event_block(go.text(), "monev") and event_block(ours.text(), "monev"),
+            20,
+            "the user event on both monitors",
+        )
+    finally:
+        for proc in (go, ours):
+            proc.proc.send_signal(signal.SIGINT)
+    assert (ours.finish(), go.finish()) == (0, 0)
+    assert event_block(ours.text(), "monev") == event_block(go.text(), "monev")
+    assert "\tPayload: []byte{0x70, 0x61, 0x79, 0x0, 0x6c, 0x6f, 0x61, 0x64}" in ours.text()
+    assert "agent: Received event: user-event: monev" in ours.text()
+
+
+@pytest.fixture
+def two_lone_agents(agent_factory: list[str], tmp_path: Path) -> Iterator[Cluster]:
+    with cluster(agent_factory, tmp_path) as c:
+        c.start("lone-go")
+        c.start("lone-py")
+        yield c
+
+
+def test_leave_shuts_the_agent_down_and_ends_monitors_like_go(
+    two_lone_agents: Cluster, tmp_path: Path
+) -> None:
+    for_go, for_us = two_lone_agents.agents
+    go_mon = Background(GO_CLI, ["monitor", f"-rpc-addr={for_go.rpc}"], tmp_path / "gm.out")
+    our_mon = Background(PY_CLI, ["monitor", f"-rpc-addr={for_us.rpc}"], tmp_path / "pm.out")
+    wait_until(lambda: "[INFO]" in go_mon.text() and "[INFO]" in our_mon.text(), 20, "monitors")
+    results: list[Run] = []
+    for cli, agent in ((GO_CLI, for_go), (PY_CLI, for_us)):
+        proc = subprocess.run(
+            [*cli, "leave", f"-rpc-addr={agent.rpc}"], capture_output=True, timeout=30, check=False
+        )
+        results.append(Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode()))
+    assert results[1] == results[0] == Run(0, "Graceful leave complete\n", "")
+    assert for_go.proc.wait(timeout=20) == 0
+    assert for_us.proc.wait(timeout=20) == 0
+    assert (our_mon.finish(), go_mon.finish()) == (1, 1)
+    assert our_mon.text().endswith(REMOTE_ENDED)
+    assert go_mon.text().endswith(REMOTE_ENDED)
+
+
+@pytest.fixture(scope="module")
+def encrypted(
+    agent_factory: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    with cluster(agent_factory, tmp_path_factory.mktemp("enc")) as c:
+        e1 = c.start("e1", f"-encrypt={K1}")
+        c.start("e2", f"-encrypt={K1}", join=e1)
+        c.wait_for_members(e1, 2)
+        yield c
+
+
+def test_key_rotation_reads_and_fails_like_go(encrypted: Cluster) -> None:
+    rpc = encrypted.agents[0].rpc
+    steps: list[tuple[list[str], int]] = [
+        (["-list"], 0),
+        ([f"-install={K2}"], 0),
+        (["-list"], 0),
+        ([f"-use={K2}"], 0),
+        ([f"-remove={K2}"], 1),
+        ([f"-remove={K1}"], 0),
+        ([f"-use={K3}"], 1),
+        (["-install=not-base64!"], 1),
+        (["-list"], 0),
+    ]
+    for flags, code in steps:
+        go, ours = run_both(["keys", f"-rpc-addr={rpc}", *flags])
+        assert (ours.code, unordered(ours.out), ours.err) == (go.code, unordered(go.out), go.err)
+        assert ours.code == code, ours.out
+    assert f"{K2}  [2/2]" in ours.out
+
+
+def _query(args: list[str]) -> tuple[Run, float]:
+    start = time.monotonic()
+    proc = subprocess.run([*PY_CLI, *args], capture_output=True, timeout=90, check=False)
+    elapsed = time.monotonic() - start
+    return Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode()), elapsed
+
+
+def test_early_exit_ends_the_query_once_every_selected_node_answered(lan: Lan) -> None:
+    filters = ["-tag", "role=(web|db)"]
+    ours, elapsed = _query(
+        ["query", f"-rpc-addr={lan.n1.rpc}", "-early-exit", "-timeout=60s", *filters, "echo", "hi"]
+    )
+    assert elapsed < 30
+    go, _ = run_both(["query", f"-rpc-addr={lan.n1.rpc}", "-timeout=1s", *filters, "echo", "hi"])
+    assert (ours.code, unordered(ours.out)) == (go.code, unordered(go.out))
+    assert "Response from 'n1': resp-from-n1 payload=hi" in ours.out
+    assert ours.out.endswith("Total Responses: 2\n")
+
+
+def test_early_exit_honours_node_filters_and_json(lan: Lan) -> None:
+    ours, elapsed = _query(
+        [
+            "query",
+            f"-rpc-addr={lan.n1.rpc}",
+            "-early-exit",
+            "-timeout=60s",
+            "-format=json",
+            "-node=n2",
+            "echo",
+            "x",
+        ]
+    )
+    assert elapsed < 30
+    assert ours.code == 0
+    assert '"n2": "resp-from-n2 payload=x\\n"' in ours.out
+    assert '"Acks": [\n    "n2"\n  ]' in ours.out
+
+
+def test_early_exit_with_no_selected_node_ends_at_once(lan: Lan) -> None:
+    ours, elapsed = _query(
+        ["query", f"-rpc-addr={lan.n1.rpc}", "-early-exit", "-timeout=60s", "-node=nosuch", "echo"]
+    )
+    assert elapsed < 30
+    assert ours == Run(0, "Query 'echo' dispatched\nTotal Acks: 0\nTotal Responses: 0\n", "")
