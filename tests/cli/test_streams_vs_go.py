@@ -83,7 +83,7 @@ def test_monitor_prints_logs_and_events_like_go_and_exits_zero_on_interrupt(
         with RPCClient.connect(lan.n1.rpc) as client:
             client.user_event("monev", b"pay\x00load", False)
         wait_until(
-            lambda: event_block(go.text(), "monev") and event_block(ours.text(), "monev"),
+            lambda: bool(event_block(go.text(), "monev") and event_block(ours.text(), "monev")),
             20,
             "the user event on both monitors",
         )
