@@ -18,13 +18,17 @@ def serf_factory(
     recovered: dict[str, RecoveredState] | None = None,
     ml: dict[str, Any] | None = None,
     per_node: dict[str, dict[str, Any]] | None = None,
+    node_names: dict[str, str] | None = None,
     **overrides: Any,
 ) -> NodeFactory:
-    """Build ``SerfNode``s on ``profile``; ``recovered`` maps a name to its snapshot state."""
+    """Build ``SerfNode``s on ``profile``; ``recovered`` maps a name to its snapshot state,
+    ``per_node`` gives per-node ``SerfConfig`` overrides and ``node_names`` lets a simulated
+    node use another node's name (an impostor)."""
 
     def make(world: World, name: str, addr: Address, rng: random.Random, now: float) -> SimNode:
+        serf_name = (node_names or {}).get(name, name)
         mcfg = MemberlistConfig.profile(
-            profile, name, bind_addr=addr.host, bind_port=addr.port, **(ml or {})
+            profile, serf_name, bind_addr=addr.host, bind_port=addr.port, **(ml or {})
         )
         values = dict(overrides)
         values.update((per_node or {}).get(name, {}))

@@ -5,7 +5,14 @@ from __future__ import annotations
 from serf_proto.events import MemberEventType
 from serf_proto.sim.world import World
 
-from tests.sim.serf_cluster import alive_everywhere, build_cluster, serf, serf_factory, user_events
+from tests.sim.serf_cluster import (
+    alive_everywhere,
+    build_cluster,
+    member_events,
+    serf,
+    serf_factory,
+    user_events,
+)
 
 
 def test_three_nodes_join_and_see_each_other_alive() -> None:
@@ -33,7 +40,5 @@ def test_a_graceful_leave_is_seen_as_left_not_failed() -> None:
     world.run_for(10.0)
     views = {m.name: str(m.status) for m in serf(world, "a").members()}
     assert views["c"] == "left"
-    from tests.sim.serf_cluster import member_events
-
     assert ("a", "c") in member_events(world, MemberEventType.LEAVE)
     assert ("a", "c") not in member_events(world, MemberEventType.FAILED)
