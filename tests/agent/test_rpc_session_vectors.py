@@ -373,3 +373,25 @@ def test_leave_transcript_hands_leave_to_the_binding() -> None:
     # The binding, not the session, closes the socket after leave (it shuts the agent down).
     assert expected[-1] == CLOSED
     assert produced == expected[:-1]
+
+
+def test_requests_buffered_before_eof_are_still_answered() -> None:
+    session = RpcSession()
+    session.receive_data(
+        msgpack.packb({"Command": "handshake", "Seq": 1}) + msgpack.packb({"Version": 1})
+    )
+    session.receive_data(msgpack.packb({"Command": "stats", "Seq": 2}))
+    session.receive_data(b"")
+    assert session.next_event(0.0) == Reply(b"\x82\xa5Error\xa0\xa3Seq\x01")
+    assert session.next_event(0.0) == StatsRequest(2)
+    assert session.next_event(0.0) == CloseConnection(b"", None)
+
+
+def test_an_oversized_request_closes_the_session_without_buffering_it() -> None:
+    session = RpcSession(max_request_bytes=1024)
+    session.receive_data(b"\xc6\xff\xff\xff\xff")
+    assert session.next_event(0.0) is NEED_DATA
+    session.receive_data(b"\x00" * 2048)
+    event = session.next_event(0.0)
+    assert isinstance(event, CloseConnection) and event.data == b""
+    assert event.log_message == "failed to decode request header: request exceeds 1024 bytes"

@@ -404,7 +404,8 @@ class RpcSession:
         self._body_for: tuple[str, int] | None = None  # (command, seq) awaiting its body
         self._version = 0
         self._did_auth = False
-        self._broken: str | None = None
+        self._broken: str | None = None  # undecodable input: nothing more can be read
+        self._ended: str | None = None  # EOF or overflow: buffered requests still count
         self._closed = False
         self.streams: dict[int, list[EventFilter]] = {}
         self.monitor: tuple[int, frozenset[str]] | None = None  # seq, levels to drop
@@ -420,15 +421,15 @@ class RpcSession:
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the socket (``b""`` = EOF, which ``next_event`` reports as close)."""
-        if self._broken is not None or self._closed:
+        if self._ended is not None or self._closed:
             return
         if not data:
-            self._broken = "EOF"
+            self._ended = "EOF"
             return
         try:
             self._unpacker.feed(data)
         except msgpack.BufferFull:
-            self._broken = f"request exceeds {self._max_request_bytes} bytes"
+            self._ended = f"request exceeds {self._max_request_bytes} bytes"
 
     def next_event(self, now: float) -> SessionEvent:
         """Advance by one request; ``now`` is the loop clock (expires query IDs)."""
@@ -467,11 +468,12 @@ class RpcSession:
             return False, None
 
     def _need_or_close(self, what: str) -> SessionEvent:
-        if self._broken is None:
+        problem = self._broken or self._ended
+        if problem is None:
             return NEED_DATA
-        if self._broken == "EOF":
+        if problem == "EOF":
             return self._close(b"", "EOF")
-        return self._close(b"", f"{what}: {self._broken}")
+        return self._close(b"", f"{what}: {problem}")
 
     def _close(self, data: bytes, reason: str) -> CloseConnection:
         """Close; ``reason`` is Go's error text (logged as ``Failed to evaluate request``)."""
