@@ -7,6 +7,7 @@ import random
 
 import msgpack
 import pytest
+from serf_agent.rpc import start_rpc_server
 from serf_proto.events import MemberEvent, MemberEventType, QueryAck, UserEvent
 
 from tests.agent.rpc_fake_backend import (
@@ -293,5 +294,45 @@ def test_commands_before_handshake_and_unknown_commands_get_gos_errors() -> None
             stats = await client.recv()
             assert isinstance(stats, dict) and stats["agent"] == {"name": "n1"}
             await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_leave_may_shut_the_server_down_from_inside_the_connection() -> None:
+    async def scenario() -> None:
+        backend = FakeBackend.cluster()
+        server = await start_rpc_server(backend, "127.0.0.1", 0)
+
+        async def shutdown() -> None:  # what the agent does: stop its RPC server and wait
+            backend.calls.append(("shutdown",))
+            server.close()
+            await server.wait_closed()
+
+        backend.shutdown = shutdown  # type: ignore[method-assign]
+        client = await RawClient.connect(server.address[1])
+        await client.handshake()
+        await client.send({"Command": "leave", "Seq": 2})
+        assert await client.recv() == {"Error": "", "Seq": 2}
+        assert await client.closed_by_server()
+        await client.close()
+        await asyncio.wait_for(server.wait_closed(), 5)
+        assert backend.calls[-2:] == [("leave",), ("shutdown",)]
+
+    asyncio.run(scenario())
+
+
+def test_unknown_command_names_share_one_metrics_label() -> None:
+    async def scenario() -> None:
+        async with serving() as (backend, port):
+            for name in ("x1", "x2"):
+                client = await RawClient.connect(port)
+                await client.handshake()
+                await client.send({"Command": name, "Seq": 2})
+                assert await client.recv() == {"Error": "Unsupported command", "Seq": 2}
+                await client.close()
+            await wait_for(
+                lambda: backend.metrics.value("serf_rpc_commands_total", command="unknown") == 2
+            )
+            assert backend.metrics.value("serf_rpc_commands_total", command="handshake") == 2
 
     asyncio.run(scenario())

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable
 
 from serf_agent.backend import AgentBackend, AgentEvent, BackendError, QueryRecord
 from serf_agent.rpc.session import (
+    COMMANDS,
     NEED_DATA,
     CloseConnection,
     CoordinateRequest,
@@ -101,8 +102,11 @@ class RpcServer:
         """Wait until the listener and every connection task have finished."""
         if self._server is not None:
             await self._server.wait_closed()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The agent may shut down from inside a connection task (RPC ``leave``): never wait
+        # for the task doing the waiting.
+        others = [t for t in self._tasks if t is not asyncio.current_task()]
+        if others:
+            await asyncio.gather(*others, return_exceptions=True)
 
 
 async def start_rpc_server(
@@ -192,6 +196,7 @@ class _Connection:
                 continue
             if isinstance(event, CloseConnection):
                 if event.data:
+                    self._count_command()
                     self._send(event.data)
                 if event.log_message:
                     self.log.error("%s", event.log_message)
@@ -217,8 +222,10 @@ class _Connection:
                 self._send(await self._perform(event))
 
     def _count_command(self) -> None:
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            self.backend.metrics.inc("serf_rpc_commands_total", command=self.session.command)
+        command = self.session.command
+        # Client-chosen strings must not create new series: unknown names share one label.
+        label = command if command in COMMANDS else "unknown"
+        self.backend.metrics.inc("serf_rpc_commands_total", command=label)
 
     def _stop_monitor(self) -> None:
         if self._log_unsubscribe is not None:
@@ -228,6 +235,8 @@ class _Connection:
     # -- requests ----------------------------------------------------------------------------
 
     async def _perform(self, req: Request) -> bytes:
+        """Carry out ``req`` against the backend; returns the reply bytes (empty when the
+        reply was already queued, as for ``query``)."""
         s = self.session
         backend = self.backend
         try:
