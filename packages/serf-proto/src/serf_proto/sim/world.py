@@ -338,6 +338,8 @@ class World:
                 pump(index)
                 continue
             self._apply_other(kind, index, a, b)
+        if until > self.now:
+            self.now = until
 
     def _apply_other(self, kind: int, index: int, a: Any, b: Any) -> None:
         slot = self._slots[index]
