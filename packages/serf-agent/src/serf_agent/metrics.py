@@ -14,9 +14,11 @@ series. Label values are free strings.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from serf_proto.memberlist.stats import MemberlistStats
 
 
 class MetricType(StrEnum):
@@ -49,7 +51,7 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     MetricSpec("serf_member_failures_total", _C, "Members declared failed."),
     MetricSpec("serf_members", _G, "Known members by Serf status.", ("status",)),
     MetricSpec("serf_gossip_messages_total", _C, "Gossip packets sent."),
-    MetricSpec("serf_push_pull_total", _C, "Push/pull state exchanges.", ("direction",)),
+    MetricSpec("serf_push_pull_total", _C, "Push/pull state exchanges completed."),
     MetricSpec("serf_packets_received_total", _C, "UDP packets received."),
     MetricSpec("serf_packets_sent_total", _C, "UDP packets sent."),
     MetricSpec("serf_bytes_received_total", _C, "Bytes received (UDP and TCP)."),
@@ -200,3 +202,36 @@ def _number(value: float) -> str:
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
+
+
+#: ``MemberlistStats`` attribute -> counter it is mirrored into.
+MEMBERLIST_COUNTERS: Mapping[str, str] = {
+    "probes_sent": "serf_probes_sent_total",
+    "probes_failed": "serf_probes_failed_total",
+    "acks_received": "serf_acks_received_total",
+    "suspicions": "serf_suspicions_total",
+    "refutations": "serf_refutations_total",
+    "dead_declared": "serf_member_failures_total",
+    "push_pulls": "serf_push_pull_total",
+    "packets_in": "serf_packets_received_total",
+    "packets_out": "serf_packets_sent_total",
+    "bytes_in": "serf_bytes_received_total",
+    "bytes_out": "serf_bytes_sent_total",
+}
+
+
+def mirror_core_stats(
+    metrics: Metrics, stats: MemberlistStats, serf_dropped: Mapping[str, int] | None = None
+) -> None:
+    """Copy the core's cumulative counters into ``metrics`` (use it inside a collector).
+
+    ``stats`` is the memberlist's ``MemberlistStats``; ``serf_dropped`` the Serf layer's
+    drop counts by reason. Drops of both layers are summed per reason.
+    """
+    for attr, name in MEMBERLIST_COUNTERS.items():
+        metrics.set(name, getattr(stats, attr))
+    dropped: dict[str, int] = dict(stats.dropped)
+    for reason, count in (serf_dropped or {}).items():
+        dropped[reason] = dropped.get(reason, 0) + count
+    for reason, count in dropped.items():
+        metrics.set("serf_packets_dropped_total", count, reason=reason)
