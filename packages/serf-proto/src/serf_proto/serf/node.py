@@ -207,6 +207,7 @@ class SerfNode:
         self.rng = rng
         self.name = config.node_name
         self.dropped: dict[str, int] = {}
+        self.counters: dict[str, int] = {}
         self._now = now
         self._out: list[Output] = []
         self._timers = TimerQueue()
@@ -602,6 +603,9 @@ class SerfNode:
     def _drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
+    def _count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
     def _drain_memberlist(self) -> None:
         while True:
             outs = self._ml.take_outputs()
@@ -715,7 +719,8 @@ class SerfNode:
             node.name, node.addr, tags, proto, dele, now, self.config.flap_timeout
         )
         if flapped:
-            self._drop("member-flap")
+            self._count("member.flap")
+        self._count("member.join")
         log.info("EventMemberJoin: %s %s", member.name, member.addr.host)
         self._member_event(MemberEventType.JOIN, member, now)
 
@@ -728,9 +733,11 @@ class SerfNode:
                 log.warning("Bad state when leave: %d", existing.status)
             return
         if member.status == MemberStatus.LEFT:
+            self._count("member.left")
             log.info("EventMemberLeave: %s %s", member.name, member.addr.host)
             self._member_event(MemberEventType.LEAVE, member, now)
         else:
+            self._count("member.failed")
             log.info("EventMemberFailed: %s %s", member.name, member.addr.host)
             self._member_event(MemberEventType.FAILED, member, now)
 
@@ -739,6 +746,7 @@ class SerfNode:
         member = self._members.node_updated(node.name, node.addr, tags, proto, dele)
         if member is None:
             return
+        self._count("member.update")
         log.info("EventMemberUpdate: %s", member.name)
         self._member_event(MemberEventType.UPDATE, member, self._now)
 
@@ -885,6 +893,7 @@ class SerfNode:
             )
         if verdict is not EventVerdict.NEW:
             return False
+        self._count("events")
         self._emit(UserEvent(msg.ltime, msg.name, msg.payload, msg.cc), now)
         return True
 
@@ -943,6 +952,7 @@ class SerfNode:
             )
         if verdict is not QueryVerdict.NEW:
             return False
+        self._count("queries")
         rebroadcast = not msg.flags & QUERY_FLAG_NO_BROADCAST
         if not filters_match(msg.filters, self.name, self._tags):
             return rebroadcast
@@ -1019,11 +1029,14 @@ class SerfNode:
             return
         op = collector.op
         if msg.flags & QUERY_RESPONSE_FLAG_ACK:
-            if collector.add_ack(msg.from_node) and self._is_user_query(op):
-                self._out.append(QueryAck(op, msg.from_node))
+            if collector.add_ack(msg.from_node):
+                self._count("query_acks")
+                if self._is_user_query(op):
+                    self._out.append(QueryAck(op, msg.from_node))
             return
         if not collector.add_response(msg.from_node, msg.payload):
             return
+        self._count("query_responses")
         if op in self._key_ops:
             agg = self._key_ops[op]
             agg.add(msg.from_node, msg.payload)
