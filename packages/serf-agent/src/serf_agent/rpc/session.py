@@ -380,11 +380,6 @@ def _nil_if_empty(payload: bytes) -> bytes | None:
     return payload or None
 
 
-@dataclass(slots=True)
-class _PendingQuery:
-    query: Query
-
-
 class RpcSession:
     """One client connection's protocol state. See the module docstring.
 
@@ -410,7 +405,7 @@ class RpcSession:
         self.streams: dict[int, list[EventFilter]] = {}
         self.monitor: tuple[int, frozenset[str]] | None = None  # seq, levels to drop
         self._query_id = 0
-        self._pending: dict[int, _PendingQuery] = {}
+        self._pending: dict[int, Query] = {}  # per-connection query ID -> query
 
     @property
     def command(self) -> str:
@@ -613,13 +608,13 @@ class RpcSession:
 
     def _respond(self, seq: int, query_id: int, payload: bytes, now: float) -> SessionEvent:
         self._expire(now)
-        pending = self._pending.get(query_id)
-        if pending is None:
+        query = self._pending.get(query_id)
+        if query is None:
             return Reply(header(seq, INVALID_QUERY_ID))
-        return RespondRequest(seq, pending.query, payload)
+        return RespondRequest(seq, query, payload)
 
     def _expire(self, now: float) -> None:
-        for qid in [q for q, p in self._pending.items() if p.query.deadline < now]:
+        for qid in [q for q, query in self._pending.items() if query.deadline < now]:
             del self._pending[qid]
 
     # -- replies for requests the binding performed --------------------------------------------
@@ -735,7 +730,7 @@ class RpcSession:
         self._query_id += 1
         if event.deadline >= now:
             self._expire(now)
-            self._pending[self._query_id] = _PendingQuery(event)
+            self._pending[self._query_id] = event
         return {
             "Event": "query",
             "ID": self._query_id,
