@@ -232,3 +232,20 @@ def test_leaving_alone_completes_after_the_propagation_delay() -> None:
     assert node.state is SerfState.LEFT
     assert node.leave(now) == op + 1
     assert LeaveCompleted(op + 1) in node.take_outputs()
+
+
+def test_commands_after_shutdown_are_refused() -> None:
+    node = _node()
+    node.shutdown(1.0)
+    assert node.state is SerfState.SHUTDOWN
+    with pytest.raises(InvalidState):
+        node.user_event("e", b"", False, 1.1)
+    with pytest.raises(InvalidState):
+        node.query("q", b"", QueryParams(), 1.1)
+    with pytest.raises(InvalidState):
+        node.set_tags({"a": "b"}, 1.1)
+    with pytest.raises(InvalidState):
+        node.join([PEER], 1.1)
+    with pytest.raises(InvalidState):
+        node.leave(1.1)
+    assert node.next_timer() is None

@@ -69,8 +69,8 @@ class LeaveIntentResult:
 
     ``rebroadcast``: gossip the intent on; ``refute``: it is about us while we are alive, so
     broadcast a join intent instead; ``left``: a failed member became left (emit
-    ``member-leave``); ``prune``: erase the member (after ``prune_delayed`` seconds' wait for a
-    leaving member, see :attr:`MemberTable.prune_delay`).
+    ``member-leave``); ``prune``: erase this member (the node waits ``broadcast_timeout +
+    leave_propagate_delay`` first when it is still leaving).
     """
 
     rebroadcast: bool = False

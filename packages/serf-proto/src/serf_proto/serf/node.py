@@ -505,6 +505,7 @@ class SerfNode:
     def user_event(self, name: str, payload: bytes, coalesce: bool, now: float) -> None:
         """Gossip a user event; raises ``PayloadTooLarge`` over the size limits."""
         self._now = now
+        self._require_running()
         limit = self.config.user_event_size_limit
         size = len(name.encode()) + len(payload)
         if size > limit:
@@ -538,6 +539,7 @@ class SerfNode:
         past the deadline, ``PayloadTooLarge`` over ``query_response_size_limit``.
         """
         self._now = now
+        self._require_running()
         key = (query.ltime, query.id)
         inbound = self._inbound.get(key)
         if inbound is None:
@@ -560,6 +562,7 @@ class SerfNode:
         Raises ``PayloadTooLarge`` when the encoded tags exceed 512 bytes.
         """
         self._now = now
+        self._require_running()
         encode_tags(tags, legacy=self.config.protocol_version < 3)
         self._tags = dict(tags)
         self._ml.update_node(now)
@@ -568,6 +571,7 @@ class SerfNode:
     def force_leave(self, name: str, prune: bool, now: float) -> None:
         """Declare ``name`` left (a failed node, usually); ``prune`` erases it everywhere."""
         self._now = now
+        self._require_running()
         msg = MessageLeave(self._clock.time(), name, prune)
         self._clock.increment()
         self._handle_leave_intent(msg, now)
@@ -599,6 +603,10 @@ class SerfNode:
 
     def _num_members(self) -> int:
         return len(self._members)
+
+    def _require_running(self) -> None:
+        if self._state is SerfState.SHUTDOWN:
+            raise InvalidState("Serf is shut down")
 
     def _drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
@@ -901,8 +909,7 @@ class SerfNode:
     # internals: queries
 
     def _start_query(self, name: str, payload: bytes, params: QueryParams, now: float) -> int:
-        if self._state is SerfState.SHUTDOWN:
-            raise InvalidState("Serf is shut down")
+        self._require_running()
         if self.config.protocol_version < 4:
             raise InvalidState("Feature not supported")
         timeout = params.timeout or self.default_query_timeout()
