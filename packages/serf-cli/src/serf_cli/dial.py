@@ -9,7 +9,6 @@ inputs fail with the same words. Name lookups use the system resolver; their fai
 from __future__ import annotations
 
 import errno
-import ipaddress
 import os
 import socket
 
@@ -93,12 +92,11 @@ def _resolve(host: str, port: int) -> list[tuple[int, str]]:
     if host == "":
         return [(socket.AF_INET, "127.0.0.1")]
     literal = host.split("%", 1)[0]
-    try:
-        ip = ipaddress.ip_address(literal)
-    except ValueError:
-        pass
-    else:
-        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, literal)
+        except (OSError, ValueError):
+            continue
         return [(family, host)]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

@@ -15,8 +15,6 @@ stderr and the command's help on stdout, then exits 1, as Go's commands do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from serf_cli.gofmt import go_quote
 from serf_cli.goparse import GoParseError, parse_bool, parse_duration, parse_int
 
@@ -29,19 +27,23 @@ class HelpRequestedError(Exception):
     """``-h``/``-help`` reached the flag parser (e.g. as ``-h=1``): show help, exit 1."""
 
 
-@dataclass
 class _Flag:
-    name: str
-    kind: str  # "string" | "bool" | "int" | "duration" | "list"
-    value: object
-    is_set: bool = False
+    """One defined flag: ``kind`` is string, bool, int, duration or list."""
+
+    __slots__ = ("is_set", "kind", "name", "value")
+
+    def __init__(self, name: str, kind: str, value: object) -> None:
+        self.name = name
+        self.kind = kind
+        self.value = value
+        self.is_set = False
 
 
-@dataclass
 class FlagSet:
     """A set of named flags; define them, then :meth:`parse` the arguments."""
 
-    flags: dict[str, _Flag] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.flags: dict[str, _Flag] = {}
 
     def _define(self, name: str, kind: str, default: object) -> None:
         if name in self.flags:

@@ -18,12 +18,14 @@ import os
 import socket
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import msgpack
 
 from serf_cli.dial import dial
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: ``-rpc-addr`` default when ``SERF_RPC_ADDR`` is unset or empty.
 DEFAULT_RPC_ADDR = "127.0.0.1:7373"
@@ -59,21 +61,66 @@ class ClientClosedError(RPCError):
         super().__init__("client closed")
 
 
-@dataclass(frozen=True)
-class Member:
-    """One member record as the agent reports it (``Addr`` is raw IP bytes)."""
+class _Record:
+    """A plain value object: equal when all its fields are (kept light: no dataclasses)."""
 
-    name: str
-    addr: bytes
-    port: int
-    tags: dict[str, str]
-    status: str
-    protocol_min: int
-    protocol_max: int
-    protocol_cur: int
-    delegate_min: int
-    delegate_max: int
-    delegate_cur: int
+    __slots__: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(repr(getattr(self, f)) for f in self.__slots__))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class Member(_Record):
+    """One member record as the agent reports it (``addr`` is the raw IP, 4 or 16 bytes)."""
+
+    __slots__ = (
+        "addr",
+        "delegate_cur",
+        "delegate_max",
+        "delegate_min",
+        "name",
+        "port",
+        "protocol_cur",
+        "protocol_max",
+        "protocol_min",
+        "status",
+        "tags",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        addr: bytes,
+        port: int,
+        tags: dict[str, str],
+        status: str,
+        protocol_min: int,
+        protocol_max: int,
+        protocol_cur: int,
+        delegate_min: int,
+        delegate_max: int,
+        delegate_cur: int,
+    ) -> None:
+        self.name = name
+        self.addr = addr
+        self.port = port
+        self.tags = tags
+        self.status = status
+        self.protocol_min = protocol_min
+        self.protocol_max = protocol_max
+        self.protocol_cur = protocol_cur
+        self.delegate_min = delegate_min
+        self.delegate_max = delegate_max
+        self.delegate_cur = delegate_cur
 
     @classmethod
     def from_record(cls, rec: Mapping[str, Any]) -> Member:
@@ -94,42 +141,49 @@ class Member:
         )
 
 
-@dataclass(frozen=True)
-class KeyResponse:
+class KeyResponse(_Record):
     """Reply body of the key commands; ``error`` is the header's error text ("" = success)."""
 
-    error: str
-    messages: dict[str, str]
-    keys: dict[str, int]
-    num_nodes: int
-    num_err: int
-    num_resp: int
+    __slots__ = ("error", "keys", "messages", "num_err", "num_nodes", "num_resp")
+
+    def __init__(
+        self,
+        error: str,
+        messages: dict[str, str],
+        keys: dict[str, int],
+        num_nodes: int,
+        num_err: int,
+        num_resp: int,
+    ) -> None:
+        self.error = error
+        self.messages = messages
+        self.keys = keys
+        self.num_nodes = num_nodes
+        self.num_err = num_err
+        self.num_resp = num_resp
 
 
-@dataclass(frozen=True)
-class Coordinate:
+class Coordinate(_Record):
     """A Vivaldi network coordinate (seconds)."""
 
-    vec: list[float]
-    error: float
-    adjustment: float
-    height: float
+    __slots__ = ("adjustment", "error", "height", "vec")
+
+    def __init__(self, vec: list[float], error: float, adjustment: float, height: float) -> None:
+        self.vec = vec
+        self.error = error
+        self.adjustment = adjustment
+        self.height = height
 
 
-@dataclass(frozen=True)
-class QueryRecord:
-    """One query stream record: ``kind`` is ``ack``, ``response`` or ``done``."""
+class QueryRecord(_Record):
+    """One query stream record: ``kind`` is ``ack`` or ``response``."""
 
-    kind: str
-    sender: str
-    payload: bytes
+    __slots__ = ("kind", "payload", "sender")
 
-
-@dataclass
-class _Stream:
-    """Records received for an open stream, waiting to be consumed."""
-
-    records: deque[dict[str, Any]] = field(default_factory=deque)
+    def __init__(self, kind: str, sender: str, payload: bytes) -> None:
+        self.kind = kind
+        self.sender = sender
+        self.payload = payload
 
 
 class RPCClient:
@@ -140,7 +194,7 @@ class RPCClient:
         self._timeout = timeout
         self._unpacker = msgpack.Unpacker(raw=False, unicode_errors="surrogateescape")
         self._seq = 0
-        self._streams: dict[int, _Stream] = {}
+        self._streams: dict[int, deque[dict[str, Any]]] = {}
         self._closed = False
 
     @classmethod
@@ -232,7 +286,7 @@ class RPCClient:
             stream = self._streams.get(got)
             if stream is not None and not error:
                 record = self._read_object()
-                stream.records.append(record if isinstance(record, dict) else {})
+                stream.append(record if isinstance(record, dict) else {})
 
     def call(
         self, command: str, body: Mapping[str, Any] | None = None, *, reply_body: bool = False
@@ -337,7 +391,7 @@ class RPCClient:
 
     def _open_stream(self, command: str, body: Mapping[str, Any]) -> int:
         seq = self._next_seq()
-        self._streams[seq] = _Stream()
+        self._streams[seq] = deque()
         self._send(command, seq, body)
         error = self._await_reply(seq)
         if error:
@@ -355,9 +409,9 @@ class RPCClient:
 
     def next_record(self) -> tuple[int, dict[str, Any]]:
         """Block for the next record of any open stream; return (handle, record)."""
-        for seq, stream in self._streams.items():
-            if stream.records:
-                return seq, stream.records.popleft()
+        for seq, queued in self._streams.items():
+            if queued:
+                return seq, queued.popleft()
         while True:
             seq, error = self._read_header()
             if seq in self._streams and not error:
@@ -396,8 +450,8 @@ class RPCClient:
         stream = self._streams[seq]
         try:
             while True:
-                if stream.records:
-                    record = stream.records.popleft()
+                if stream:
+                    record = stream.popleft()
                 else:
                     got, error = self._read_header()
                     if got != seq or error:

@@ -9,7 +9,10 @@ streamed output (``query``, ``monitor``) appears as it arrives.
 from __future__ import annotations
 
 import sys
-from typing import BinaryIO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 
 class Ui:

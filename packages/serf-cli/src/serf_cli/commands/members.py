@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 
 from serf_cli.commands._common import (
     add_rpc_flags,
@@ -55,13 +55,11 @@ Options:
 def format_addr(addr: bytes, port: int) -> str:
     """``net.TCPAddr.String()``: ``ip:port``, ``[v6]:port``, ``:port`` for no IP."""
     if len(addr) == 4:
-        return f"{ipaddress.IPv4Address(addr)}:{port}"
+        return f"{socket.inet_ntop(socket.AF_INET, addr)}:{port}"
     if len(addr) == 16:
-        ip6 = ipaddress.IPv6Address(addr)
-        mapped = ip6.ipv4_mapped
-        if mapped is not None:
-            return f"{mapped}:{port}"
-        return f"[{ip6.compressed}]:{port}"
+        if addr[:12] == b"\x00" * 10 + b"\xff\xff":
+            return f"{socket.inet_ntop(socket.AF_INET, addr[12:])}:{port}"
+        return f"[{socket.inet_ntop(socket.AF_INET6, addr)}]:{port}"
     if not addr:
         return f":{port}"
     return "?" + "".join(f"{b:02x}" for b in addr) + f":{port}"
