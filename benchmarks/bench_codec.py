@@ -33,6 +33,7 @@ from serf_proto.wire import (
     PushPull,
     Suspect,
     UserMsg,
+    decode_ack_payload,
     decode_message,
     decode_packet,
     decode_stream,
@@ -50,6 +51,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 LOCALHOST = b"\x7f\x00\x00\x01"
 VSN = bytes([1, 5, 2, 2, 5, 5])
 KEY = bytes(range(32))
+TARGET = 100_000
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ def _rate(fn: Callable[[], object], seconds: float) -> float:
     return best
 
 
+def _payload(msg: object) -> bytes:
+    assert isinstance(msg, Ack)
+    return msg.payload
+
+
 def _entropy(n: int) -> bytes:
     return random.Random(n).randbytes(n)
 
@@ -92,7 +99,8 @@ def build_cases() -> list[Case]:
     """The traffic the issue asks about, built once."""
     ping = Ping(1234, "node-b", LOCALHOST, 7946, "node-a")
     ping_bytes = encode_message(ping)
-    ack = Ack(1234, encode_ack_payload(Coordinate()))
+    coordinate = Coordinate()
+    ack = Ack(1234, encode_ack_payload(coordinate))
     ack_bytes = encode_message(ack)
     meta = encode_tags({"role": "web", "dc": "east"})
     alive = Alive(7, "node-c", LOCALHOST, 7948, meta, VSN)
@@ -123,8 +131,8 @@ def build_cases() -> list[Case]:
             "ack with coordinate",
             1,
             len(ack_bytes),
-            lambda: decode_message(ack_bytes),
-            lambda: encode_message(ack),
+            lambda: decode_ack_payload(_payload(decode_message(ack_bytes))),
+            lambda: encode_message(Ack(1234, encode_ack_payload(coordinate))),
         ),
         Case(
             "alive",
@@ -193,6 +201,18 @@ def render(results: list[tuple[Case, float, float, float]]) -> str:
             f"| {case.name} | {case.size} | {dec:,.0f} | {enc:,.0f} | {rt:,.0f} "
             f"| {dec * case.messages:,.0f} |"
         )
+    small = [(c, dec) for c, dec, _, _ in results if c.messages == 1]
+    slowest = min(small, key=lambda item: item[1])
+    verdict = "met" if slowest[1] >= TARGET else f"missed by {TARGET - slowest[1]:,.0f}/s"
+    lines += [
+        "",
+        f"Target: at least {TARGET:,} small messages decoded per second per core. {verdict}:",
+        f"the slowest single-message case ({slowest[0].name}) decodes {slowest[1]:,.0f}/s.",
+        "Decoding is one C msgpack call plus field checks and a slotted dataclass; encoding",
+        "builds a dict with keys already in Go's order and packs it with one shared packer.",
+        "Encrypted packets are bound by AES-GCM setup and the nonce source; a push/pull is",
+        "bound by the per-node dataclass construction.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -55,10 +55,19 @@ def decode_coordinate(data: bytes | memoryview) -> Coordinate:
         raw_vec = []
     if type(raw_vec) is not list:
         raise MalformedMessage("Vec: expected an array")
-    vec = tuple(get_float({b"Vec": x}, b"Vec") for x in raw_vec)
+    if all(type(x) is float for x in raw_vec):
+        vec = tuple(raw_vec)
+    else:
+        vec = tuple(_as_float(x) for x in raw_vec)
     return Coordinate(
         vec, get_float(d, b"Error"), get_float(d, b"Adjustment"), get_float(d, b"Height")
     )
+
+
+def _as_float(x: object) -> float:
+    if type(x) is float or type(x) is int:
+        return float(x)
+    raise MalformedMessage(f"Vec: expected a float, got {type(x).__name__}")
 
 
 def encode_ack_payload(c: Coordinate) -> bytes:
