@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from serf_proto.events import MemberEvent, MemberEventType
+from serf_proto.serf import QueryParams
+from serf_proto.sim.network import LinkSpec
 from serf_proto.sim.world import World
 
 from tests.sim.serf_cluster import (
@@ -109,3 +111,15 @@ def test_a_join_that_ignores_old_events_does_not_replay_them() -> None:
     world.run_for(10.0)
     got = {node for node, e in user_events(world) if e.name == "history"}
     assert got == {"a", "b", "replayer"}
+
+
+def test_the_same_seed_gives_the_same_serf_trace() -> None:
+    def run() -> str:
+        world = World(9, serf_factory(), link=LinkSpec(loss=0.05, jitter=0.005))
+        build_cluster(world, ["a", "b", "c", "d"])
+        world.call("b", lambda n, now: n.user_event("e", b"1", True, now))
+        world.call("c", lambda n, now: n.query("q", b"", QueryParams(request_ack=True), now))
+        world.run_for(10.0)
+        return world.trace_hash()
+
+    assert run() == run()
