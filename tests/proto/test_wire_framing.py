@@ -337,3 +337,9 @@ def test_the_dissector_reports_a_wrong_key_and_bad_flags() -> None:
     assert "No installed keys could decrypt" in out.getvalue()
     assert dissect_main(["-format=xml", str(vector)], stdout=io.StringIO()) == 2
     assert dissect_main(["-bogus", str(vector)], stdout=io.StringIO()) == 2
+
+
+def test_the_dissector_prints_its_usage_for_help() -> None:
+    out = io.StringIO()
+    assert dissect_main(["-h"], stdout=out) == 0
+    assert out.getvalue().startswith("Usage: serf dissect")

@@ -510,6 +510,24 @@ def render_text(kind: str, layers: list[Layer]) -> str:
     return "\n".join(lines)
 
 
+class _HelpRequested(Exception):  # noqa: N818 - a signal, not an error
+    """``-h``/``-help`` was given."""
+
+
+USAGE = """Usage: serf dissect [options] [FILE|-]
+
+  Decodes captured memberlist/Serf gossip (raw bytes, or hex text with one capture per line)
+  and prints every layer and message.
+
+Options:
+
+  -key=BASE64      Encryption key to try (repeatable).
+  -label=LABEL     Label the traffic was sent with (memberlist >= 0.3).
+  -format=FORMAT   text (default) or json.
+  -kind=KIND       auto (default), packet or stream.
+"""
+
+
 def _parse_args(argv: list[str]) -> tuple[list[bytes], bytes, str, str, str]:
     keys: list[bytes] = []
     label = b""
@@ -521,7 +539,7 @@ def _parse_args(argv: list[str]) -> tuple[list[bytes], bytes, str, str, str]:
         if arg.startswith("-") and arg != "-":
             name, eq, value = arg.lstrip("-").partition("=")
             if name in ("h", "help"):
-                raise SystemExit(__doc__)
+                raise _HelpRequested
             if not eq:
                 value = next(it, "")
             if name == "key":
@@ -567,8 +585,12 @@ def main(argv: list[str], stdin: TextIO | None = None, stdout: TextIO | None = N
     out = stdout or sys.stdout
     try:
         keys, label, fmt, kind, path = _parse_args(argv)
+    except _HelpRequested:
+        out.write(USAGE)
+        return 0
     except ValueError as exc:
         print(f"dissect: {exc}", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     try:
         if path == "-":
