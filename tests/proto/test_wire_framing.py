@@ -343,3 +343,15 @@ def test_the_dissector_prints_its_usage_for_help() -> None:
     out = io.StringIO()
     assert dissect_main(["-h"], stdout=out) == 0
     assert out.getvalue().startswith("Usage: serf dissect")
+
+
+def test_a_dialer_reads_the_labelled_reply_without_a_label_header() -> None:
+    keyring = Keyring([K32])
+    reply = encode_stream(Ack(9), keyring=keyring, label=b"dc1", entropy=entropy)
+    assert reply[0] == 0x0A
+    decoder = StreamDecoder(keyring=keyring, label=b"dc1", label_header=False)
+    assert decoder.feed(reply) == [Ack(9)]
+    with pytest.raises(LabelMismatch):
+        StreamDecoder(keyring=keyring, label=b"dc1").feed(reply)
+    with pytest.raises(DecryptionFailed):
+        StreamDecoder(keyring=keyring, label=b"dc2", label_header=False).feed(reply)

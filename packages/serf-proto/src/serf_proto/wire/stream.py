@@ -113,8 +113,10 @@ class StreamDecoder:
     """Incremental decoder of one direction of a memberlist stream.
 
     ``keyring``: when it has keys, plaintext input is refused unless ``verify_incoming`` is
-    false; without keys, encrypted input is refused. ``label``: the label we expect at the start
-    of the stream (and use as additional data); ``skip_label_check`` accepts any.
+    false; without keys, encrypted input is refused. ``label``: the label of the connection,
+    used as additional data of the encryption. ``label_header``: whether the stream starts with
+    a label header (true for what a listener reads; false for the reply a dialer reads, which
+    memberlist sends without one); the header must carry ``label`` unless ``skip_label_check``.
     """
 
     def __init__(
@@ -122,17 +124,19 @@ class StreamDecoder:
         *,
         keyring: Keyring | None = None,
         label: bytes = b"",
+        label_header: bool = True,
         skip_label_check: bool = False,
         verify_incoming: bool = True,
         max_decompressed: int = MAX_DECOMPRESSED_SIZE,
     ) -> None:
         self._keyring = keyring
+        self._label_header = label_header
         self._label = label
         self._skip_label_check = skip_label_check
         self._verify_incoming = verify_incoming
         self._max_decompressed = max_decompressed
         self._unpacker = msgpack.Unpacker(raw=True, max_buffer_size=MAX_BUFFERED)
-        self._state = _State.START
+        self._state = _State.START if label_header else _State.TYPE
         self._type = 0
         self._need = 0
         self._pending = bytearray()
@@ -338,6 +342,7 @@ def decode_stream(
     *,
     keyring: Keyring | None = None,
     label: bytes = b"",
+    label_header: bool = True,
     skip_label_check: bool = False,
     verify_incoming: bool = True,
 ) -> list[Message]:
@@ -345,6 +350,7 @@ def decode_stream(
     decoder = StreamDecoder(
         keyring=keyring,
         label=label,
+        label_header=label_header,
         skip_label_check=skip_label_check,
         verify_incoming=verify_incoming,
     )
