@@ -34,6 +34,18 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def go_rpc_port() -> Iterator[int]:
     """A single-node Go agent on loopback; its RPC port. Stopped by PID afterwards."""
+    yield from go_agent()
+
+
+@pytest.fixture(scope="module")
+def go_auth_rpc_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Like ``go_rpc_port``, with ``rpc_auth`` set to ``s3cret`` (a config-file-only key)."""
+    config = tmp_path_factory.mktemp("go-auth") / "agent.json"
+    config.write_text('{"rpc_auth": "s3cret"}')
+    yield from go_agent(f"-config-file={config}")
+
+
+def go_agent(*extra: str) -> Iterator[int]:
     bind, rpc = free_port(), free_port()
     proc = subprocess.Popen(
         [
@@ -44,6 +56,7 @@ def go_rpc_port() -> Iterator[int]:
             f"-rpc-addr=127.0.0.1:{rpc}",
             "-tag",
             "role=web",
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -195,5 +208,32 @@ def test_random_garbage_gets_the_same_fate_as_on_go(go_rpc_port: int) -> None:
                     outcome(port, blob, 0.4), outcome(go_rpc_port, blob, 0.4)
                 )
                 assert ours[1] == go[1], blob.hex()
+
+    asyncio.run(scenario())
+
+
+AUTH = p({"Command": "auth", "Seq": 2}, {"AuthKey": "s3cret"})
+AUTH_CASES: dict[str, bytes] = {
+    "command-before-auth": HS + p({"Command": "members", "Seq": 2}),
+    "body-before-auth-is-read-as-a-header": HS
+    + p({"Command": "event", "Seq": 2}, {"Name": "x", "Payload": b"y"}),
+    "unknown-command-before-auth-stays-open": HS + p({"Command": "bogus", "Seq": 2}),
+    "auth-before-handshake": AUTH,
+    "wrong-then-right-token": HS
+    + p({"Command": "auth", "Seq": 2}, {"AuthKey": "nope"})
+    + AUTH
+    + p({"Command": "stats", "Seq": 3}),
+    "authenticated-unknown-command-closes": HS + AUTH + p({"Command": "bogus", "Seq": 3}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AUTH_CASES))
+def test_auth_protected_agent_answers_like_go(go_auth_rpc_port: int, case: str) -> None:
+    async def scenario() -> None:
+        async with serving(auth_key="s3cret") as (_, port):
+            ours, go = await asyncio.gather(
+                outcome(port, AUTH_CASES[case]), outcome(go_auth_rpc_port, AUTH_CASES[case])
+            )
+            assert ours == go
 
     asyncio.run(scenario())
