@@ -973,9 +973,12 @@ class SerfNode:
             self._ml.send_best_effort(dest, raw, now)
             self._relay_response(msg.relay_factor, dest, msg.source_node, raw, now)
         deadline = now + msg.timeout / 1e9
-        self._inbound[(msg.ltime, msg.id)] = _Inbound(
-            deadline, dest, msg.source_node, msg.relay_factor
-        )
+        inbound = self._inbound
+        inbound[(msg.ltime, msg.id)] = _Inbound(deadline, dest, msg.source_node, msg.relay_factor)
+        if len(inbound) > self.config.query_buffer:
+            # Bound the unanswered queries: the oldest one can no longer be answered.
+            del inbound[next(iter(inbound))]
+            self._drop("unanswered-query-evicted")
         query = Query(
             ltime=msg.ltime,
             id=msg.id,
