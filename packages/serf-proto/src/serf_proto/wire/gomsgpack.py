@@ -30,7 +30,7 @@ pack: Callable[[Any], bytes] = _PACKER.pack
 _U8 = 0xFF
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
-_U64 = 0xFFFFFFFFFFFFFFFF
+U64_MAX = 0xFFFFFFFFFFFFFFFF
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
 
@@ -58,17 +58,24 @@ def as_map(obj: Any, what: str) -> dict[bytes, Any]:
     return obj
 
 
-def _uint(d: dict[bytes, Any], key: bytes, limit: int) -> int:
-    v = d.get(key, 0)
+def to_uint(v: Any, limit: int, what: str) -> int:
+    """Convert a decoded value to an unsigned integer no larger than ``limit``; nil → 0."""
     if type(v) is int:
         if 0 <= v <= limit:
             return v
-        raise MalformedMessage(f"{key.decode()}: {v} out of range")
+        raise MalformedMessage(f"{what}: {v} out of range")
     if type(v) is bool:  # go-msgpack decodes a bool into an int field as 0/1
         return int(v)
     if v is None:
         return 0
-    raise MalformedMessage(f"{key.decode()}: expected an integer, got {type(v).__name__}")
+    raise MalformedMessage(f"{what}: expected an integer, got {type(v).__name__}")
+
+
+def _uint(d: dict[bytes, Any], key: bytes, limit: int) -> int:
+    v = d.get(key, 0)
+    if type(v) is int and 0 <= v <= limit:
+        return v
+    return to_uint(v, limit, key.decode())
 
 
 def get_u8(d: dict[bytes, Any], key: bytes) -> int:
@@ -88,7 +95,7 @@ def get_u32(d: dict[bytes, Any], key: bytes) -> int:
 
 def get_u64(d: dict[bytes, Any], key: bytes) -> int:
     """Read a Go ``uint64`` field (missing → 0)."""
-    return _uint(d, key, _U64)
+    return _uint(d, key, U64_MAX)
 
 
 def get_int(d: dict[bytes, Any], key: bytes) -> int:

@@ -16,7 +16,7 @@ convert them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -25,6 +25,7 @@ import msgpack
 
 from serf_proto.errors import MalformedMessage, TruncatedInput, UnknownMessageType
 from serf_proto.wire.gomsgpack import (
+    U64_MAX,
     as_map,
     get_bool,
     get_bytes,
@@ -38,6 +39,7 @@ from serf_proto.wire.gomsgpack import (
     get_u64,
     pack,
     to_str,
+    to_uint,
     unpack,
 )
 
@@ -263,95 +265,99 @@ def _member_obj(m: MemberInfo | None) -> Any:
     }
 
 
-def _body_obj(msg: SerfMessage) -> Any:
-    t = type(msg)
-    if t is MessageUserEvent:
-        assert isinstance(msg, MessageUserEvent)
-        return {"CC": msg.cc, "LTime": msg.ltime, "Name": msg.name, "Payload": msg.payload or None}
-    if t is MessageQuery:
-        assert isinstance(msg, MessageQuery)
-        return {
-            "Addr": msg.addr,
-            "Filters": list(msg.filters) if msg.filters else None,
-            "Flags": msg.flags,
-            "ID": msg.id,
-            "LTime": msg.ltime,
-            "Name": msg.name,
-            "Payload": msg.payload or None,
-            "Port": msg.port,
-            "RelayFactor": msg.relay_factor,
-            "SourceNode": msg.source_node,
-            "Timeout": msg.timeout,
-        }
-    if t is MessageQueryResponse:
-        assert isinstance(msg, MessageQueryResponse)
-        return {
-            "Flags": msg.flags,
-            "From": msg.from_node,
-            "ID": msg.id,
-            "LTime": msg.ltime,
-            "Payload": msg.payload or None,
-        }
-    if t is MessageLeave:
-        assert isinstance(msg, MessageLeave)
-        return {"LTime": msg.ltime, "Node": msg.node, "Prune": msg.prune}
-    if t is MessageJoin:
-        assert isinstance(msg, MessageJoin)
-        return {"LTime": msg.ltime, "Node": msg.node}
-    if t is MessagePushPull:
-        assert isinstance(msg, MessagePushPull)
-        return {
-            "EventLTime": msg.event_ltime,
-            "Events": [_events_obj(s) for s in msg.events],
-            "LTime": msg.ltime,
-            "LeftMembers": list(msg.left_members),
-            "QueryLTime": msg.query_ltime,
-            "StatusLTimes": msg.status_ltimes,
-        }
-    if t is MessageConflictResponse:
-        assert isinstance(msg, MessageConflictResponse)
-        return _member_obj(msg.member)
-    if t is MessageKeyRequest:
-        assert isinstance(msg, MessageKeyRequest)
-        return {"Key": msg.key}
-    if t is MessageKeyResponse:
-        assert isinstance(msg, MessageKeyResponse)
-        return {
-            "Keys": list(msg.keys) if msg.keys is not None else None,
-            "Message": msg.message,
-            "PrimaryKey": msg.primary_key,
-            "Result": msg.result,
-        }
-    raise TypeError(f"not a Serf message: {t.__name__}")
+def _leave_obj(m: MessageLeave) -> Any:
+    return {"LTime": m.ltime, "Node": m.node, "Prune": m.prune}
 
 
-_TYPE_OF: dict[type, int] = {
-    MessageLeave: SerfMessageType.LEAVE,
-    MessageJoin: SerfMessageType.JOIN,
-    MessagePushPull: SerfMessageType.PUSH_PULL,
-    MessageUserEvent: SerfMessageType.USER_EVENT,
-    MessageQuery: SerfMessageType.QUERY,
-    MessageQueryResponse: SerfMessageType.QUERY_RESPONSE,
-    MessageConflictResponse: SerfMessageType.CONFLICT_RESPONSE,
-    MessageKeyRequest: SerfMessageType.KEY_REQUEST,
-    MessageKeyResponse: SerfMessageType.KEY_RESPONSE,
-    MessageRelay: SerfMessageType.RELAY,
+def _join_obj(m: MessageJoin) -> Any:
+    return {"LTime": m.ltime, "Node": m.node}
+
+
+def _push_pull_obj(m: MessagePushPull) -> Any:
+    return {
+        "EventLTime": m.event_ltime,
+        "Events": [_events_obj(s) for s in m.events],
+        "LTime": m.ltime,
+        "LeftMembers": list(m.left_members),
+        "QueryLTime": m.query_ltime,
+        "StatusLTimes": m.status_ltimes,
+    }
+
+
+def _user_event_obj(m: MessageUserEvent) -> Any:
+    return {"CC": m.cc, "LTime": m.ltime, "Name": m.name, "Payload": m.payload or None}
+
+
+def _query_obj(m: MessageQuery) -> Any:
+    return {
+        "Addr": m.addr,
+        "Filters": list(m.filters) if m.filters else None,
+        "Flags": m.flags,
+        "ID": m.id,
+        "LTime": m.ltime,
+        "Name": m.name,
+        "Payload": m.payload or None,
+        "Port": m.port,
+        "RelayFactor": m.relay_factor,
+        "SourceNode": m.source_node,
+        "Timeout": m.timeout,
+    }
+
+
+def _query_response_obj(m: MessageQueryResponse) -> Any:
+    return {
+        "Flags": m.flags,
+        "From": m.from_node,
+        "ID": m.id,
+        "LTime": m.ltime,
+        "Payload": m.payload or None,
+    }
+
+
+def _conflict_response_obj(m: MessageConflictResponse) -> Any:
+    return _member_obj(m.member)
+
+
+def _key_request_obj(m: MessageKeyRequest) -> Any:
+    return {"Key": m.key}
+
+
+def _key_response_obj(m: MessageKeyResponse) -> Any:
+    return {
+        "Keys": list(m.keys) if m.keys is not None else None,
+        "Message": m.message,
+        "PrimaryKey": m.primary_key,
+        "Result": m.result,
+    }
+
+
+#: Type byte and body builder of each Serf message class (relays are framed separately).
+_BODIES: dict[type, tuple[bytes, Callable[[Any], Any]]] = {
+    MessageLeave: (b"\x00", _leave_obj),
+    MessageJoin: (b"\x01", _join_obj),
+    MessagePushPull: (b"\x02", _push_pull_obj),
+    MessageUserEvent: (b"\x03", _user_event_obj),
+    MessageQuery: (b"\x04", _query_obj),
+    MessageQueryResponse: (b"\x05", _query_response_obj),
+    MessageConflictResponse: (b"\x06", _conflict_response_obj),
+    MessageKeyRequest: (b"\x07", _key_request_obj),
+    MessageKeyResponse: (b"\x08", _key_response_obj),
 }
 
 
 def encode_serf_message(msg: SerfMessage) -> bytes:
     """Encode a Serf message: type byte + msgpack body (a relay: + inner message)."""
-    type_byte = _TYPE_OF.get(type(msg))
-    if type_byte is None:
-        raise TypeError(f"not a Serf message: {type(msg).__name__}")
     if type(msg) is MessageRelay:
-        assert isinstance(msg, MessageRelay)
         header = {
             "DestAddr": {"IP": msg.dest_addr, "Port": msg.dest_port, "Zone": msg.dest_zone},
             "DestName": msg.dest_name,
         }
         return b"\x09" + pack(header) + msg.message
-    return bytes((type_byte,)) + pack(_body_obj(msg))
+    entry = _BODIES.get(type(msg))
+    if entry is None:
+        raise TypeError(f"not a Serf message: {type(msg).__name__}")
+    type_byte, body = entry
+    return type_byte + pack(body(msg))
 
 
 def encode_filter(f: QueryFilter) -> bytes:
@@ -402,7 +408,7 @@ def _decode_push_pull(body: Any) -> MessagePushPull:
     status: dict[str, int] = {}
     if raw_status is not None:
         for k, v in as_map(raw_status, "StatusLTimes").items():
-            status[to_str(k, "StatusLTimes")] = get_u64({b"LTime": v}, b"LTime")
+            status[to_str(k, "StatusLTimes")] = to_uint(v, U64_MAX, "StatusLTimes")
     raw_events = d.get(b"Events")
     if raw_events is None:
         raw_events = []
