@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 
 import msgpack
 import pytest
@@ -334,5 +335,23 @@ def test_unknown_command_names_share_one_metrics_label() -> None:
                 lambda: backend.metrics.value("serf_rpc_commands_total", command="unknown") == 2
             )
             assert backend.metrics.value("serf_rpc_commands_total", command="handshake") == 2
+
+    asyncio.run(scenario())
+
+
+def test_an_event_that_cannot_be_encoded_never_raises_into_the_agent() -> None:
+    async def scenario() -> None:
+        async with serving() as (backend, port):
+            client = await RawClient.connect(port)
+            await client.handshake()
+            await client.send({"Command": "stream", "Seq": 1}, {"Type": "*"})
+            assert await client.recv() == {"Error": "", "Seq": 1}
+            broken = replace(backend.members_by_name["n2"], tags={"x": object()})  # type: ignore[dict-item]
+            backend.emit(MemberEvent(MemberEventType.UPDATE, (broken,)))  # must not raise
+            backend.emit(UserEvent(1, "after", b"", False))
+            assert await client.recv() == {"Error": "", "Seq": 1}
+            record = await client.recv()
+            assert isinstance(record, dict) and record["Name"] == "after"
+            await client.close()
 
     asyncio.run(scenario())

@@ -74,9 +74,8 @@ class RpcServer:
         peer = writer.get_extra_info("peername")
         name = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self._log.info("Accepted client: %s", name)
-        conn = _Connection(self._backend, RpcSession(auth_key=self._auth_key), reader, writer)
-        conn.name = name
-        conn.log = self._log
+        session = RpcSession(auth_key=self._auth_key)
+        conn = _Connection(self._backend, session, reader, writer, name, self._log)
         self._connections.add(conn)
         metrics = self._backend.metrics
         metrics.set("serf_rpc_clients", len(self._connections))
@@ -135,13 +134,15 @@ class _Connection:
         session: RpcSession,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        name: str,
+        log: logging.Logger,
     ) -> None:
         self.backend = backend
         self.session = session
         self.reader = reader
         self.writer = writer
-        self.name = "?"
-        self.log = logging.getLogger("serf_agent.ipc")
+        self.name = name
+        self.log = log
         self._loop = asyncio.get_running_loop()
         self._out: deque[tuple[int | None, bytes]] = deque()
         self._pending: dict[int, int] = {}  # stream seq / _MONITOR_KEY -> records waiting
@@ -380,11 +381,20 @@ class _Connection:
         self._send(data, key)
 
     def _on_event(self, event: AgentEvent) -> None:
-        for seq, data in self.session.event_records(event, self._loop.time()):
-            self._send_record(seq, data, "event")
+        """Agent listener: never blocks, never raises into the agent."""
+        try:
+            for seq, data in self.session.event_records(event, self._loop.time()):
+                self._send_record(seq, data, "event")
+        except Exception as exc:
+            self._loop.call_soon(self.log.error, "Failed to stream event to %s: %r", self, exc)
 
     def _on_log(self, line: str) -> None:
-        data = self.session.log_record(line)
+        """Log listener: never blocks, never raises (and never logs synchronously)."""
+        try:
+            data = self.session.log_record(line)
+        except Exception as exc:
+            self._loop.call_soon(self.log.error, "Failed to stream log to %s: %r", self, exc)
+            return
         if data is not None:
             self._send_record(_MONITOR_KEY, data, "logs")
 
