@@ -82,16 +82,22 @@ def test_monitor_prints_logs_and_events_like_go_and_exits_zero_on_interrupt(
         wait_until(lambda: "[INFO]" in go.text() and "[INFO]" in ours.text(), 20, "log replay")
         with RPCClient.connect(lan.n1.rpc) as client:
             client.user_event("monev", b"pay\x00load", False)
+            for _ in client.query("monq", b"\xff", timeout_ns=200_000_000):
+                pass
         wait_until(
-            lambda: bool(event_block(go.text(), "monev") and event_block(ours.text(), "monev")),
+            lambda: all(
+                event_block(proc.text(), name) for proc in (go, ours) for name in ("monev", "monq")
+            ),
             20,
-            "the user event on both monitors",
+            "the user event and the query on both monitors",
         )
     finally:
         for proc in (go, ours):
             proc.proc.send_signal(signal.SIGINT)
     assert (ours.finish(), go.finish()) == (0, 0)
     assert event_block(ours.text(), "monev") == event_block(go.text(), "monev")
+    assert event_block(ours.text(), "monq") == event_block(go.text(), "monq")
+    assert "\tPayload: []byte{0xff}" in event_block(ours.text(), "monq")
     assert "\tPayload: []byte{0x70, 0x61, 0x79, 0x0, 0x6c, 0x6f, 0x61, 0x64}" in ours.text()
     assert "agent: Received event: user-event: monev" in ours.text()
 
@@ -200,3 +206,62 @@ def test_early_exit_with_no_selected_node_ends_at_once(lan: Lan) -> None:
     )
     assert elapsed < 30
     assert ours == Run(0, "Query 'echo' dispatched\nTotal Acks: 0\nTotal Responses: 0\n", "")
+
+
+def test_an_interrupted_query_exits_one_like_go(lan: Lan, tmp_path: Path) -> None:
+    args = ["query", f"-rpc-addr={lan.n1.rpc}", "-timeout=60s", "echo", "x"]
+    go = Background(GO_CLI, args, tmp_path / "go.out")
+    ours = Background(PY_CLI, args, tmp_path / "py.out")
+    try:
+        wait_until(
+            lambda: "Response from 'n2'" in go.text() and "Response from 'n2'" in ours.text(),
+            20,
+            "responses on both",
+        )
+    finally:
+        for proc in (go, ours):
+            proc.proc.send_signal(signal.SIGINT)
+    assert (ours.finish(), go.finish()) == (1, 1)
+    assert unordered(ours.text()) == unordered(go.text())
+
+
+@pytest.fixture(scope="module")
+def with_failed(
+    agent_factory: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """f1 and f2 alive, f3 and f4 killed (failed in f1's view)."""
+    with cluster(agent_factory, tmp_path_factory.mktemp("failed")) as c:
+        f1 = c.start("f1", "-tag", "role=web")
+        c.start("f2", join=f1)
+        doomed = [c.start("f3", join=f1), c.start("f4", "-tag", "x=y", join=f1)]
+        c.wait_for_members(f1, 4)
+        for agent in doomed:
+            agent.proc.kill()
+            agent.proc.wait()
+
+        def both_failed() -> bool:
+            with RPCClient.connect(f1.rpc) as client:
+                return sum(m.status == "failed" for m in client.members()) == 2
+
+        wait_until(both_failed, 30, "f3 and f4 to be seen as failed")
+        yield c
+
+
+def test_failed_members_list_reach_and_leave_like_go(with_failed: Cluster) -> None:
+    rpc = with_failed.agents[0].rpc
+    for args in (["members"], ["members", "-status=failed"], ["members", "-format=json"]):
+        go, ours = run_both([args[0], f"-rpc-addr={rpc}", *args[1:]])
+        assert (ours.code, unordered(ours.out)) == (go.code, unordered(go.out))
+    assert '"name": "f3"' in ours.out
+    go, ours = run_both(["reachability", f"-rpc-addr={rpc}"])
+    assert (ours.code, ours.out) == (go.code, go.out)
+    assert ours.out.startswith("Total members: 4, live members: 2\n")
+    go, ours = run_both(["force-leave", f"-rpc-addr={rpc}", "f3"])
+    assert (ours.code, ours.out, ours.err) == (go.code, go.out, go.err) == (0, "", "")
+    go, ours = run_both(["members", f"-rpc-addr={rpc}", "-status=left"])
+    assert (ours.code, ours.out) == (go.code, go.out)
+    assert ours.out.startswith("f3  ")
+    go, ours = run_both(["force-leave", f"-rpc-addr={rpc}", "-prune", "f4"])
+    assert (ours.code, ours.out, ours.err) == (go.code, go.out, go.err) == (0, "", "")
+    go, ours = run_both(["members", f"-rpc-addr={rpc}", "-name=f4"])
+    assert (ours.code, ours.out) == (go.code, go.out) == (0, "\n")
