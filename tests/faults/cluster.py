@@ -252,7 +252,12 @@ class Cluster:
         """Start the first agent, then every other one joining it; wait until all converge."""
         seed = self.agents[0]
         seed.start()
-        wait_until(seed.try_members, timeout=30, what=f"{seed.name} RPC to answer")
+
+        def seed_answers() -> dict[str, str] | None:
+            self.check_running()
+            return seed.try_members()
+
+        wait_until(seed_answers, timeout=30, what=f"{seed.name} RPC to answer")
         for agent in self.agents[1:]:
             agent.start(join=[seed.gossip_addr])
         self.wait_all_alive(timeout=60)
@@ -272,6 +277,7 @@ class Cluster:
 
         def converged() -> bool:
             nonlocal last
+            self.check_running()
             last = self.views(observers)
             return all(v == expected for v in last.values())
 
@@ -282,10 +288,13 @@ class Cluster:
         return last
 
     def check_running(self) -> None:
-        dead = [
-            f"{a.name} (exit {a.proc.poll()})" for a in self.agents if a.proc and not a.running()
-        ]
-        assert not dead, f"agents exited: {dead}; see logs under {self.agents[0].workdir.parent}"
+        """Fail with the tail of its log if any started agent has exited."""
+        for agent in self.agents:
+            if agent.proc is not None and not agent.running():
+                tail = "\n".join(agent.log_text().splitlines()[-15:])
+                raise AssertionError(
+                    f"{agent.kind} agent {agent.name} exited with {agent.proc.poll()}:\n{tail}"
+                )
 
     def all_failed_reports(self) -> dict[str, set[str]]:
         return {a.name: a.failed_reports() for a in self.agents}
