@@ -355,3 +355,15 @@ def test_a_dialer_reads_the_labelled_reply_without_a_label_header() -> None:
         StreamDecoder(keyring=keyring, label=b"dc1").feed(reply)
     with pytest.raises(DecryptionFailed):
         StreamDecoder(keyring=keyring, label=b"dc2", label_header=False).feed(reply)
+
+
+def test_the_dissector_opens_key_messages_inside_internal_queries_and_responses() -> None:
+    for name, inner in (
+        ("query_install_key", "keyRequest"),
+        ("query_response_list_keys", "keyResponse"),
+    ):
+        serf = bytes.fromhex((VECTORS / "serf" / f"{name}.hex").read_text())
+        out = io.StringIO()
+        capture = io.BytesIO(b"08" + serf.hex().encode())
+        assert dissect_main(["-kind=packet", "-"], stdin=io.TextIOWrapper(capture), stdout=out) == 0
+        assert f"serf {inner}" in out.getvalue()

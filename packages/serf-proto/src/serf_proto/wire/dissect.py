@@ -45,10 +45,13 @@ from serf_proto.wire.framing import (
 from serf_proto.wire.keyring import Keyring
 from serf_proto.wire.messages import MAP_DECODERS, decode_stream_message
 from serf_proto.wire.serf_messages import (
+    MessageQuery,
+    MessageQueryResponse,
     MessageRelay,
     NodeFilter,
     decode_filter,
     decode_serf_message,
+    encode_serf_message,
 )
 from serf_proto.wire.tags import decode_tags
 
@@ -145,10 +148,34 @@ def _serf_layer(payload: bytes) -> dict[str, Any]:
             out["bodyKeys"] = [k.decode(errors="replace") for k in body]
         if t == 4 and isinstance(body, dict) and isinstance(body.get(b"Filters"), list):
             out["filters"] = [_filter_text(f) for f in body[b"Filters"]]
-        decode_serf_message(payload)
+        msg = decode_serf_message(payload)
+        if isinstance(msg, MessageQuery | MessageQueryResponse):
+            inner = _embedded_serf(msg.payload)
+            if inner is not None:
+                out["payloadDecoded"] = inner
     except DecodeError as exc:
         out["error"] = str(exc)
     return out
+
+
+#: Serf messages that travel inside query and response payloads (internal queries).
+_EMBEDDED_TYPES = (6, 7, 8)
+
+
+def _embedded_serf(payload: bytes) -> dict[str, Any] | None:
+    """Describe a conflict/key message carried in a query or response payload, if it is one.
+
+    Only payloads that decode as such a message *and* re-encode to the same bytes are shown, so
+    arbitrary user payloads that happen to start with 06-08 are left alone.
+    """
+    if not payload or payload[0] not in _EMBEDDED_TYPES:
+        return None
+    try:
+        if encode_serf_message(decode_serf_message(payload)) != payload:
+            return None
+    except DecodeError:
+        return None
+    return _serf_layer(payload)
 
 
 def _filter_text(raw: Any) -> Any:
@@ -481,6 +508,8 @@ def _serf_text(serf: Any, indent: str) -> list[str]:
             lines.append(f"{indent}  {key}: {_short(serf[key])}")
     if "inner" in serf:
         lines += _serf_text(serf["inner"], indent + "  ")
+    if "payloadDecoded" in serf:
+        lines += _serf_text(serf["payloadDecoded"], indent + "  ")
     if "error" in serf:
         lines.append(f"{indent}  ERROR: {serf['error']}")
     return lines

@@ -35,7 +35,7 @@ def encrypted_length(version: int, plain_len: int) -> int:
 
 def encryption_overhead(version: int) -> int:
     """Worst-case bytes encryption adds (29 for version 1, 45 for version 0)."""
-    return encrypted_length(version, 0) if version == 1 else 1 + NONCE_SIZE + BLOCK_SIZE + TAG_SIZE
+    return 1 + NONCE_SIZE + TAG_SIZE + (BLOCK_SIZE if version == 0 else 0)
 
 
 def _check_key(key: bytes) -> None:
