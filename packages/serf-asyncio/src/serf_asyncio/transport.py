@@ -92,6 +92,75 @@ def _sock_address(sockaddr: tuple[object, ...]) -> Address:
     return Address(unmap_host(host), port)
 
 
+@dataclass(frozen=True, slots=True)
+class BoundSockets:
+    """A TCP listening socket and a UDP socket bound to the same ``address``."""
+
+    tcp: socket.socket
+    udp: socket.socket
+    address: Address
+
+    def close(self) -> None:
+        """Close both sockets (when they were never handed to a ``Transport``)."""
+        self.tcp.close()
+        self.udp.close()
+
+
+def bind_sockets(host: str, port: int) -> BoundSockets:
+    """Bind TCP and UDP on ``host:port``; with port 0, find a port free for both.
+
+    An IPv6 host (``::`` included) gets dual-stack sockets. Raises ``OSError`` when binding
+    fails.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    attempts = 20 if port == 0 else 1
+    error: OSError | None = None
+    for _ in range(attempts):
+        tcp = _listen_socket(family, host, port)
+        chosen = int(tcp.getsockname()[1])
+        try:
+            udp = _datagram_socket(family, host, chosen)
+        except OSError as exc:
+            tcp.close()
+            error = exc
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return BoundSockets(tcp, udp, Address(unmap_host(host), chosen))
+    assert error is not None
+    raise error
+
+
+def _listen_socket(family: int, host: str, port: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _datagram_socket(family: int, host: str, port: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2 * 1024 * 1024)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class _Stream(asyncio.Protocol):
     """One TCP connection bound to a core stream id."""
 
@@ -180,72 +249,30 @@ class Transport:
         self._last_now = 0.0
         self._pumping = False
         self._closed = False
-        self._family = socket.AF_INET
+        self._family: int = socket.AF_INET
         self.local_address: Address | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, host: str, port: int) -> Address:
+    async def start(self, host: str, port: int, *, sockets: BoundSockets | None = None) -> Address:
         """Listen on ``host:port`` for UDP and TCP (port 0 picks one free for both).
 
-        Returns the bound address. Raises ``OSError`` when the port cannot be bound.
+        ``sockets`` hands over sockets already bound by :func:`bind_sockets` (so a caller can
+        learn the port before it builds the core). Returns the bound address. Raises
+        ``OSError`` when the port cannot be bound.
         """
-        self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        attempts = 20 if port == 0 else 1
-        last_error: OSError | None = None
-        for _ in range(attempts):
-            tcp = self._listen_socket(host, port)
-            chosen = tcp.getsockname()[1]
-            try:
-                udp = self._datagram_socket(host, chosen)
-            except OSError as exc:
-                tcp.close()
-                last_error = exc
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-                continue
-            break
-        else:
-            assert last_error is not None
-            raise last_error
+        bound = sockets or bind_sockets(host, port)
+        self._family = bound.tcp.family
         self._server = await self.loop.create_server(
-            self._accept_protocol, sock=tcp, start_serving=True
+            self._accept_protocol, sock=bound.tcp, start_serving=True
         )
         udp_transport, _ = await self.loop.create_datagram_endpoint(
-            lambda: _Datagrams(self), sock=udp
+            lambda: _Datagrams(self), sock=bound.udp
         )
         self._udp = udp_transport
-        self.local_address = Address(unmap_host(host), chosen)
+        self.local_address = bound.address
         self.pump()
         return self.local_address
-
-    def _listen_socket(self, host: str, port: int) -> socket.socket:
-        sock = socket.socket(self._family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if self._family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            sock.bind((host, port))
-            sock.listen(128)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        return sock
-
-    def _datagram_socket(self, host: str, port: int) -> socket.socket:
-        sock = socket.socket(self._family, socket.SOCK_DGRAM)
-        try:
-            if self._family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2 * 1024 * 1024)
-            sock.bind((host, port))
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        return sock
 
     async def close(self) -> None:
         """Stop listening, drop every stream and the timer; the core gets no more input."""

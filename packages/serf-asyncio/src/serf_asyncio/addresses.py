@@ -1,0 +1,209 @@
+"""Addresses as people write them, and as the network needs them.
+
+* ``split_host_port`` parses ``host``, ``host:port``, ``[v6]:port``, ``[v6]`` and a bare IPv6
+  literal; the port defaults to 7946 (Serf's gossip port).
+* ``resolve`` turns such text into resolved ``Address`` values (IP literals pass through, names go
+  through the system resolver), as ``join`` needs.
+* ``advertise_address`` chooses what a node tells its peers, as memberlist's
+  ``FinalAdvertiseAddr`` does: an explicit advertise address wins; a wildcard bind (``0.0.0.0``
+  or ``::``) advertises the first private, non-loopback IPv4 address of this host; otherwise the
+  bind address itself.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import fcntl
+import ipaddress
+import socket
+import struct
+import sys
+from collections.abc import Iterable
+
+from serf_proto.types import Address
+
+#: Serf's default gossip port (UDP and TCP).
+DEFAULT_PORT = 7946
+
+_SIOCGIFADDR = 0x8915
+
+
+class AddressError(ValueError):
+    """An address could not be parsed, resolved or chosen."""
+
+
+def split_host_port(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """Split ``text`` into a host (brackets removed) and a port (``default_port`` if absent).
+
+    Raises :class:`AddressError` for an empty host part with brackets, a bad port or stray
+    brackets.
+    """
+    text = text.strip()
+    if not text:
+        raise AddressError("empty address")
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise AddressError(f"address {text}: missing ']' in address")
+        host, rest = text[1:end], text[end + 1 :]
+        if not rest:
+            return host, default_port
+        if not rest.startswith(":"):
+            raise AddressError(f"address {text}: unexpected text after ']'")
+        return host, _port(text, rest[1:])
+    if text.count(":") > 1:  # a bare IPv6 literal
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            raise AddressError(f"address {text}: too many colons in address") from None
+        return text, default_port
+    host, sep, port_text = text.partition(":")
+    if not sep:
+        return host, default_port
+    return host, _port(text, port_text)
+
+
+def _port(text: str, port_text: str) -> int:
+    if not port_text.isdigit():
+        raise AddressError(f"address {text}: invalid port {port_text!r}")
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise AddressError(f"address {text}: invalid port {port}")
+    return port
+
+
+def is_ip_literal(host: str) -> bool:
+    """True when ``host`` is an IPv4 or IPv6 literal (no brackets)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def is_unspecified(host: str) -> bool:
+    """True for the wildcard addresses ``0.0.0.0``, ``::`` and the empty host."""
+    return host in ("", "0.0.0.0", "::")
+
+
+async def resolve(
+    text: str | Address,
+    default_port: int = DEFAULT_PORT,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> list[Address]:
+    """Every address ``text`` names, IP literals first-hand, host names via the resolver.
+
+    Raises :class:`AddressError` when the text is malformed or the name does not resolve.
+    """
+    if isinstance(text, Address):
+        return [text]
+    host, port = split_host_port(text, default_port)
+    if is_ip_literal(host):
+        return [Address(str(ipaddress.ip_address(host)), port)]
+    loop = loop or asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise AddressError(f"lookup {host}: {exc.strerror or exc}") from None
+    out: list[Address] = []
+    for family, _, _, _, sockaddr in infos:
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        addr = Address(str(sockaddr[0]).split("%", 1)[0], port)
+        if addr not in out:
+            out.append(addr)
+    if not out:
+        raise AddressError(f"lookup {host}: no addresses")
+    return out
+
+
+async def resolve_all(
+    targets: Iterable[str | Address], default_port: int = DEFAULT_PORT
+) -> tuple[list[Address], list[str]]:
+    """Resolve each target; returns the addresses and one error text per target that failed."""
+    addrs: list[Address] = []
+    errors: list[str] = []
+    for target in targets:
+        try:
+            for addr in await resolve(target, default_port):
+                if addr not in addrs:
+                    addrs.append(addr)
+        except AddressError as exc:
+            errors.append(f"Failed to resolve {target}: {exc}")
+    return addrs, errors
+
+
+def interface_ipv4_addresses() -> list[str]:
+    """The IPv4 address of each network interface, in interface-index order (Linux ioctl).
+
+    Falls back to the source address of the default route on other systems.
+    """
+    found: list[str] = []
+    if sys.platform.startswith("linux"):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            for _, name in socket.if_nameindex():
+                request = array.array("B", struct.pack("256s", name.encode()[:15]))
+                try:
+                    fcntl.ioctl(probe.fileno(), _SIOCGIFADDR, request)
+                except OSError:
+                    continue  # interface without an IPv4 address
+                ip = socket.inet_ntoa(request.tobytes()[20:24])
+                if ip not in found:
+                    found.append(ip)
+    if not found:
+        with (
+            contextlib.suppress(OSError),
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe,
+        ):
+            probe.connect(("10.255.255.255", 9))  # no packet is sent: UDP connect only routes
+            found.append(str(probe.getsockname()[0]))
+    return found
+
+
+def is_private_ipv4(ip: str) -> bool:
+    """A private-use IPv4 address that is not loopback, link-local or unspecified."""
+    try:
+        addr = ipaddress.IPv4Address(ip)
+    except ValueError:
+        return False
+    if addr.is_loopback or addr.is_link_local or addr.is_unspecified:
+        return False
+    return addr.is_private or addr in ipaddress.IPv4Network("100.64.0.0/10")
+
+
+def first_private_ipv4(candidates: Iterable[str] | None = None) -> str | None:
+    """The first private, non-loopback IPv4 address of this host (or of ``candidates``)."""
+    for ip in interface_ipv4_addresses() if candidates is None else candidates:
+        if is_private_ipv4(ip):
+            return ip
+    return None
+
+
+def advertise_address(
+    bind_host: str,
+    bind_port: int,
+    advertise: str | None = None,
+    *,
+    candidates: Iterable[str] | None = None,
+) -> Address:
+    """The address a node bound to ``bind_host:bind_port`` tells its peers.
+
+    ``advertise`` (``host[:port]``, port defaulting to ``bind_port``) wins when given and must
+    be an IP literal. A wildcard bind advertises the first private IPv4 address (raises
+    :class:`AddressError` when the host has none, like Go). ``candidates`` replaces the host's
+    interface addresses (for tests).
+    """
+    if advertise:
+        host, port = split_host_port(advertise, bind_port)
+        if not is_ip_literal(host):
+            raise AddressError(f"advertise address {advertise!r} is not an IP address")
+        return Address(str(ipaddress.ip_address(host)), port or bind_port)
+    if is_unspecified(bind_host):
+        ip = first_private_ipv4(candidates)
+        if ip is None:
+            raise AddressError("No private IP address found, and explicit IP not provided")
+        return Address(ip, bind_port)
+    return Address(str(ipaddress.ip_address(bind_host)), bind_port)

@@ -1,0 +1,81 @@
+"""Build a ``SerfConfig`` from the few things an embedding program usually decides."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from serf_proto.config import MemberlistConfig
+from serf_proto.serf import SerfConfig
+
+from serf_asyncio.addresses import AddressError, split_host_port
+
+__all__ = ["decode_key", "node_config"]
+
+
+def decode_key(key: str | bytes) -> bytes:
+    """A gossip key from base64 text (as ``serf keygen`` prints) or raw bytes (16/24/32).
+
+    Raises ``ValueError`` for bad base64 or a wrong length.
+    """
+    if isinstance(key, str):
+        try:
+            raw = base64.b64decode(key, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"invalid encryption key: {exc}") from None
+    else:
+        raw = bytes(key)
+    if len(raw) not in (16, 24, 32):
+        raise ValueError("key size must be 16, 24 or 32 bytes")
+    return raw
+
+
+def node_config(
+    name: str,
+    *,
+    bind: str = "0.0.0.0:7946",
+    advertise: str | None = None,
+    profile: str = "lan",
+    tags: Mapping[str, str] | None = None,
+    keys: Iterable[str | bytes] = (),
+    agent_defaults: bool = False,
+    memberlist: Mapping[str, Any] | None = None,
+    **serf: Any,
+) -> SerfConfig:
+    """A ``SerfConfig`` for node ``name``.
+
+    ``bind`` and ``advertise`` are ``ip[:port]`` / ``[v6]:port`` (port 0 picks a free port;
+    the advertise port defaults to the bound port). ``profile`` is ``lan``, ``wan`` or
+    ``local`` (Go's memberlist timing profiles). ``keys`` are gossip keys, primary first.
+    ``agent_defaults`` applies what ``serf agent`` changes over the library defaults
+    (protocol 5, 3 s member and user-event coalescing). ``memberlist`` and ``serf`` override
+    any other field of ``MemberlistConfig`` / ``SerfConfig``. Raises ``ValueError``
+    (``AddressError``, ``ConfigError``) for bad values.
+    """
+    bind_host, bind_port = split_host_port(bind)
+    _require_ip(bind_host, "bind")
+    ml_values: dict[str, Any] = {"bind_addr": bind_host or "0.0.0.0", "bind_port": bind_port}
+    if advertise:
+        adv_host, adv_port = split_host_port(advertise, 0)
+        _require_ip(adv_host, "advertise")
+        ml_values["advertise_addr"] = adv_host
+        ml_values["advertise_port"] = adv_port
+    ml_values.update(memberlist or {})
+    ml = MemberlistConfig.profile(profile, name, **ml_values)
+    values: dict[str, Any] = {"tags": dict(tags or {}), "keys": tuple(decode_key(k) for k in keys)}
+    values.update(serf)
+    if agent_defaults:
+        return SerfConfig.for_agent(ml, **values)
+    return SerfConfig(memberlist=ml, **values)
+
+
+def _require_ip(host: str, what: str) -> None:
+    if not host:
+        return
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise AddressError(f"{what} address must be an IP address, got {host!r}") from None

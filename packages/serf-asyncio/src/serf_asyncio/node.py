@@ -1,0 +1,571 @@
+"""The async library API: one Serf node on real sockets, driven by the asyncio loop.
+
+``SerfNode`` owns a pure ``serf_proto.serf.SerfNode`` (the core) and a ``Transport`` (the
+sockets and the timer). Every method feeds the core with ``now = loop.time()`` and then pumps
+its outputs, so a call returns after its datagrams are handed to the kernel. Operation results
+(``JoinCompleted``, ``LeaveCompleted``, ``KeyOpCompleted``) resolve futures the awaiting method
+returns; query answers flow into the ``QueryHandle`` of that query; member events, user events
+and queries to answer are copied to every ``events()`` subscriber.
+
+Everything here runs on the loop's thread; no method blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from serf_proto.coordinate import Coordinate, distance
+from serf_proto.errors import SerfError
+from serf_proto.events import (
+    JoinCompleted,
+    KeyOpCompleted,
+    LeaveCompleted,
+    MemberEvent,
+    NodeShutdown,
+    Query,
+    QueryAck,
+    QueryDone,
+    QueryResponse,
+    UserEvent,
+)
+from serf_proto.serf import QueryParams, RecoveredState, SerfConfig, SerfState
+from serf_proto.serf import SerfNode as CoreNode
+from serf_proto.types import Address, Member
+
+from serf_asyncio.addresses import (
+    DEFAULT_PORT,
+    advertise_address,
+    is_unspecified,
+    resolve_all,
+)
+from serf_asyncio.transport import BoundSockets, Transport, bind_sockets
+
+__all__ = [
+    "JoinError",
+    "LeaveError",
+    "NodeEvent",
+    "NodeStopped",
+    "QueryHandle",
+    "SerfNode",
+    "Subscription",
+    "start_node",
+]
+
+log = logging.getLogger("serf_asyncio.node")
+
+NodeEvent = MemberEvent | UserEvent | Query
+"""What ``events()`` yields: membership changes, user events and queries to answer."""
+
+T = TypeVar("T")
+
+
+class NodeStopped(RuntimeError):  # noqa: N818
+    """The node is not running (not started yet, or shut down)."""
+
+
+class JoinError(RuntimeError):
+    """No join target answered; ``errors`` says why each one failed."""
+
+    def __init__(self, errors: Iterable[str]) -> None:
+        self.errors = tuple(errors)
+        detail = "; ".join(self.errors) or "no addresses to join"
+        super().__init__(f"failed to join the cluster: {detail}")
+
+
+class LeaveError(RuntimeError):
+    """The graceful leave finished with an error (the node has still left)."""
+
+
+_CLOSED = object()
+
+
+class Subscription:
+    """One subscriber's stream of node events (an async iterator; ends at shutdown).
+
+    ``maxsize`` bounds the backlog; when a slow subscriber's queue is full the oldest event is
+    dropped and counted in ``dropped``. Close it with ``close()`` or ``async with``.
+    """
+
+    def __init__(self, node: SerfNode, kinds: tuple[type[Any], ...], maxsize: int) -> None:
+        self._node = node
+        self._kinds = kinds
+        self._items: collections.deque[object] = collections.deque()
+        self._maxsize = maxsize
+        self._ready = asyncio.Event()
+        self.dropped = 0
+        self.closed = False
+
+    def _offer(self, item: object) -> None:
+        if self.closed:
+            return
+        if item is not _CLOSED and not isinstance(item, self._kinds):
+            return
+        if item is not _CLOSED and self._maxsize and len(self._items) >= self._maxsize:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(item)
+        self._ready.set()
+
+    def close(self) -> None:
+        """Stop receiving; iteration ends once the backlog is consumed."""
+        if not self.closed:
+            self._offer(_CLOSED)
+            self.closed = True
+            self._node._subscribers.discard(self)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> NodeEvent:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        item = self._items.popleft()
+        if item is _CLOSED:
+            self._items.appendleft(_CLOSED)
+            raise StopAsyncIteration
+        assert isinstance(item, MemberEvent | UserEvent | Query)
+        return item
+
+    async def get(self, timeout: float | None = None) -> NodeEvent:
+        """The next event; raises ``TimeoutError`` after ``timeout`` seconds, or
+        ``NodeStopped`` when the subscription has ended."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.__anext__()
+        except StopAsyncIteration:
+            raise NodeStopped("subscription closed") from None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class QueryHandle:
+    """The answers to one query we sent: iterate it for ``QueryAck``/``QueryResponse`` as they
+    arrive; iteration ends at the query's deadline. ``acks`` and ``responses`` keep them all.
+    """
+
+    id: int
+    name: str
+    deadline: float
+    acks: list[str] = field(default_factory=list)
+    responses: dict[str, bytes] = field(default_factory=dict)
+    duplicates: int = 0
+    finished: bool = False
+    _items: collections.deque[QueryAck | QueryResponse | None] = field(
+        default_factory=collections.deque
+    )
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def _offer(self, item: QueryAck | QueryResponse | QueryDone) -> None:
+        if isinstance(item, QueryDone):
+            self.finished = True
+            self._items.append(None)
+        elif isinstance(item, QueryAck):
+            self.acks.append(item.node)
+            self._items.append(item)
+        else:
+            if item.node in self.responses:
+                self.duplicates += 1
+                return
+            self.responses[item.node] = item.payload
+            self._items.append(item)
+        self._ready.set()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> QueryAck | QueryResponse:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        item = self._items.popleft()
+        if item is None:
+            self._items.appendleft(None)
+            raise StopAsyncIteration
+        return item
+
+    async def wait(self) -> dict[str, bytes]:
+        """Wait for the deadline; returns every response by node name."""
+        async for _ in self:
+            pass
+        return self.responses
+
+
+class SerfNode:
+    """A Serf cluster member on UDP+TCP: ``async with SerfNode(config) as node: ...``.
+
+    ``config`` is a ``serf_proto.serf.SerfConfig``; its memberlist ``bind_addr``/``bind_port``
+    say where to listen (port 0 picks a free port), ``advertise_addr``/``advertise_port`` what
+    to tell peers (empty: the bind address, or for a wildcard bind the first private IPv4).
+    ``leave_on_exit`` makes leaving the ``async with`` block leave the cluster gracefully before
+    shutting down (otherwise peers see the node fail).
+    """
+
+    def __init__(
+        self,
+        config: SerfConfig,
+        *,
+        rng: random.Random | None = None,
+        recovered: RecoveredState | None = None,
+        leave_on_exit: bool = True,
+    ) -> None:
+        self._config = config
+        self._rng = rng or random.Random()
+        self._recovered = recovered
+        self.leave_on_exit = leave_on_exit
+        self._core: CoreNode | None = None
+        self._transport: Transport | None = None
+        self._ops: dict[int, asyncio.Future[Any]] = {}
+        self._queries: dict[int, QueryHandle] = {}
+        self._subscribers: set[Subscription] = set()
+        self._stopped = asyncio.Event()
+        self._stopping = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Bind the gossip port and start the core; raises ``OSError`` or ``AddressError``."""
+        if self._core is not None:
+            raise RuntimeError("node already started")
+        ml = self._config.memberlist
+        sockets: BoundSockets = bind_sockets(ml.bind_addr, ml.bind_port)
+        try:
+            port = sockets.address.port
+            adv_text = None
+            if ml.advertise_addr:
+                adv_text = (
+                    f"[{ml.advertise_addr}]" if ":" in ml.advertise_addr else ml.advertise_addr
+                )
+                adv_text += f":{ml.advertise_port or port}"
+            adv = advertise_address(ml.bind_addr, port, adv_text)
+            if is_unspecified(ml.bind_addr) or ml.bind_port == 0 or ml.advertise_addr:
+                ml = ml.replace(bind_port=port, advertise_addr=adv.host, advertise_port=adv.port)
+                self._config = self._config.replace(memberlist=ml)
+            loop = asyncio.get_running_loop()
+            self._core = CoreNode(
+                self._config, now=loop.time(), rng=self._rng, recovered=self._recovered
+            )
+            self._transport = Transport(self._core, self._on_output, loop=loop)
+            await self._transport.start(ml.bind_addr, port, sockets=sockets)
+        except BaseException:
+            sockets.close()
+            self._core = None
+            self._transport = None
+            raise
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.leave_on_exit and exc_type is None and self.running:
+            try:
+                await self.leave()
+            except (LeaveError, SerfError, NodeStopped) as err:
+                log.warning("leave on exit failed: %s", err)
+        await self.shutdown()
+
+    @property
+    def running(self) -> bool:
+        """True between ``start()`` and ``shutdown()``."""
+        return self._core is not None and not self._stopping
+
+    async def shutdown(self) -> None:
+        """Stop at once (without a leave unless one ran): close sockets, end every iterator."""
+        if self._stopping or self._core is None or self._transport is None:
+            return
+        self._stopping = True
+        self._core.shutdown(self._transport.now())
+        self._transport.pump()
+        await self._transport.close()
+        self._finish()
+
+    def _finish(self) -> None:
+        for fut in self._ops.values():
+            if not fut.done():
+                fut.set_exception(NodeStopped("node shut down"))
+        self._ops.clear()
+        for handle in self._queries.values():
+            if not handle.finished:
+                handle._offer(QueryDone(handle.id))
+        self._queries.clear()
+        for sub in list(self._subscribers):
+            sub.close()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Return once the node has shut down (by ``shutdown()`` or by itself)."""
+        await self._stopped.wait()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def core(self) -> CoreNode:
+        """The pure Serf core (read it freely; drive it only through this object)."""
+        if self._core is None or self._stopping:
+            raise NodeStopped("node is not running")
+        return self._core
+
+    def _now(self) -> float:
+        assert self._transport is not None
+        return self._transport.now()
+
+    def _pump(self) -> None:
+        if self._transport is not None:
+            self._transport.pump()
+
+    def _on_output(self, out: object) -> None:
+        if isinstance(out, JoinCompleted | LeaveCompleted | KeyOpCompleted):
+            fut = self._ops.pop(out.op, None)
+            if fut is not None and not fut.done():
+                fut.set_result(out)
+        elif isinstance(out, QueryAck | QueryResponse | QueryDone):
+            handle = self._queries.get(out.qid)
+            if handle is not None:
+                handle._offer(out)
+                if isinstance(out, QueryDone):
+                    del self._queries[out.qid]
+        elif isinstance(out, MemberEvent | UserEvent | Query):
+            for sub in list(self._subscribers):
+                sub._offer(out)
+        elif isinstance(out, NodeShutdown):
+            log.error("node shut itself down: %s", out.reason)
+            asyncio.get_running_loop().create_task(self.shutdown())
+
+    async def _operation(self, op: int, kind: type[T]) -> T:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._ops[op] = fut
+        self._pump()
+        result = await fut
+        assert isinstance(result, kind)
+        return result
+
+    # ------------------------------------------------------------------ identity and reads
+
+    @property
+    def name(self) -> str:
+        """This node's name."""
+        return self._config.node_name
+
+    @property
+    def config(self) -> SerfConfig:
+        """The configuration in force (bind port and advertise address filled in)."""
+        return self._config
+
+    @property
+    def address(self) -> Address:
+        """The address peers reach this node at (advertised)."""
+        return self._config.memberlist.advertise
+
+    @property
+    def bind_address(self) -> Address:
+        """Where the sockets listen."""
+        if self._transport is None or self._transport.local_address is None:
+            raise NodeStopped("node is not running")
+        return self._transport.local_address
+
+    @property
+    def state(self) -> SerfState:
+        """The core's lifecycle state (alive, leaving, left, shutdown)."""
+        if self._core is None:
+            raise NodeStopped("node is not running")
+        return self._core.state
+
+    def members(self) -> list[Member]:
+        """Every known member, whatever its status (left and failed ones until reaped)."""
+        return self.core.members()
+
+    def local_member(self) -> Member:
+        """This node's own member entry."""
+        return self.core.local_member()
+
+    def stats(self) -> dict[str, str]:
+        """Go's ``Serf.Stats()`` keys plus the transport's counters, all as strings."""
+        out = dict(self.core.stats())
+        assert self._transport is not None
+        for key, value in vars_of(self._transport.stats).items():
+            out[f"transport_{key}"] = str(value)
+        return out
+
+    def coordinate(self) -> Coordinate:
+        """This node's Vivaldi coordinate (raises ``InvalidState`` when disabled)."""
+        return self.core.coordinate()
+
+    def cached_coordinate(self, name: str) -> Coordinate | None:
+        """The last coordinate seen for ``name``, or None."""
+        return self.core.cached_coordinate(name)
+
+    def rtt(self, a: str, b: str | None = None) -> float | None:
+        """Estimated round-trip time in seconds between ``a`` and ``b`` (default: this node).
+
+        None when a coordinate is unknown.
+        """
+        first = self.cached_coordinate(a)
+        second = self.cached_coordinate(b or self.name)
+        if b is None and second is None:
+            second = self.coordinate()
+        if first is None or second is None:
+            return None
+        return distance(first, second)
+
+    # ------------------------------------------------------------------ commands
+
+    async def join(
+        self,
+        targets: Iterable[str | Address] | str | Address,
+        *,
+        ignore_old: bool = False,
+        default_port: int = DEFAULT_PORT,
+    ) -> int:
+        """Join a cluster through ``targets`` (``host[:port]``, ``[v6]:port`` or ``Address``).
+
+        Names are resolved; the port defaults to 7946. Returns how many nodes answered; raises
+        :class:`JoinError` when none did. ``ignore_old`` skips user events sent before we
+        joined (Go's ``ignoreOld``; the agent's ``-replay`` is its negation).
+        """
+        if isinstance(targets, str | Address):
+            targets = [targets]
+        addrs, errors = await resolve_all(targets, default_port)
+        if not addrs:
+            raise JoinError(errors)
+        op = self.core.join(addrs, self._now(), ignore_old=ignore_old)
+        result = await self._operation(op, JoinCompleted)
+        if result.joined == 0:
+            raise JoinError([*errors, *result.errors])
+        return result.joined
+
+    async def leave(self) -> None:
+        """Leave the cluster gracefully; peers see the node ``left``.
+
+        Waits for the leave to be gossiped (at most ``broadcast_timeout``) and propagated.
+        Raises ``InvalidState`` while a leave runs, :class:`LeaveError` on a reported error.
+        """
+        op = self.core.leave(self._now())
+        result = await self._operation(op, LeaveCompleted)
+        if result.error:
+            raise LeaveError(result.error)
+
+    def user_event(self, name: str, payload: bytes = b"", *, coalesce: bool = True) -> None:
+        """Gossip a user event; raises ``PayloadTooLarge`` over the size limit."""
+        self.core.user_event(name, payload, coalesce, self._now())
+        self._pump()
+
+    def query(
+        self,
+        name: str,
+        payload: bytes = b"",
+        *,
+        filter_nodes: Iterable[str] = (),
+        filter_tags: Mapping[str, str] | None = None,
+        request_ack: bool = False,
+        relay_factor: int = 0,
+        timeout: float = 0.0,
+    ) -> QueryHandle:
+        """Send a query; iterate the returned handle for acks and responses.
+
+        ``timeout`` is seconds (0: Go's default for the cluster size); ``filter_tags`` maps
+        tag names to regular expressions. Raises ``PayloadTooLarge`` or ``InvalidState``.
+        """
+        params = QueryParams(
+            filter_nodes=tuple(filter_nodes),
+            filter_tags=dict(filter_tags or {}),
+            request_ack=request_ack,
+            relay_factor=relay_factor,
+            timeout=timeout,
+        )
+        now = self._now()
+        qid = self.core.query(name, payload, params, now)
+        handle = QueryHandle(qid, name, now + (timeout or self.core.default_query_timeout()))
+        self._queries[qid] = handle
+        self._pump()
+        return handle
+
+    def respond(self, query: Query, payload: bytes = b"") -> None:
+        """Answer a ``Query`` event; raises ``UnknownQuery`` (answered already),
+        ``InvalidState`` (past its deadline) or ``PayloadTooLarge``."""
+        self.core.respond(query, payload, self._now())
+        self._pump()
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        """Replace this node's tags; every member sees a ``member-update``."""
+        self.core.set_tags(tags, self._now())
+        self._pump()
+
+    def force_leave(self, name: str, *, prune: bool = False) -> None:
+        """Mark a (failed) member ``left``; ``prune`` removes it from every member list."""
+        self.core.force_leave(name, prune, self._now())
+        self._pump()
+
+    async def install_key(self, key: str | bytes) -> KeyOpCompleted:
+        """Install ``key`` (base64 or raw bytes) on every member; returns the tally."""
+        return await self._operation(self.core.install_key(key, self._now()), KeyOpCompleted)
+
+    async def use_key(self, key: str | bytes) -> KeyOpCompleted:
+        """Make the installed ``key`` primary on every member; returns the tally."""
+        return await self._operation(self.core.use_key(key, self._now()), KeyOpCompleted)
+
+    async def remove_key(self, key: str | bytes) -> KeyOpCompleted:
+        """Remove ``key`` from every member (never the primary); returns the tally."""
+        return await self._operation(self.core.remove_key(key, self._now()), KeyOpCompleted)
+
+    async def list_keys(self) -> KeyOpCompleted:
+        """Ask every member for its keys; ``keys`` counts the holders of each key."""
+        return await self._operation(self.core.list_keys(self._now()), KeyOpCompleted)
+
+    def keys(self) -> tuple[bytes, ...]:
+        """This node's keyring, primary first (empty when encryption is off)."""
+        ring = self.core.keyring
+        return tuple(ring.keys) if ring is not None else ()
+
+    # ------------------------------------------------------------------ events
+
+    def events(
+        self, *kinds: type[MemberEvent] | type[UserEvent] | type[Query], maxsize: int = 0
+    ) -> Subscription:
+        """Subscribe to node events (all kinds, or only ``kinds``); ``maxsize`` 0 = unbounded.
+
+        Each call makes an independent subscriber that sees every event from now on.
+        """
+        sub = Subscription(self, kinds or (MemberEvent, UserEvent, Query), maxsize)
+        if self._stopped.is_set():
+            sub.close()
+        else:
+            self._subscribers.add(sub)
+        return sub
+
+
+def vars_of(obj: object) -> dict[str, object]:
+    """The fields of a slotted dataclass instance, by name."""
+    names = getattr(obj, "__slots__", ())
+    return {name: getattr(obj, name) for name in names}
+
+
+@contextlib.asynccontextmanager
+async def start_node(
+    config: SerfConfig,
+    *,
+    rng: random.Random | None = None,
+    recovered: RecoveredState | None = None,
+    leave_on_exit: bool = True,
+) -> AsyncIterator[SerfNode]:
+    """``async with start_node(config) as node:``: the same as ``async with SerfNode(...)``."""
+    async with SerfNode(config, rng=rng, recovered=recovered, leave_on_exit=leave_on_exit) as node:
+        yield node
