@@ -62,7 +62,7 @@ def test_a_megabyte_of_one_byte_compresses_to_growing_codes_and_back() -> None:
     assert lzw.decompress(compressed) == data
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.binary(max_size=3000) | st.text(alphabet="ab", max_size=20000).map(str.encode))
 def test_any_bytes_round_trip(data: bytes) -> None:
     assert lzw.decompress(lzw.compress(data)) == data

@@ -60,6 +60,8 @@ from serf_proto.wire import (
 from serf_proto.wire.dissect import dissect
 
 VECTORS = Path(__file__).parent / "vectors"
+#: Same examples on every run: the suite must be deterministic.
+DETERMINISTIC = settings(derandomize=True, deadline=None)
 KEY = bytes.fromhex("0c8b8ae7cdc53b1b9196aec109fec658fb897eaf9ba687b7ebc0b7911e6abd95")
 
 u8 = st.integers(0, 0xFF)
@@ -148,11 +150,13 @@ serf_messages: st.SearchStrategy[SerfMessage] = st.one_of(
 )
 
 
+@DETERMINISTIC
 @given(packet_messages)
 def test_every_packet_message_decodes_to_itself(msg: Message) -> None:
     assert decode_message(encode_message(msg)) == msg
 
 
+@DETERMINISTIC
 @given(stream_messages)
 def test_every_stream_message_decodes_to_itself(msg: Message) -> None:
     data = encode_stream_message(msg)
@@ -162,11 +166,13 @@ def test_every_stream_message_decodes_to_itself(msg: Message) -> None:
     assert got == [msg]
 
 
+@DETERMINISTIC
 @given(serf_messages)
 def test_every_serf_message_decodes_to_itself(msg: SerfMessage) -> None:
     assert decode_serf_message(encode_serf_message(msg)) == msg
 
 
+@DETERMINISTIC
 @given(
     st.one_of(st.builds(NodeFilter, st.lists(names).map(tuple)), st.builds(TagFilter, names, names))
 )
@@ -174,6 +180,7 @@ def test_query_filters_decode_to_themselves(f: NodeFilter | TagFilter) -> None:
     assert decode_filter(encode_filter(f)) == f
 
 
+@DETERMINISTIC
 @given(st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=8))
 def test_tags_decode_to_themselves(tags: dict[str, str]) -> None:
     assert decode_tags(encode_tags(tags)) == tags
@@ -182,6 +189,7 @@ def test_tags_decode_to_themselves(tags: dict[str, str]) -> None:
 finite = st.floats(allow_nan=False, allow_infinity=False)
 
 
+@DETERMINISTIC
 @given(
     st.builds(
         Coordinate, st.lists(finite, min_size=8, max_size=8).map(tuple), finite, finite, finite
@@ -233,7 +241,12 @@ def only_decode_errors(fn: Callable[[bytes], object], data: bytes) -> None:
         fn(data)
 
 
-FUZZ = settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+FUZZ = settings(
+    max_examples=1500,
+    suppress_health_check=[HealthCheck.too_slow],
+    deadline=None,
+    derandomize=True,
+)
 
 
 @FUZZ
@@ -268,7 +281,7 @@ def test_random_bytes_only_ever_raise_decode_error(data: bytes) -> None:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(mutated())
 def test_the_dissector_reports_mutated_input_without_crashing(data: bytes) -> None:
     for kind in ("packet", "stream", "auto"):
