@@ -15,6 +15,7 @@ from serf_proto.errors import (
     KeyringError,
     LabelMismatch,
     MalformedMessage,
+    PayloadTooLarge,
     SizeLimitExceeded,
     TruncatedInput,
     UnknownMessageType,
@@ -32,13 +33,18 @@ from serf_proto.wire import (
     Suspect,
     UserMsg,
     add_crc,
+    decode_ack_payload,
+    decode_filter,
     decode_message,
     decode_packet,
     decode_stream,
+    decode_tags,
     encode_message,
     encode_packet,
     encode_stream,
+    encode_tags,
     make_compound,
+    make_member_info,
     wants_crc,
 )
 from serf_proto.wire.dissect import main as dissect_main
@@ -367,3 +373,27 @@ def test_the_dissector_opens_key_messages_inside_internal_queries_and_responses(
         capture = io.BytesIO(b"08" + serf.hex().encode())
         assert dissect_main(["-kind=packet", "-"], stdin=io.TextIOWrapper(capture), stdout=out) == 0
         assert f"serf {inner}" in out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Serf helpers
+
+
+def test_tags_beyond_the_meta_limit_are_refused_and_empty_meta_is_an_empty_role() -> None:
+    with pytest.raises(PayloadTooLarge):
+        encode_tags({"big": "x" * 600})
+    assert decode_tags(b"") == {"role": ""}
+    assert encode_tags({}) == b"\xff\x80"
+
+
+def test_a_conflict_member_is_built_from_the_six_version_bytes() -> None:
+    info = make_member_info("c", LOCALHOST, 7946, {"role": "web"}, 1, bytes([1, 5, 2, 2, 5, 4]))
+    assert (info.protocol_min, info.protocol_max, info.protocol_cur) == (1, 5, 2)
+    assert (info.delegate_min, info.delegate_max, info.delegate_cur) == (2, 5, 4)
+
+
+def test_an_unknown_ping_version_or_filter_type_is_refused() -> None:
+    with pytest.raises(UnsupportedEncoding):
+        decode_ack_payload(b"\x02\x80")
+    with pytest.raises(UnknownMessageType):
+        decode_filter(b"\x05\x90")
