@@ -139,10 +139,46 @@ CASES: list[tuple[str, list[str], Normaliser]] = [
 ]
 
 
+#: What some cases must print whatever the agent (so a run against our agent checks it too).
+EXPECTED = {
+    "members": "n3  ",
+    "members-detailed": "  Protocol Version: 5  Available Protocol Range: [2, 5]",
+    "members-role-deprecated": "Deprecation warning: 'Role' has been replaced with 'Tags'\nn2  ",
+    "members-bad-regex": "Error retrieving members: client closed\n",
+    "info": "agent:\n\tname = n1\n",
+    "event": "Event 'deploy' dispatched! Coalescing enabled: true\n",
+    "event-too-large": "Error sending event: user event exceeds configured limit of 512 bytes",
+    "query": "Response from 'n2': resp-from-n2 payload=hi\nTotal Acks: 3\nTotal Responses: 2\n",
+    "query-no-ack": "Total Responses: 2\n",
+    "query-json": '"n1": "resp-from-n1 payload=hi\\n"',
+    "query-node-filter": "Response from 'n2': resp-from-n2 payload=x\nTotal Acks: 1\nTotal Responses: 1\n",
+    "query-tag-filter": "Response from 'n1': resp-from-n1 payload=\nTotal Acks: 1\n",
+    "query-internal-prefix": "Error sending query: Queries cannot contain the '_serf_' prefix\n",
+    "join-unreachable": "Error joining the cluster: 1 error occurred:\n\t* Failed to join 127.0.0.1",
+    "tags-set-delete": "Successfully updated agent tags\n",
+    "keys-list-unencrypted": "failed:  n2  Keyring is empty (encryption not enabled)",
+    "rtt-to-agent": "Estimated n2 <-> n1 rtt: ",
+    "rtt-unknown": 'Could not find a coordinate for node "nosuch"\n',
+    "reachability": "Successfully contacted all live nodes\n",
+    "monitor-bad-level": "Error starting monitor: Unknown log level: BOGUS\n",
+}
+
+
 @pytest.mark.parametrize(("args", "normalise"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_our_cli_prints_what_go_prints(lan: Lan, args: list[str], normalise: Normaliser) -> None:
-    go, ours = run_both([args[0], f"-rpc-addr={lan.n1.rpc}", *args[1:]])
+def test_our_cli_prints_what_go_prints(
+    lan: Lan, args: list[str], normalise: Normaliser, request: pytest.FixtureRequest
+) -> None:
+    # A query or ping that misses its deadline on a loaded machine changes Go's output as much
+    # as ours; those two commands get two more tries before a difference counts.
+    attempts = 3 if args[0] in ("query", "reachability") else 1
+    for _ in range(attempts):
+        go, ours = run_both([args[0], f"-rpc-addr={lan.n1.rpc}", *args[1:]])
+        if normalise(ours) == normalise(go):
+            break
     assert normalise(ours) == normalise(go)
+    case = request.node.callspec.id.split("-", 1)[1]
+    if case in EXPECTED:
+        assert EXPECTED[case] in ours.out
 
 
 def test_join_reports_the_nodes_contacted_like_go(lan: Lan) -> None:
