@@ -276,3 +276,18 @@ def test_invalid_utf8_in_names_survives_as_surrogate_escapes() -> None:
     with scripted_agent(script) as (addr, _), RPCClient.connect(addr) as client:
         _, body = client.call_with_body("members")
     assert body == {"Name": "n\udcff"}
+
+
+def test_a_reply_header_sent_as_an_array_is_read_positionally() -> None:
+    def script(peer: Peer) -> None:
+        peer.read(), peer.read()
+        peer.send([1, ""])
+        peer.read()
+        peer.send([2, "Handshake already performed"])
+
+    with (
+        scripted_agent(script) as (addr, _),
+        RPCClient.connect(addr) as client,
+        pytest.raises(RPCError, match="Handshake already performed"),
+    ):
+        client.call("handshake", {"Version": 1})

@@ -268,7 +268,7 @@ class RPCClient:
         if isinstance(header, Mapping):
             seq, error = header.get("Seq", 0), header.get("Error", "")
         elif isinstance(header, list | tuple) and len(header) == 2:
-            error, seq = header
+            seq, error = header  # a struct sent as an array: fields in order (Seq, Error)
         else:
             self.close()
             raise ClientClosedError
