@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import sys
 from collections.abc import Sequence
@@ -480,11 +481,24 @@ def dissect(
 # text rendering and command line
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, str) and value.startswith("0x") and len(value) in (10, 34):
+#: Fields that hold an IP address (shown as text in the text rendering).
+ADDR_FIELDS = frozenset({"Addr", "SourceAddr", "Target", "IP"})
+
+
+def _short(value: Any, key: str = "") -> str:
+    if key in ADDR_FIELDS and isinstance(value, str) and value.startswith("0x"):
         raw = bytes.fromhex(value[2:])
-        if len(raw) == 4:
-            return ".".join(str(b) for b in raw)
+        if len(raw) in (4, 16):
+            return str(ipaddress.ip_address(raw))
+    if key == "Payload" and isinstance(value, str) and value.startswith("0x"):
+        raw = bytes.fromhex(value[2:])
+        if raw and all(32 <= b < 127 or b in (9, 10, 13) for b in raw):
+            value = json.dumps(raw.decode())  # readable text payloads are shown quoted
+    if isinstance(value, dict):
+        value = {k: _short(v, k) if k in ADDR_FIELDS else v for k, v in value.items()}
+        if isinstance(value.get("DestAddr"), dict):
+            dest = value["DestAddr"]
+            value["DestAddr"] = f"{_short(dest.get('IP'), 'IP')}:{dest.get('Port')}"
     text = json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
     return text if len(text) <= 200 else text[:197] + "..."
 
@@ -500,12 +514,12 @@ def _serf_text(serf: Any, indent: str) -> list[str]:
                 used = [e for e in v if e is not None]
                 lines.append(f"{indent}  Events: {len(v)} slots, {len(used)} used {_short(used)}")
             else:
-                lines.append(f"{indent}  {k}: {_short(v)}")
+                lines.append(f"{indent}  {k}: {_short(v, k)}")
     elif body is not None:
         lines.append(f"{indent}  {_short(body)}")
     for key in ("header", "filters"):
         if key in serf:
-            lines.append(f"{indent}  {key}: {_short(serf[key])}")
+            lines.append(f"{indent}  {key}: {_short(serf[key], key)}")
     if "inner" in serf:
         lines += _serf_text(serf["inner"], indent + "  ")
     if "payloadDecoded" in serf:
@@ -530,7 +544,7 @@ def render_text(kind: str, layers: list[Layer]) -> str:
         for field_map in (layer.get("header"), layer.get("fields")):
             if isinstance(field_map, dict):
                 for k, v in field_map.items():
-                    lines.append(f"{indent}  {k}: {_short(v)}")
+                    lines.append(f"{indent}  {k}: {_short(v, k)}")
         if "payloadDecoded" in layer:
             lines.append(f"{indent}  coordinate: {_short(layer['payloadDecoded']['coordinate'])}")
         lines += _serf_text(layer.get("serf"), indent + "  ")
