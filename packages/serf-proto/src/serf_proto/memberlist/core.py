@@ -676,17 +676,24 @@ class Memberlist:
                 return now - rec.state_change > dead_time
             return True
 
-        targets = self._k_random_nodes(cfg.gossip_nodes, exclude)
         avail = cfg.udp_buffer_size - COMPOUND_HEADER_OVERHEAD - self.wire.packet_overhead(True)
-        for rec in targets:
-            msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+        # Ask for the first packet's broadcasts before choosing targets, so an idle cluster
+        # costs no random draws (Go picks targets first). With no eligible target at all, that
+        # first batch counts one transmission without being sent.
+        msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+        if not msgs:
+            return
+        for rec in self._k_random_nodes(cfg.gossip_nodes, exclude):
             if not msgs:
-                return
+                msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+                if not msgs:
+                    return
             if len(msgs) == 1:
                 self._raw_send(rec.addr, msgs[0], rec)
             else:
                 for compound in make_compounds(msgs):
                     self._raw_send(rec.addr, compound, rec)
+            msgs = []
 
     def _periodic_push_pull(self, now: float) -> None:
         me = self.config.name
