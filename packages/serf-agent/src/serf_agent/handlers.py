@@ -240,7 +240,8 @@ async def run_handler(
     Feeds ``stdin`` (then closes it), collects stdout and stderr into one buffer keeping the last
     ``output_limit`` bytes, waits for exit and logs a warning when it takes longer than
     :data:`SLOW_WARNING` seconds. There is no timeout, as in Go. The handler runs in its own
-    process group, so a cancelled invocation (agent shutdown) can stop it with its children.
+    session and process group, so a cancelled invocation (agent shutdown) can stop it with its
+    children.
     """
     proc = await asyncio.create_subprocess_exec(
         "/bin/sh",
@@ -250,7 +251,7 @@ async def run_handler(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, **env},
-        process_group=0,
+        start_new_session=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
     slow = asyncio.get_running_loop().call_later(
@@ -369,7 +370,7 @@ class HandlerRunner:
         self.invocations += 1
         try:
             result = await run_handler(spec.command, env, handler_stdin(event))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             self.failures += 1
             logger.error("Error invoking script '%s': %s", spec.command, exc)
             return

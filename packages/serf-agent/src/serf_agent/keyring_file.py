@@ -11,13 +11,17 @@ whenever the tags change.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from serf_agent.atomic_file import go_json, write_atomic
 from serf_agent.settings import decode_key
 
 KEY_SIZES = (16, 24, 32)
+
+logger = logging.getLogger("serf_agent.files")
 
 
 class StateFileError(Exception):
@@ -75,3 +79,36 @@ def load_tags(path: str) -> dict[str, str] | None:
 def write_tags(path: str, tags: dict[str, str]) -> None:
     """Rewrite the tags file (2-space JSON, sorted keys, no newline), atomically, mode 0600."""
     write_atomic(path, go_json(tags).encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class StartupState:
+    """The tags and keys the node starts with, after reading the tags and keyring files."""
+
+    tags: dict[str, str]
+    keys: list[bytes]
+
+
+def load_startup_state(
+    tags: dict[str, str], tags_file: str, encrypt_key: bytes | None, keyring_file: str
+) -> StartupState:
+    """Go's ``Create`` file handling: tags file first, then keyring file.
+
+    A tags file cannot be combined with configured tags, nor a keyring file with ``-encrypt``.
+    Raises :class:`StateFileError` with Go's texts.
+    """
+    current = dict(tags)
+    if tags_file:
+        if tags:
+            raise StateFileError("Tags config not allowed while using tag files")
+        restored = load_tags(tags_file)
+        if restored is not None:
+            current = restored
+            logger.info("Restored %d tag(s) from %s", len(restored), tags_file)
+    keys = [encrypt_key] if encrypt_key else []
+    if keyring_file:
+        if encrypt_key:
+            raise StateFileError("Encryption key not allowed while using a keyring")
+        keys = load_keyring(keyring_file)
+        logger.info("Restored keyring with %d keys from %s", len(keys), keyring_file)
+    return StartupState(current, keys)

@@ -182,15 +182,19 @@ class LogTap(logging.Handler):
                 except Exception:  # a broken subscriber must not break logging
                     continue
 
-    def subscribe(self, go_level: str, callback: Subscriber) -> Callable[[], None]:
-        """Send buffered lines at ``go_level`` or above to ``callback``, then new ones.
+    def subscribe(
+        self, go_level: str, callback: Subscriber, *, replay: bool = True
+    ) -> Callable[[], None]:
+        """Send buffered lines at ``go_level`` or above to ``callback`` (unless ``replay`` is
+        false), then new ones.
 
         Raises ``KeyError`` for an unknown level. Returns a function that unsubscribes.
         """
         level = level_number(go_level)
-        for levelno, line in list(self._recent):
-            if levelno >= level:
-                callback(line)
+        if replay:
+            for levelno, line in list(self._recent):
+                if levelno >= level:
+                    callback(line)
         sub_id = self._next_id
         self._next_id += 1
         self._subscribers[sub_id] = (level, callback)
