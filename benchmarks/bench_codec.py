@@ -189,8 +189,10 @@ def render(results: list[tuple[Case, float, float, float]]) -> str:
         "",
         "`benchmarks/bench_codec.py`: decode and encode rates of the wire codec on one core",
         f"(Python {platform.python_version()}, {cpu}, {os.cpu_count()} CPUs shared with other",
-        "work; best of three runs). *Units* are what one call handles; *msgs/s* counts the",
-        "memberlist messages inside (a push/pull counts its header and each node state).",
+        f"work, load average {os.getloadavg()[0]:.1f} at the end of the run; best of three runs).",
+        "*Units* are what one call handles; *msgs/s* counts the memberlist messages inside (a",
+        "push/pull counts its header and each node state). On a shared machine the rates vary",
+        "by up to 3x between runs; rerun on an idle core for comparisons.",
         "",
         "| case | bytes | decode units/s | encode units/s | decode+encode units/s "
         "| decode msgs/s |",
