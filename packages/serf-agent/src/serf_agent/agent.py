@@ -66,7 +66,13 @@ from serf_agent.handlers import HandlerRunner, HandlerSpec, event_type, handlers
 from serf_agent.keyring_file import StartupState, write_keyring, write_tags
 from serf_agent.logging_setup import AgentLogging
 from serf_agent.metrics import Metrics
-from serf_agent.settings import NetworkSettings, address_parts, join_host_port, split_host_port
+from serf_agent.settings import (
+    NetworkSettings,
+    address_parts,
+    join_host_port,
+    private_address,
+    split_host_port,
+)
 from serf_agent.snapshot_file import SnapshotFile, previously_failed
 
 logger = logging.getLogger("serf_agent.agent")
@@ -179,6 +185,14 @@ class Agent:
         if network.advertise_host is not None:
             ml_overrides["advertise_addr"] = network.advertise_host
             ml_overrides["advertise_port"] = network.advertise_port or 0
+        elif network.bind_host in ("0.0.0.0", "::"):
+            private = private_address()
+            if private is None:
+                raise AgentStartError(
+                    "Error creating Serf: Failed to create memberlist: "
+                    "No private IP address found, and explicit IP not provided"
+                )
+            ml_overrides["advertise_addr"] = private
         if config.label:
             if "label" not in {f.name for f in dataclasses.fields(MemberlistConfig)}:
                 raise AgentStartError("cluster labels are not supported by this build")
@@ -253,6 +267,7 @@ class Agent:
             self._self_info,
             self.respond,
             concurrent=self.config.concurrent_handlers,
+            on_result=self._handler_result,
         )
         logger.info("Serf agent starting")
         if own_rejoin and recovered is not None:
@@ -402,6 +417,16 @@ class Agent:
             write_keyring(self.config.keyring_file, encoded)
         except OSError as exc:
             logger.error("Failed to write keyring file: %s", exc)
+
+    def _handler_result(self, event: str, outcome: str, seconds: float) -> None:
+        self.metrics.inc("serf_handler_runs_total", event=event, outcome=outcome)
+        self.metrics.observe("serf_handler_duration_seconds", seconds, event=event)
+
+    def dump_metrics(self, stream: Any) -> None:
+        """Write the metrics in Prometheus text to ``stream`` (SIGUSR1, like Go's dump)."""
+        with contextlib.suppress(OSError, ValueError):
+            stream.write(self.metrics.render())
+            stream.flush()
 
     def _self_info(self) -> tuple[str, Mapping[str, str]]:
         if self._core is None:

@@ -276,6 +276,9 @@ async def run_handler(
 
 RespondFn = Callable[[Query, bytes], Awaitable[None]]
 SelfInfoFn = Callable[[], tuple[str, Mapping[str, str]]]
+#: ``on_result(event_type, outcome, seconds)`` after each invocation; outcome is ``ok`` or
+#: ``failed``.
+ResultFn = Callable[[str, str, float], None]
 
 
 class HandlerRunner:
@@ -293,8 +296,10 @@ class HandlerRunner:
         respond: RespondFn,
         *,
         concurrent: bool = False,
+        on_result: ResultFn | None = None,
     ) -> None:
         self._specs = list(specs)
+        self._on_result = on_result
         self._self_info = self_info
         self._respond = respond
         self._concurrent = concurrent
@@ -364,16 +369,27 @@ class HandlerRunner:
             if spec.filter.matches(event):
                 await self._invoke(spec, event)
 
+    def _report(self, event: HandlerEvent, outcome: str, started: float) -> None:
+        if self._on_result is not None:
+            elapsed = asyncio.get_running_loop().time() - started
+            try:
+                self._on_result(event_type(event), outcome, elapsed)
+            except Exception:
+                logger.exception("handler result callback failed")
+
     async def _invoke(self, spec: HandlerSpec, event: HandlerEvent) -> None:
         name, tags = self._self_info()
         env = handler_env(event, name, tags)
         self.invocations += 1
+        started = asyncio.get_running_loop().time()
         try:
             result = await run_handler(spec.command, env, handler_stdin(event))
         except (OSError, ValueError) as exc:
             self.failures += 1
             logger.error("Error invoking script '%s': %s", spec.command, exc)
+            self._report(event, "failed", started)
             return
+        self._report(event, "ok" if result.returncode == 0 else "failed", started)
         logger.debug(
             "Event '%s' script output: %s",
             event_type(event),

@@ -317,3 +317,24 @@ def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
         )
     if key is not None and len(key) not in (16, 24, 32):
         raise ConfigError("Failed to create memberlist: key size must be 16, 24 or 32 bytes")
+
+
+#: The private ranges memberlist considers when it must pick an address to advertise
+#: (go-sockaddr's RFC 6890 "private" blocks): IPv4 first, then unique-local IPv6.
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+
+
+def private_address() -> str | None:
+    """The address Go's memberlist advertises when bound to ``0.0.0.0``: the first private
+    IPv4 address of any interface, else the first unique-local IPv6 one; ``None`` if none."""
+    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
+    for _index, name in socket.if_nameindex():
+        for text in interface_addresses(name):
+            ip = ipaddress.ip_address(text)
+            if any(ip in net for net in PRIVATE_NETWORKS):
+                found.append(ip)
+    found.sort(key=lambda ip: ip.version)
+    return str(found[0]) if found else None
