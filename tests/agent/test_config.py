@@ -245,3 +245,22 @@ def test_bad_durations_get_gos_error_text(text: str, message: str) -> None:
 )
 def test_durations_format_like_go(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_the_example_config_directory_loads_and_passes_the_checks() -> None:
+    from serf_agent.command import load_config
+
+    deploy = Path(__file__).resolve().parents[2] / "deploy" / "serf.d"
+    loaded = load_config([f"-config-dir={deploy}"], hostname="host-1")
+    config = loaded.config
+    assert config.node_name == "host-1"
+    assert config.snapshot_path == "/var/lib/serf/snapshot"
+    assert config.retry_join == ["10.0.0.11:7946", "10.0.0.12:7946"]
+    assert [h.filter.key() for h in loaded.handlers] == [
+        "member-join:",
+        "member-leave:",
+        "member-failed:",
+        "user:deploy",
+        "query:uptime",
+    ]
+    assert loaded.notices == []

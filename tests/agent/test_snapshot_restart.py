@@ -81,3 +81,34 @@ def test_after_a_graceful_leave_the_restarted_agent_stays_out(
     assert "[INFO] agent: Serf agent starting" in out
     assert "re-join" not in out
     assert [line.split()[0] for line in ours.serf("members").stdout.splitlines()] == ["p1"]
+
+
+def test_rejoin_failed_also_tries_members_last_seen_failed(
+    tmp_path: Path, procs: list[AgentProcess]
+) -> None:
+    snapshot = tmp_path / "snapshot"
+    peer = AgentProcess(tmp_path, "peer", "-profile=local", go=True)
+    procs.append(peer)
+    peer.start()
+    ours = AgentProcess(
+        tmp_path,
+        "p1",
+        "-profile=local",
+        f"-snapshot={snapshot}",
+        "-rejoin-failed",
+        f"-join={peer.bind_addr}",
+    )
+    procs.append(ours)
+    ours.start()
+    peer.signal(signal.SIGKILL)
+    peer.wait()
+    wait_until(lambda: ours.member_status("peer") == "failed", what="peer to be failed")
+    wait_until(lambda: "not-alive: peer" in snapshot.read_text(), what="snapshot record")
+    ours.signal(signal.SIGKILL)
+    ours.wait()
+
+    peer.start()
+    ours.extra = ["-profile=local", f"-snapshot={snapshot}", "-rejoin-failed"]
+    ours.start()
+    wait_until(lambda: peer.member_status("p1") == "alive", what="p1 to rejoin the peer")
+    assert "trying previously failed nodes" in ours.last_run_output()
