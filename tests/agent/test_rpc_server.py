@@ -9,6 +9,7 @@ from dataclasses import replace
 import msgpack
 import pytest
 from serf_agent.rpc import start_rpc_server
+from serf_agent.rpc.server import REPLY_BACKLOG
 from serf_proto.events import MemberEvent, MemberEventType, QueryAck, UserEvent
 
 from tests.agent.rpc_fake_backend import (
@@ -353,5 +354,27 @@ def test_an_event_that_cannot_be_encoded_never_raises_into_the_agent() -> None:
             record = await client.recv()
             assert isinstance(record, dict) and record["Name"] == "after"
             await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_client_that_pipelines_requests_but_never_reads_gets_bounded_buffering() -> None:
+    async def scenario() -> None:
+        backend = FakeBackend.cluster()
+        server = await start_rpc_server(backend, "127.0.0.1", 0)
+        client = await RawClient.connect(server.address[1])
+        await client.handshake()
+        request = msgpack.packb({"Command": "stats", "Seq": 2})
+        writer_task = asyncio.create_task(client.send_raw(request * 200_000))  # ~4 MB of requests
+        (conn,) = server._connections
+        peak = 0
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            peak = max(peak, conn.queued_bytes)
+        assert 0 < peak <= REPLY_BACKLOG + 4096
+        writer_task.cancel()
+        client.writer.transport.abort()  # our own 4 MB are unsent: do not wait for them
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 10)
 
     asyncio.run(scenario())

@@ -45,6 +45,8 @@ from serf_agent.rpc.session import (
 
 #: Records that may wait per stream / monitor before new ones are dropped (Go: 512).
 RECORD_BUFFER = 512
+#: Reply bytes that may wait for a client that does not read before we stop reading requests.
+REPLY_BACKLOG = 256 * 1024
 READ_CHUNK = 65536
 _MONITOR_KEY = -1
 
@@ -145,6 +147,7 @@ class _Connection:
         self.log = log
         self._loop = asyncio.get_running_loop()
         self._out: deque[tuple[int | None, bytes]] = deque()
+        self._queued_bytes = 0
         self._pending: dict[int, int] = {}  # stream seq / _MONITOR_KEY -> records waiting
         self._dropping: set[int] = set()
         self._wake = asyncio.Event()
@@ -175,22 +178,36 @@ class _Connection:
             for task in self._query_tasks:
                 task.cancel()
             self._wake.set()
-            with contextlib.suppress(Exception):
+            try:
+                # Flush what is queued (an error reply before closing, say), but never wait
+                # long for a client that does not read.
                 await asyncio.wait_for(writer_task, timeout=5.0)
+            except (TimeoutError, ConnectionError, RuntimeError):
+                self.writer.transport.abort()
             writer_task.cancel()
             self.writer.close()
             with contextlib.suppress(Exception):
                 await self.writer.wait_closed()
 
     def abort(self) -> None:
-        """Close the socket now (server shutdown)."""
+        """Drop the connection now, discarding unsent bytes (server shutdown)."""
         self._closing = True
-        self.writer.close()
+        self.writer.transport.abort()
         self.reader.feed_eof()
         self._wake.set()
+        self._idle.set()
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting to be written to this client."""
+        return self._queued_bytes
 
     async def _serve(self) -> None:
         while not self._closing:
+            if self._queued_bytes > REPLY_BACKLOG:
+                # The client is not reading its replies: stop reading its requests (as Go's
+                # blocking write does) instead of buffering replies without bound.
+                await self._flush()
             event = self.session.next_event(self._loop.time())
             if event is NEED_DATA:
                 self.session.receive_data(await self.reader.read(READ_CHUNK))
@@ -363,6 +380,7 @@ class _Connection:
     def _send(self, data: bytes, key: int | None = None) -> None:
         if data and not self._closing:
             self._out.append((key, data))
+            self._queued_bytes += len(data)
             self._wake.set()
 
     def _send_record(self, key: int, data: bytes, what: str) -> None:
@@ -411,6 +429,7 @@ class _Connection:
                 self._wake.clear()
                 while self._out:
                     key, data = self._out.popleft()
+                    self._queued_bytes -= len(data)
                     if key is not None:
                         self._pending[key] -= 1
                         if self._pending[key] == 0:
