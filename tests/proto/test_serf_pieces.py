@@ -284,7 +284,6 @@ class FakeKeyring:
             self.ring.remove(key)
 
 
-
 K1, K2 = b"1" * 16, b"2" * 32
 
 
