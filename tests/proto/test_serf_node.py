@@ -249,3 +249,9 @@ def test_commands_after_shutdown_are_refused() -> None:
     with pytest.raises(InvalidState):
         node.leave(1.1)
     assert node.next_timer() is None
+
+
+def test_member_events_are_logged_with_gos_texts(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="serf_proto.serf"):
+        _node("a")
+    assert "EventMemberJoin: a 127.0.0.1" in [r.getMessage() for r in caplog.records]
