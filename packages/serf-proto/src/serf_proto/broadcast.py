@@ -67,6 +67,11 @@ class Broadcast:
                 self.on_finished()
 
 
+_ID_BITS = 40
+_ID_MASK = (1 << _ID_BITS) - 1
+_LEN_MAX = 1 << 24
+
+
 class _Item:
     __slots__ = ("b", "id", "key", "transmits")
 
@@ -74,8 +79,18 @@ class _Item:
         self.b = b
         self.transmits = transmits
         self.id = ident
-        # Sort key inside a tier: longest first, then newest first.
-        self.key = (-len(b.message), -ident)
+        # One int orders a tier: longest first, then newest first.
+        self.key = ((_LEN_MAX - len(b.message)) << _ID_BITS) | (_ID_MASK - (ident & _ID_MASK))
+
+
+class _Tier:
+    """The messages sent equally often: parallel lists sorted by ``_Item.key``."""
+
+    __slots__ = ("items", "keys")
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+        self.items: list[_Item] = []
 
 
 class TransmitLimitedQueue:
@@ -90,7 +105,7 @@ class TransmitLimitedQueue:
     def __init__(self, retransmit_mult: int, num_nodes: Callable[[], int]) -> None:
         self.retransmit_mult = retransmit_mult
         self.num_nodes = num_nodes
-        self._tiers: dict[int, list[tuple[tuple[int, int], _Item]]] = {}
+        self._tiers: dict[int, _Tier] = {}
         self._by_name: dict[str, _Item] = {}
         self._ids = 0
         self._count = 0
@@ -113,7 +128,7 @@ class TransmitLimitedQueue:
             stale = [
                 item
                 for tier in self._tiers.values()
-                for _, item in tier
+                for item in tier.items
                 if item.b.name is None and not item.b.unique and b.invalidates(item.b)
             ]
             for item in stale:
@@ -134,37 +149,44 @@ class TransmitLimitedQueue:
         used = 0
         out: list[bytes] = []
         reinsert: list[_Item] = []
-        for transmits in sorted(self._tiers):
-            tier = self._tiers.get(transmits)
-            while tier:
+        tiers = self._tiers
+        for transmits in sorted(tiers):
+            tier = tiers[transmits]
+            keys = tier.keys
+            items = tier.items
+            while keys:
                 free = limit - used - overhead
                 if free <= 0:
                     break
-                i = bisect.bisect_left(tier, ((-free, -(1 << 62)),))
-                if i >= len(tier):
+                i = bisect.bisect_left(keys, (_LEN_MAX - free) << _ID_BITS)
+                if i >= len(keys):
                     break
-                item = tier[i][1]
+                item = items[i]
+                del keys[i]
+                del items[i]
+                self._count -= 1
                 msg = item.b.message
                 used += overhead + len(msg)
                 out.append(msg)
-                self._remove(item)
                 if item.transmits + 1 >= transmit_limit:
+                    if item.b.name is not None and self._by_name.get(item.b.name) is item:
+                        del self._by_name[item.b.name]
                     item.b.finished()
                 else:
                     item.transmits += 1
                     reinsert.append(item)
-                tier = self._tiers.get(transmits)
+            if not keys:
+                del tiers[transmits]
             if limit - used - overhead <= 0:
                 break
         for item in reinsert:
-            self._add(item)
+            self._insert(item)
         return out
 
     def prune(self, max_retain: int) -> None:
         """Drop the most-sent (then shortest, oldest) messages until ``max_retain`` remain."""
         while self._count > max_retain:
-            top = max(self._tiers)
-            item = self._tiers[top][-1][1]
+            item = self._tiers[max(self._tiers)].items[-1]
             self._remove(item)
             item.b.finished()
 
@@ -174,18 +196,26 @@ class TransmitLimitedQueue:
         self._by_name.clear()
         self._count = 0
 
+    def _insert(self, item: _Item) -> None:
+        tier = self._tiers.get(item.transmits)
+        if tier is None:
+            tier = self._tiers[item.transmits] = _Tier()
+        i = bisect.bisect_left(tier.keys, item.key)
+        tier.keys.insert(i, item.key)
+        tier.items.insert(i, item)
+        self._count += 1
+
     def _add(self, item: _Item) -> None:
-        tier = self._tiers.setdefault(item.transmits, [])
-        bisect.insort(tier, (item.key, item))
+        self._insert(item)
         if item.b.name is not None:
             self._by_name[item.b.name] = item
-        self._count += 1
 
     def _remove(self, item: _Item) -> None:
         tier = self._tiers[item.transmits]
-        i = bisect.bisect_left(tier, (item.key,))
-        del tier[i]
-        if not tier:
+        i = bisect.bisect_left(tier.keys, item.key)
+        del tier.keys[i]
+        del tier.items[i]
+        if not tier.keys:
             del self._tiers[item.transmits]
         if item.b.name is not None and self._by_name.get(item.b.name) is item:
             del self._by_name[item.b.name]

@@ -75,9 +75,12 @@ from serf_proto.wire.messages import (
     Ping,
     PushNodeState,
     PushPull,
+    PushPullHeader,
     Suspect,
     UserMsg,
     encode_message,
+    encode_push_node_state,
+    encode_push_pull_header,
     encode_stream_message,
 )
 
@@ -903,7 +906,17 @@ class Memberlist:
 
     def _alive_node(self, a: Alive, now: float, bootstrap: bool = False) -> None:
         cfg = self.config
+        rec = self._node_map.get(a.node)
+        port = a.port if (cfg.protocol_version >= 2 and a.port) else cfg.bind_port
         is_local = a.node == cfg.name
+        if (
+            rec is not None
+            and a.incarnation <= rec.incarnation
+            and not is_local
+            and rec.ip == a.addr
+            and rec.addr.port == port
+        ):
+            return  # old news (the common case in gossip); the rules below would ignore it
         if self._left and is_local:
             return
         vsn = a.vsn
@@ -921,16 +934,6 @@ class Memberlist:
         if len(vsn) not in (0, 6):
             self.stats.drop("bad_vsn")
             return
-        rec = self._node_map.get(a.node)
-        port = a.port if (cfg.protocol_version >= 2 and a.port) else cfg.bind_port
-        if (
-            rec is not None
-            and not is_local
-            and a.incarnation <= rec.incarnation
-            and rec.ip == a.addr
-            and rec.addr.port == port
-        ):
-            return  # old news (the common case in gossip); the rules below would ignore it
         if not bootstrap or not is_local:
             err = self.delegate.notify_alive(self._node_from_alive(a, port, rec))
             if err is not None:
@@ -1218,20 +1221,31 @@ class Memberlist:
             self._finish_join(op)
 
     def _local_state_message(self, join: bool) -> bytes:
-        states = tuple(
-            PushNodeState(
-                rec.name,
-                rec.ip,
-                rec.addr.port,
-                rec.meta,
-                rec.incarnation,
-                int(rec.state),
-                bytes(rec.vsn),
-            )
-            for rec in self._nodes
-        )
+        """Our push/pull message: every node in the table, then the delegate's state.
+
+        Each record's encoded state is cached until one of its fields changes, so a large,
+        stable table costs little to send again.
+        """
+        nodes = self._nodes
         user = self.delegate.local_state(join)
-        return encode_message(PushPull(join, states, user))
+        parts = [encode_push_pull_header(PushPullHeader(len(nodes), len(user), join))]
+        for rec in nodes:
+            key = (rec.incarnation, rec.state, rec.meta, rec.ip, rec.addr.port, rec.vsn)
+            cached = rec.wire_cache
+            if cached is None or cached[0] != key:
+                state = PushNodeState(
+                    rec.name,
+                    rec.ip,
+                    rec.addr.port,
+                    rec.meta,
+                    rec.incarnation,
+                    int(rec.state),
+                    bytes(rec.vsn),
+                )
+                cached = rec.wire_cache = (key, encode_push_node_state(state))
+            parts.append(cached[1])
+        parts.append(user)
+        return b"".join(parts)
 
     def _handle_inbound(self, st: _Stream, msg: Message, now: float) -> None:
         t = type(msg)

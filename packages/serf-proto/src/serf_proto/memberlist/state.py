@@ -65,7 +65,17 @@ class Node:
 class NodeRecord:
     """The core's mutable entry for one node (Go ``nodeState``)."""
 
-    __slots__ = ("addr", "incarnation", "ip", "meta", "name", "state", "state_change", "vsn")
+    __slots__ = (
+        "addr",
+        "incarnation",
+        "ip",
+        "meta",
+        "name",
+        "state",
+        "state_change",
+        "vsn",
+        "wire_cache",
+    )
 
     def __init__(
         self,
@@ -86,6 +96,8 @@ class NodeRecord:
         self.state = state
         self.vsn = vsn
         self.state_change = state_change
+        #: (fields, encoded push/pull node state) of the last time we sent this record.
+        self.wire_cache: tuple[object, bytes] | None = None
 
     def set_address(self, ip: bytes, port: int) -> None:
         """Move the node to ``ip:port``."""
