@@ -84,7 +84,9 @@ class MdnsDiscovery:
             properties={txt_record(self.cluster): None},
             server=f"{socket.gethostname()}.local.",
         )
-        await self._zc.async_register_service(self._info, allow_name_change=False)
+        # Go names the service _serf_NAME._tcp: an underscore inside the name, which zeroconf
+        # only accepts outside strict mode.
+        await self._zc.async_register_service(self._info, allow_name_change=False, strict=False)
         self._browser = AsyncServiceBrowser(self._zc.zeroconf, [stype], handlers=[self._on_change])
         logger.info("Starting mDNS listener on %s", interfaces[0] if interfaces else "all")
 
