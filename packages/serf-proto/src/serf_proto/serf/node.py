@@ -37,6 +37,7 @@ import random
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from typing import Literal
 
 from serf_proto.broadcast import Broadcast, TransmitLimitedQueue
 from serf_proto.coordinate import CoordinateError, VivaldiClient
@@ -166,7 +167,7 @@ class _LeaveOp:
 class _MlJoin:
     """What a memberlist join was for: a user ``join``, a reconnect or a snapshot rejoin."""
 
-    kind: str
+    kind: Literal["user", "reconnect", "rejoin"]
     op: int = 0
     ignore_old: bool = False
     remaining: tuple[Address, ...] = ()
