@@ -447,3 +447,23 @@ def test_a_suspect_compound_rides_along_when_probing_a_suspect_node() -> None:
     assert target is p1
     kinds = {type(s.msg) for s in sent_messages(h.outputs[-3:])}
     assert Suspect in kinds
+
+
+def test_inbound_streams_beyond_the_bound_are_closed_at_once() -> None:
+    h, (p1,) = setup(1)
+    sids = [h.ml.accept_stream(p1.addr, h.now) for _ in range(129)]
+    out = h.drain()
+    assert out == [CloseStream(sids[-1])]
+    assert h.ml.stats.dropped["too_many_streams"] == 1
+    h.ml.receive_stream_data(sids[0], encode_message(p1.ping(5, "me")), h.now)
+    h.drain()
+    h.ml.accept_stream(p1.addr, h.now)
+    assert h.drain() == []  # a slot was free again
+
+
+def test_a_stream_that_is_not_a_message_is_closed_and_counted() -> None:
+    h, (p1,) = setup(1)
+    sid = h.ml.accept_stream(p1.addr, h.now)
+    h.ml.receive_stream_data(sid, b"\x06\xc1garbage", h.now)
+    assert h.drain() == [CloseStream(sid)]
+    assert sum(h.ml.stats.dropped.values()) == 1

@@ -64,6 +64,7 @@ from serf_proto.wire.framing import (
     make_compound,
 )
 from serf_proto.wire.keyring import Keyring
+from serf_proto.wire.limits import MAX_USER_STATE_LEN
 from serf_proto.wire.messages import (
     Ack,
     Alive,
@@ -91,8 +92,11 @@ log = logging.getLogger("serf_proto.memberlist")
 Output = SendPacket | OpenStream | SendStream | CloseStream | JoinCompleted | LeaveCompleted
 Vsn = tuple[int, int, int, int, int, int]
 
-#: Most concurrent inbound push/pulls before new ones are refused (Go ``maxPushPullRequests``).
-MAX_PUSH_PULL_REQUESTS = 128
+#: Most inbound streams open at once; more are closed at once (Go refuses the 128th
+#: concurrent push/pull, ``maxPushPullRequests``).
+MAX_INBOUND_STREAMS = 128
+#: Largest amount of buffered stream bytes before the stream is refused (two 20 MiB bounds).
+MAX_STREAM_BUFFER = 2 * MAX_USER_STATE_LEN + 65536
 
 _NO_VSN: Vsn = (0, 0, 0, 0, 0, 0)
 #: The type byte a delegate broadcast gets when memberlist piggybacks it.
@@ -225,7 +229,7 @@ class Memberlist:
         self._next_sid = 0
         self._next_op = 0
         self._joins: dict[int, _JoinOp] = {}
-        self._inbound_push_pulls = 0
+        self._inbound = 0
         self._left = False
         self._leave_op: int | None = None
         self._shutdown = False
@@ -337,6 +341,11 @@ class Memberlist:
         """Register an inbound stream from ``addr``; returns its stream id."""
         sid = self._new_sid()
         self.stats.streams_in += 1
+        if self._shutdown or self._inbound >= MAX_INBOUND_STREAMS:
+            self.stats.drop("too_many_streams")
+            self._out.append(CloseStream(sid))
+            return sid
+        self._inbound += 1
         self._streams[sid] = _Stream(sid, _Kind.INBOUND, addr)
         self._timers.schedule(("stream", sid), now + self.config.tcp_timeout)
         return sid
@@ -371,6 +380,10 @@ class Memberlist:
             self._end_stream(st, "connection closed before a complete message", now, close=True)
             return
         st.buf += data
+        if len(st.buf) > MAX_STREAM_BUFFER:
+            self.stats.drop("stream_too_large")
+            self._end_stream(st, "stream message too large", now, close=True)
+            return
         try:
             msg = self.wire.decode_stream(st.buf)
         except DecodeError as exc:
@@ -437,6 +450,7 @@ class Memberlist:
         for st in list(self._streams.values()):
             self._out.append(CloseStream(st.sid))
         self._streams.clear()
+        self._inbound = 0
         self._timers.clear()
         self._relays.clear()
         self._probe = None
@@ -1184,8 +1198,12 @@ class Memberlist:
     def _send_stream(self, sid: int, msg: bytes) -> None:
         self._out.append(SendStream(sid, self.wire.wrap_stream(msg)))
 
+    def _forget_stream(self, st: _Stream) -> None:
+        if self._streams.pop(st.sid, None) is not None and st.kind is _Kind.INBOUND:
+            self._inbound -= 1
+
     def _close_stream(self, st: _Stream) -> None:
-        self._streams.pop(st.sid, None)
+        self._forget_stream(st)
         self._timers.cancel(("stream", st.sid))
         self._out.append(CloseStream(st.sid))
 
@@ -1194,7 +1212,7 @@ class Memberlist:
         if close:
             self._close_stream(st)
         else:
-            self._streams.pop(st.sid, None)
+            self._forget_stream(st)
             self._timers.cancel(("stream", st.sid))
         if st.kind is _Kind.PUSH_PULL:
             self._push_pull_done(st, f"push/pull with {st.addr} failed: {reason}")
@@ -1259,10 +1277,6 @@ class Memberlist:
             self._close_stream(st)
         elif t is PushPull:
             assert isinstance(msg, PushPull)
-            if self._inbound_push_pulls >= MAX_PUSH_PULL_REQUESTS:
-                log.error("[ERR] memberlist: Too many pending push/pull requests")
-                self._close_stream(st)
-                return
             self._send_stream(st.sid, self._local_state_message(msg.join))
             self._close_stream(st)
             error = self._merge_remote_state(msg, now)
