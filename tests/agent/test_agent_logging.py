@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from serf_agent.logging_setup import TRACE, AgentLogging, subsystem
@@ -85,3 +86,27 @@ def test_subsystems_follow_go_names() -> None:
     assert subsystem("serf_agent.rpc.server") == "agent.ipc"
     assert subsystem("serf_agent.discovery") == "agent.mdns"
     assert subsystem("serf_agent.handlers") == "agent"
+
+
+def test_syslog_receives_go_lines_at_the_console_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stream: io.StringIO
+) -> None:
+    import socket
+
+    from serf_agent import logging_setup
+
+    path = str(tmp_path / "log.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(path)
+        server.settimeout(5)
+        monkeypatch.setattr(logging_setup, "SYSLOG_SOCKETS", (path,))
+        logs = AgentLogging("WARN", stream=stream, syslog_facility="LOCAL0")
+        logs.install()
+        try:
+            logging.getLogger("serf_agent").info("not sent")
+            logging.getLogger("serf_agent").warning("sent")
+            datagram = server.recv(4096).decode()
+        finally:
+            logs.uninstall()
+    assert datagram.startswith("<132>serf: ")  # LOCAL0 (16) * 8 + warning (4)
+    assert datagram.rstrip("\x00").endswith("[WARN] agent: sent")

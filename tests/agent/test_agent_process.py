@@ -164,3 +164,20 @@ def test_rpc_leave_makes_the_agent_exit_0(tmp_path: Path, procs: list[AgentProce
     result = agent.serf("leave")
     assert (result.returncode, result.stdout.strip()) == (0, "Graceful leave complete")
     assert agent.wait() == 0
+
+
+def test_a_query_answer_over_the_size_limit_is_refused_and_logged(
+    tmp_path: Path, procs: list[AgentProcess]
+) -> None:
+    agent = AgentProcess(tmp_path, "p1", "-event-handler=query:big=head -c 2000 /dev/zero")
+    procs.append(agent)
+    agent.start()
+    result = agent.serf("query", "-timeout=2s", "big")
+    assert "Total Responses: 0" in result.stdout
+    wait_until(
+        lambda: (
+            "[WARN] agent: Failed to respond to query 'query: big': failed to respond to "
+            "key query: response exceeds limit of 1024 bytes" in agent.output()
+        ),
+        what="the warning",
+    )

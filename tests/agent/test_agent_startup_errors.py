@@ -124,3 +124,12 @@ def test_the_serf_command_dispatches_to_the_agent() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout) == (1, "==> Unknown profile: bogus\n")
+
+
+@pytest.mark.skipif(Path("/dev/log").exists(), reason="a syslog socket exists here")
+def test_syslog_without_a_syslog_socket_fails_like_go(tmp_path: Path) -> None:
+    result = run_agent("-node=n", "-syslog", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (
+        1,
+        "==> Syslog setup failed: Unix syslog delivery error\n",
+    )

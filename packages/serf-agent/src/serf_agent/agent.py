@@ -265,7 +265,7 @@ class Agent:
         self._runner = HandlerRunner(
             self._handler_specs,
             self._self_info,
-            self.respond,
+            self._handler_respond,
             concurrent=self.config.concurrent_handlers,
             on_result=self._handler_result,
         )
@@ -592,6 +592,15 @@ class Agent:
         except SerfError as exc:
             raise BackendError(str(exc)) from None
         self._pump()
+
+    async def _handler_respond(self, query: Query, payload: bytes) -> None:
+        """A handler's answer; Go words a too-large one as a key-query failure."""
+        try:
+            await self.respond(query, payload)
+        except BackendError as exc:
+            if "exceeds limit" in str(exc):
+                raise BackendError(f"failed to respond to key query: {exc}") from None
+            raise
 
     async def set_tags(self, tags: dict[str, str]) -> None:
         """Replace the tags, persisting the tags file first (as Go does)."""

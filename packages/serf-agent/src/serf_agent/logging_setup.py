@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import socket
 import sys
 import time
 from collections import deque
@@ -286,12 +287,32 @@ class AgentLogging:
             logging.getLogger(name).setLevel(level)
 
 
+#: Where a local syslog daemon listens (the places Go's syslog package tries).
+SYSLOG_SOCKETS = ("/dev/log", "/var/run/syslog", "/var/run/log")
+
+
+def _syslog_socket() -> str | None:
+    """The first syslog socket that accepts a connection, or ``None``."""
+    for path in SYSLOG_SOCKETS:
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            with socket.socket(socket.AF_UNIX, kind) as probe:
+                try:
+                    probe.connect(path)
+                except OSError:
+                    continue
+                return path
+    return None
+
+
 def _syslog_handler(facility: str) -> logging.Handler:
     code = _SYSLOG_FACILITIES.get(facility.lower())
     if code is None:
         raise SyslogError(f"invalid syslog facility: {facility}")
+    path = _syslog_socket()
+    if path is None:
+        raise SyslogError("Unix syslog delivery error")
     try:
-        handler = logging.handlers.SysLogHandler(address="/dev/log", facility=code)
+        handler = logging.handlers.SysLogHandler(address=path, facility=code)
     except OSError:
         raise SyslogError("Unix syslog delivery error") from None
     handler.ident = "serf: "
