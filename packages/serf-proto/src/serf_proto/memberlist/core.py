@@ -811,33 +811,26 @@ class Memberlist:
             self._dispatch(msg, addr, now)
 
     def _dispatch(self, msg: Message, addr: Address, now: float) -> None:
-        t = type(msg)
-        if t is Ping:
-            assert isinstance(msg, Ping)
-            self._handle_ping(msg, addr)
-        elif t is Ack:
-            assert isinstance(msg, Ack)
-            self._handle_ack(msg, now)
-        elif t is Alive:
-            assert isinstance(msg, Alive)
-            self._alive_node(msg, now)
-        elif t is Suspect:
-            assert isinstance(msg, Suspect)
-            self._suspect_node(msg, now)
-        elif t is Dead:
-            assert isinstance(msg, Dead)
-            self._dead_node(msg, now)
-        elif t is UserMsg:
-            assert isinstance(msg, UserMsg)
-            self.delegate.notify_msg(msg.payload, now)
-        elif t is IndirectPing:
-            assert isinstance(msg, IndirectPing)
-            self._handle_indirect_ping(msg, addr, now)
-        elif t is Nack:
-            assert isinstance(msg, Nack)
-            self._handle_nack(msg)
-        else:
-            self.stats.drop("unexpected_type")
+        # Most frequent first: gossip is mostly alive news.
+        match msg:
+            case Alive():
+                self._alive_node(msg, now)
+            case Ping():
+                self._handle_ping(msg, addr)
+            case Ack():
+                self._handle_ack(msg, now)
+            case Suspect():
+                self._suspect_node(msg, now)
+            case Dead():
+                self._dead_node(msg, now)
+            case UserMsg():
+                self.delegate.notify_msg(msg.payload, now)
+            case IndirectPing():
+                self._handle_indirect_ping(msg, addr, now)
+            case Nack():
+                self._handle_nack(msg)
+            case _:
+                self.stats.drop("unexpected_type")
 
     def _reply_addr(self, source_addr: bytes, source_port: int, fallback: Address) -> Address:
         if source_addr and source_port:

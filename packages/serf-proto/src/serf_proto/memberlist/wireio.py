@@ -19,7 +19,13 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from serf_proto.config import MemberlistConfig
-from serf_proto.errors import DecodeError, DecryptionFailed, TruncatedInput, UnsupportedEncoding
+from serf_proto.errors import (
+    DecodeError,
+    DecryptionFailed,
+    MalformedMessage,
+    TruncatedInput,
+    UnsupportedEncoding,
+)
 from serf_proto.memberlist.stats import MemberlistStats
 from serf_proto.wire.framing import (
     COMPOUND_TYPE,
@@ -36,6 +42,9 @@ from serf_proto.wire.keyring import Keyring, encrypted_length, encryption_overhe
 from serf_proto.wire.messages import Message, decode_message, decode_stream_message
 
 __all__ = ["WireIO", "decode_packet_message"]
+
+#: How deep compound and compress wrappers may nest in one packet.
+MAX_NESTING = 4
 
 #: Types whose encoded bytes repeat verbatim across the cluster (broadcasts are relayed as is).
 _GOSSIP_TYPES = frozenset((3, 4, 5))
@@ -122,7 +131,7 @@ class WireIO:
             raise TruncatedInput("empty message")
         return data
 
-    def explode(self, data: bytes) -> list[bytes]:
+    def explode(self, data: bytes, depth: int = 0) -> list[bytes]:
         """The plain messages inside ``data``, unpacking compound and compress wrappers."""
         kind = data[0]
         if kind == COMPOUND_TYPE:
@@ -131,14 +140,23 @@ class WireIO:
                 self.stats.dropped["truncated_compound_part"] += split.truncated
             out: list[bytes] = []
             for part in split.parts:
-                if part:
-                    out.extend(self.explode(part))
-                else:
+                if not part:
                     self.stats.drop("empty_compound_part")
+                elif part[0] == COMPOUND_TYPE or part[0] == COMPRESS_TYPE:
+                    out.extend(self._nested(part, depth))
+                else:
+                    out.append(part)
             return out
         if kind == COMPRESS_TYPE:
-            return self.explode(open_compressed(data))
+            return self._nested(data, depth)
         return [data]
+
+    def _nested(self, data: bytes, depth: int) -> list[bytes]:
+        if depth >= MAX_NESTING:
+            raise MalformedMessage("wrappers nested too deeply")
+        if data[0] == COMPRESS_TYPE:
+            return self.explode(open_compressed(data), depth + 1)
+        return self.explode(data, depth + 1)
 
     def wrap_stream(self, msg: bytes) -> bytes:
         """Apply compression and encryption to one outgoing stream message."""
