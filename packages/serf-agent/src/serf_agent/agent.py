@@ -269,6 +269,7 @@ class Agent:
             concurrent=self.config.concurrent_handlers,
             on_result=self._handler_result,
         )
+        self.metrics.add_collector(self._collect_metrics)
         logger.info("Serf agent starting")
         if own_rejoin and recovered is not None:
             self._spawn(self._rejoin(list(recovered.alive), failed))
@@ -708,6 +709,32 @@ class Agent:
                 return
         if candidates or tail:
             logger.warning("Failed to re-join any previously known node")
+
+    def _collect_metrics(self, metrics: Metrics) -> None:
+        """Mirror the counters the core and the transport keep into the metrics registry."""
+        core = self._core
+        if core is None:
+            return
+        stats = core.memberlist.stats
+        for name, value in (
+            ("serf_probes_sent_total", stats.probes_sent),
+            ("serf_probes_failed_total", stats.probes_failed),
+            ("serf_acks_received_total", stats.acks_received),
+            ("serf_suspicions_total", stats.suspicions),
+            ("serf_refutations_total", stats.refutations),
+            ("serf_member_failures_total", stats.dead_declared),
+            ("serf_packets_received_total", stats.packets_in),
+            ("serf_packets_sent_total", stats.packets_out),
+            ("serf_bytes_received_total", stats.bytes_in),
+            ("serf_bytes_sent_total", stats.bytes_out),
+        ):
+            metrics.set(name, value)
+        metrics.set("serf_push_pull_total", stats.push_pulls)
+        dropped: dict[str, int] = dict(stats.dropped)
+        for reason, count in core.dropped.items():
+            dropped[f"serf_{reason}"] = dropped.get(f"serf_{reason}", 0) + count
+        for reason, count in dropped.items():
+            metrics.set("serf_packets_dropped_total", count, reason=reason)
 
 
 async def _drain(queue: asyncio.Queue[QueryRecord | None]) -> AsyncIterator[QueryRecord]:
