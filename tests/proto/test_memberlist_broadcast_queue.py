@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from serf_proto.broadcast import Broadcast, TransmitLimitedQueue
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from serf_proto.broadcast import Broadcast, TransmitLimitedQueue, retransmit_limit
 
 
 class Tagged(Broadcast):
@@ -96,3 +98,61 @@ def test_the_limit_follows_the_cluster_size() -> None:
     q.queue_broadcast(Broadcast(b"m", unique=True))
     size[0] = 50  # limit becomes 2 * ceil(log10(51)) = 4
     assert sum(len(q.get_broadcasts(2, 100)) for _ in range(10)) == 4
+
+
+class Reference:
+    """Go's selection rule written the slow, obvious way."""
+
+    def __init__(self, mult: int, n: int) -> None:
+        self.limit = retransmit_limit(mult, n)
+        self.items: list[list[int]] = []  # [transmits, size, id]
+        self.ids = 0
+
+    def queue(self, size: int) -> None:
+        self.ids += 1
+        self.items.append([0, size, self.ids])
+
+    def get(self, overhead: int, limit: int) -> list[int]:
+        used = 0
+        picked: list[list[int]] = []
+        pool = sorted(self.items, key=lambda it: (it[0], -it[1], -it[2]))
+        while True:
+            free = limit - used - overhead
+            fits = [it for it in pool if it not in picked and it[1] <= free]
+            if free <= 0 or not fits:
+                break
+            best = min(fits, key=lambda it: (it[0], -it[1], -it[2]))
+            picked.append(best)
+            used += overhead + best[1]
+        for it in picked:
+            it[0] += 1
+            if it[0] >= self.limit:
+                self.items.remove(it)
+        return [it[2] for it in picked]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("queue"), st.integers(1, 300)),
+            st.tuples(st.just("get"), st.integers(0, 900)),
+        ),
+        max_size=60,
+    )
+)
+def test_the_queue_picks_exactly_what_gos_rule_picks(ops: list[tuple[str, int]]) -> None:
+    q = TransmitLimitedQueue(2, lambda: 20)
+    ref = Reference(2, 20)
+    ids: dict[bytes, int] = {}
+    for op, arg in ops:
+        if op == "queue":
+            msg = (len(ids) + 1).to_bytes(4, "big") + b"x" * (arg - 1 if arg > 4 else 0)
+            msg = msg[: max(arg, 4)]
+            ids[msg] = len(ids) + 1
+            q.queue_broadcast(Broadcast(msg, unique=True))
+            ref.queue(len(msg))
+        else:
+            got = [ids[m] for m in q.get_broadcasts(2, arg)]
+            assert got == ref.get(2, arg)
+            assert len(q) == len(ref.items)

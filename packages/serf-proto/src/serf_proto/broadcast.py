@@ -12,8 +12,9 @@ alive/suspect/dead, keyed by node name) replaces any queued one with the same na
 broadcast asks each queued plain broadcast ``invalidates(other)``; a *unique* broadcast neither
 invalidates nor is scanned, which keeps queueing ``O(log n)``.
 
-The structure is one sorted list per transmit tier, ordered by (longest, newest) first, so the
-"largest message that fits" lookup is a binary search.
+The structure is one sorted list of integer keys per transmit tier, ordered longest first, then
+newest first, so the "largest message that fits" lookup is a binary search and one packet's
+worth of messages is usually one slice.
 """
 
 from __future__ import annotations
@@ -84,13 +85,13 @@ class _Item:
 
 
 class _Tier:
-    """The messages sent equally often: parallel lists sorted by ``_Item.key``."""
+    """The messages sent equally often: sorted int keys (see ``_Item.key``) and their items."""
 
     __slots__ = ("items", "keys")
 
     def __init__(self) -> None:
         self.keys: list[int] = []
-        self.items: list[_Item] = []
+        self.items: dict[int, _Item] = {}
 
 
 class TransmitLimitedQueue:
@@ -128,14 +129,17 @@ class TransmitLimitedQueue:
             stale = [
                 item
                 for tier in self._tiers.values()
-                for item in tier.items
+                for item in tier.items.values()
                 if item.b.name is None and not item.b.unique and b.invalidates(item.b)
             ]
             for item in stale:
                 self._remove(item)
                 item.b.finished()
         self._ids += 1
-        self._add(_Item(b, initial_transmits, self._ids))
+        item = _Item(b, initial_transmits, self._ids)
+        self._insert(item)
+        if b.name is not None:
+            self._by_name[b.name] = item
 
     def get_broadcasts(self, overhead: int, limit: int) -> list[bytes]:
         """Messages for one packet of ``limit`` bytes, each costing ``len + overhead``.
@@ -148,45 +152,75 @@ class TransmitLimitedQueue:
         transmit_limit = retransmit_limit(self.retransmit_mult, self.num_nodes())
         used = 0
         out: list[bytes] = []
-        reinsert: list[_Item] = []
+        moved: list[_Item] = []
         tiers = self._tiers
+        bisect_left = bisect.bisect_left
         for transmits in sorted(tiers):
+            free = limit - used - overhead
+            if free <= 0:
+                break
             tier = tiers[transmits]
             keys = tier.keys
             items = tier.items
-            while keys:
+            n = len(keys)
+            taken: list[int] = []
+            # Keys sort longest first, so walking forward from the first message that fits
+            # and skipping the ones that do not is "take the largest that fits", repeated.
+            i = bisect_left(keys, (_LEN_MAX - free) << _ID_BITS)
+            while i < n:
+                key = keys[i]
+                size = _LEN_MAX - (key >> _ID_BITS)
+                if size > free:
+                    i = bisect_left(keys, (_LEN_MAX - free) << _ID_BITS, i + 1)
+                    continue
+                item = items.pop(key)
+                out.append(item.b.message)
+                moved.append(item)
+                taken.append(i)
+                used += overhead + size
                 free = limit - used - overhead
                 if free <= 0:
                     break
-                i = bisect.bisect_left(keys, (_LEN_MAX - free) << _ID_BITS)
-                if i >= len(keys):
-                    break
-                item = items[i]
-                del keys[i]
-                del items[i]
-                self._count -= 1
-                msg = item.b.message
-                used += overhead + len(msg)
-                out.append(msg)
-                if item.transmits + 1 >= transmit_limit:
-                    if item.b.name is not None and self._by_name.get(item.b.name) is item:
-                        del self._by_name[item.b.name]
-                    item.b.finished()
-                else:
-                    item.transmits += 1
-                    reinsert.append(item)
+                i += 1
+            if not taken:
+                continue
+            first, last = taken[0], taken[-1]
+            if last - first + 1 == len(taken):
+                del keys[first : last + 1]
+            else:
+                drop = set(taken)
+                keys[:] = [k for j, k in enumerate(keys) if j not in drop]
             if not keys:
                 del tiers[transmits]
-            if limit - used - overhead <= 0:
-                break
-        for item in reinsert:
-            self._insert(item)
+            self._count -= len(taken)
+        # Move what was sent one tier up (or drop it) only now, so that no message can be
+        # picked twice for this packet.
+        by_tier: dict[int, list[_Item]] = {}
+        for item in moved:
+            if item.transmits + 1 >= transmit_limit:
+                name = item.b.name
+                if name is not None and self._by_name.get(name) is item:
+                    del self._by_name[name]
+                item.b.finished()
+            else:
+                item.transmits += 1
+                by_tier.setdefault(item.transmits, []).append(item)
+        for transmits, group in by_tier.items():
+            target = tiers.get(transmits)
+            if target is None:
+                target = tiers[transmits] = _Tier()
+            for item in group:
+                target.items[item.key] = item
+            target.keys.extend(item.key for item in group)
+            target.keys.sort()
+            self._count += len(group)
         return out
 
     def prune(self, max_retain: int) -> None:
         """Drop the most-sent (then shortest, oldest) messages until ``max_retain`` remain."""
         while self._count > max_retain:
-            item = self._tiers[max(self._tiers)].items[-1]
+            tier = self._tiers[max(self._tiers)]
+            item = tier.items[tier.keys[-1]]
             self._remove(item)
             item.b.finished()
 
@@ -200,21 +234,15 @@ class TransmitLimitedQueue:
         tier = self._tiers.get(item.transmits)
         if tier is None:
             tier = self._tiers[item.transmits] = _Tier()
-        i = bisect.bisect_left(tier.keys, item.key)
-        tier.keys.insert(i, item.key)
-        tier.items.insert(i, item)
+        bisect.insort(tier.keys, item.key)
+        tier.items[item.key] = item
         self._count += 1
-
-    def _add(self, item: _Item) -> None:
-        self._insert(item)
-        if item.b.name is not None:
-            self._by_name[item.b.name] = item
 
     def _remove(self, item: _Item) -> None:
         tier = self._tiers[item.transmits]
         i = bisect.bisect_left(tier.keys, item.key)
         del tier.keys[i]
-        del tier.items[i]
+        del tier.items[item.key]
         if not tier.keys:
             del self._tiers[item.transmits]
         if item.b.name is not None and self._by_name.get(item.b.name) is item:
