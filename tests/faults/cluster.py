@@ -22,7 +22,8 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -298,3 +299,55 @@ class Cluster:
 
     def all_failed_reports(self) -> dict[str, set[str]]:
         return {a.name: a.failed_reports() for a in self.agents}
+
+
+def build_cluster(
+    kinds: Sequence[AgentKind],
+    workdir: Path,
+    *,
+    handler_filter: str = "",
+    extra_config: dict[str, object] | None = None,
+) -> Cluster:
+    """Create a lab with one node per kind and an (unstarted) agent in each.
+
+    The caller owns ``cluster.lab`` and must call ``lab.destroy()`` (also on failure).
+    """
+    lab = NetLab(size=len(kinds))
+    try:
+        lab.create()
+    except Exception:
+        lab.destroy()
+        raise
+    agents = [
+        Agent(
+            lab=lab,
+            node=node,
+            kind=kind,
+            workdir=workdir / f"n{node.index}",
+            handler_filter=handler_filter,
+            extra_config=dict(extra_config or {}),
+        )
+        for node, kind in zip(lab.nodes, kinds, strict=True)
+    ]
+    return Cluster(lab=lab, agents=agents)
+
+
+@contextmanager
+def running_cluster(
+    kinds: Sequence[AgentKind],
+    workdir: Path,
+    *,
+    handler_filter: str = "",
+    extra_config: dict[str, object] | None = None,
+) -> Iterator[Cluster]:
+    """A started cluster that is torn down (processes, rules, namespaces) on exit."""
+    cluster = build_cluster(
+        kinds, workdir, handler_filter=handler_filter, extra_config=extra_config
+    )
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        errors = cluster.lab.destroy()
+        if errors:
+            raise RuntimeError(f"lab teardown failed: {errors}")

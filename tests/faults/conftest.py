@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.cluster import GO, PY, Agent, AgentKind, Cluster
+from tests.faults.cluster import GO, PY, AgentKind, Cluster, build_cluster
 from tests.faults.netlab import NetLab, sweep_stale
 
 MIXES: dict[str, tuple[AgentKind, ...]] = {
@@ -47,21 +47,10 @@ def make_cluster(tmp_path: Path) -> Iterator[ClusterFactory]:
         extra_config: dict[str, object] | None = None,
         start: bool = True,
     ) -> Cluster:
-        lab = NetLab(size=len(kinds))
-        labs.append(lab)
-        lab.create()
-        agents = [
-            Agent(
-                lab=lab,
-                node=node,
-                kind=kind,
-                workdir=tmp_path / f"n{node.index}",
-                handler_filter=handler_filter,
-                extra_config=dict(extra_config or {}),
-            )
-            for node, kind in zip(lab.nodes, kinds, strict=True)
-        ]
-        cluster = Cluster(lab=lab, agents=agents)
+        cluster = build_cluster(
+            kinds, tmp_path, handler_filter=handler_filter, extra_config=extra_config
+        )
+        labs.append(cluster.lab)
         if start:
             cluster.start()
         return cluster
