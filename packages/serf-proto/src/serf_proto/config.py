@@ -59,6 +59,10 @@ class MemberlistConfig:
         udp_buffer_size: packet budget used when piggybacking broadcasts.
         dead_node_reclaim_time: after this, a dead node's name may come back on a new
             address (0: never).
+        label: cluster label (memberlist ≥ 0.3): prefixed to every packet and dialled
+            stream and authenticated with encryption; traffic with another label is dropped.
+            Go Serf 0.9 / memberlist 0.2.2 cannot talk to labelled nodes. "" (default): none.
+        skip_inbound_label_check: accept unlabelled traffic as if it carried our label.
         fast_wire: skip compression and encryption on send (simulator speed option).
     """
 
@@ -90,6 +94,8 @@ class MemberlistConfig:
     handoff_queue_depth: int = 1024
     udp_buffer_size: int = 1400
     dead_node_reclaim_time: float = 0.0
+    label: str = ""
+    skip_inbound_label_check: bool = False
     fast_wire: bool = False
 
     def __post_init__(self) -> None:
@@ -195,5 +201,7 @@ class MemberlistConfig:
         for key, count in at_least_one.items():
             if count < 1:
                 raise ConfigError(f"{key} must be at least 1, got {count}")
+        if len(self.label.encode()) > 255:
+            raise ConfigError("label is longer than 255 bytes")
         if self.udp_buffer_size < 64:
             raise ConfigError(f"udp_buffer_size {self.udp_buffer_size} is too small")

@@ -355,13 +355,14 @@ class Memberlist:
         st = self._streams.get(sid)
         if st is None or self._shutdown:
             return
+        preamble = self.wire.stream_preamble()
         if st.kind is _Kind.PUSH_PULL:
-            self._send_stream(sid, self._local_state_message(st.join))
+            self._send_stream(sid, self._local_state_message(st.join), preamble)
         elif st.kind is _Kind.TCP_PING:
             ping = Ping(st.seq, st.payload.decode(), self._ip, self._port, self.config.name)
-            self._send_stream(sid, encode_message(ping))
+            self._send_stream(sid, encode_message(ping), preamble)
         elif st.kind is _Kind.USER:
-            self._send_stream(sid, encode_stream_message(UserMsg(st.payload)))
+            self._send_stream(sid, encode_stream_message(UserMsg(st.payload)), preamble)
             self._close_stream(st)
 
     def stream_failed(self, sid: int, reason: str, now: float) -> None:
@@ -385,7 +386,7 @@ class Memberlist:
             self._end_stream(st, "stream message too large", now, close=True)
             return
         try:
-            msg = self.wire.decode_stream(st.buf)
+            msg = self.wire.decode_stream(st.buf, st.kind is _Kind.INBOUND)
         except DecodeError as exc:
             self.stats.drop(type(exc).__name__)
             if st.kind is _Kind.INBOUND and self.wire.is_outer_layer_error(exc):
@@ -1188,8 +1189,8 @@ class Memberlist:
         self._open(st, now, self.config.tcp_timeout)
         return sid
 
-    def _send_stream(self, sid: int, msg: bytes) -> None:
-        self._out.append(SendStream(sid, self.wire.wrap_stream(msg)))
+    def _send_stream(self, sid: int, msg: bytes, preamble: bytes = b"") -> None:
+        self._out.append(SendStream(sid, preamble + self.wire.wrap_stream(msg)))
 
     def _forget_stream(self, st: _Stream) -> None:
         if self._streams.pop(st.sid, None) is not None and st.kind is _Kind.INBOUND:

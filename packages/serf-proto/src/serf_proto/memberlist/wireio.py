@@ -8,7 +8,9 @@ The byte layouts live in ``serf_proto.wire``; this adapter only applies them as 
 * packets in: decrypt (falling back to plaintext when ``gossip_verify_incoming`` is off), strip
   a CRC, then unpack compound and compress wrappers recursively;
 * streams out: compress, then encrypt with the ``0a | u32 length`` header as AAD;
-* streams in: buffer until a complete message can be decoded.
+* streams in: buffer until a complete message can be decoded;
+* labels (memberlist ≥ 0.3, opt-in): a ``f4 | len | label`` header in front of every packet
+  and at the start of every stream we dial, and the label as extra AES-GCM associated data.
 
 ``fast_wire`` (a simulator option) skips compression and encryption on send.
 """
@@ -22,6 +24,7 @@ from serf_proto.config import MemberlistConfig
 from serf_proto.errors import (
     DecodeError,
     DecryptionFailed,
+    LabelMismatch,
     MalformedMessage,
     TruncatedInput,
     UnsupportedEncoding,
@@ -32,10 +35,14 @@ from serf_proto.wire.framing import (
     COMPRESS_TYPE,
     CRC_TYPE,
     ENCRYPT_TYPE,
+    LABEL_TYPE,
     add_crc,
+    add_label,
+    check_label,
     make_compressed,
     open_compressed,
     split_compound,
+    split_label,
     strip_crc,
 )
 from serf_proto.wire.keyring import Keyring, encrypted_length, encryption_overhead
@@ -69,7 +76,15 @@ def decode_packet_message(data: bytes) -> Message:
 class WireIO:
     """The packet and stream pipeline of one node."""
 
-    __slots__ = ("compress", "config", "encryption_version", "entropy", "keyring", "stats")
+    __slots__ = (
+        "compress",
+        "config",
+        "encryption_version",
+        "entropy",
+        "keyring",
+        "label",
+        "stats",
+    )
 
     def __init__(
         self,
@@ -84,6 +99,7 @@ class WireIO:
         self.stats = stats
         self.compress = config.enable_compression and not config.fast_wire
         self.encryption_version = 0 if config.protocol_version < 2 else 1
+        self.label = config.label.encode()
 
     @property
     def encrypted(self) -> bool:
@@ -94,15 +110,17 @@ class WireIO:
         return self.encrypted and self.config.gossip_verify_outgoing and not self.config.fast_wire
 
     def packet_overhead(self, gossip: bool) -> int:
-        """Bytes encryption adds to a packet, as the piggyback budget counts them."""
+        """Bytes the label header and encryption add to a packet, as the piggyback budget
+        counts them."""
+        overhead = 2 + len(self.label) if self.label else 0
         if not self.encrypted:
-            return 0
+            return overhead
         if gossip or self.config.gossip_verify_outgoing:
-            return encryption_overhead(self.encryption_version)
-        return 0
+            overhead += encryption_overhead(self.encryption_version)
+        return overhead
 
     def wrap_packet(self, msg: bytes, crc: bool) -> bytes:
-        """Apply compression, CRC and encryption to one outgoing packet."""
+        """Apply compression, CRC, encryption and the label header to one outgoing packet."""
         if self.compress:
             packed = make_compressed(msg)
             if len(packed) < len(msg):
@@ -111,17 +129,31 @@ class WireIO:
             msg = add_crc(msg)
         if self._seal_outgoing():
             assert self.keyring is not None
-            msg = self.keyring.encrypt(msg, b"", self.entropy, self.encryption_version)
+            msg = self.keyring.encrypt(msg, self.label, self.entropy, self.encryption_version)
+        if self.label:
+            msg = add_label(msg, self.label)
         return msg
 
+    def _check_label(self, received: bytes) -> bytes:
+        """The label to authenticate with, after Go's inbound label rules."""
+        if self.config.skip_inbound_label_check:
+            if received:
+                raise LabelMismatch("unexpected double label header")
+            return self.label
+        check_label(received, self.label)
+        return received
+
     def unwrap_packet(self, data: bytes) -> bytes:
-        """Decrypt and CRC-check one datagram; returns the message inside."""
+        """Check the label, decrypt and CRC-check one datagram; returns the message inside."""
         if not data:
             raise TruncatedInput("empty packet")
+        received, rest = split_label(data)
+        label = self._check_label(received)
+        data = bytes(rest)
         if self.encrypted:
             assert self.keyring is not None
             try:
-                data = self.keyring.decrypt(data)
+                data = self.keyring.decrypt(data, label)
             except DecodeError:
                 if self.config.gossip_verify_incoming:
                     raise
@@ -158,6 +190,10 @@ class WireIO:
             return self.explode(open_compressed(data), depth + 1)
         return self.explode(data, depth + 1)
 
+    def stream_preamble(self) -> bytes:
+        """What a dialer writes first on a new stream: the label header, if any."""
+        return add_label(b"", self.label) if self.label else b""
+
     def wrap_stream(self, msg: bytes) -> bytes:
         """Apply compression and encryption to one outgoing stream message."""
         if self.compress:
@@ -166,13 +202,27 @@ class WireIO:
             assert self.keyring is not None
             length = encrypted_length(self.encryption_version, len(msg))
             header = bytes((ENCRYPT_TYPE,)) + length.to_bytes(4, "big")
-            msg = header + self.keyring.encrypt(msg, header, self.entropy, self.encryption_version)
+            sealed = self.keyring.encrypt(
+                msg, header + self.label, self.entropy, self.encryption_version
+            )
+            msg = header + sealed
         return msg
 
-    def decode_stream(self, buf: bytes | bytearray) -> Message | None:
-        """The first complete message in ``buf``, or None when more bytes are needed."""
+    def decode_stream(self, buf: bytes | bytearray, inbound: bool) -> Message | None:
+        """The first complete message in ``buf``, or None when more bytes are needed.
+
+        ``inbound`` streams may start with the dialer's label header.
+        """
         if not buf:
             return None
+        if inbound:
+            if buf[0] == LABEL_TYPE and (len(buf) < 2 or len(buf) < 2 + buf[1]):
+                return None
+            received, rest = split_label(bytes(buf))
+            self._check_label(received)
+            buf = bytes(rest)
+            if not buf:
+                return None
         if buf[0] == ENCRYPT_TYPE:
             if len(buf) < 5:
                 return None
@@ -182,7 +232,8 @@ class WireIO:
             if not self.encrypted:
                 raise DecryptionFailed("Remote state is encrypted and encryption is not configured")
             assert self.keyring is not None
-            plain = self.keyring.decrypt(bytes(buf[5 : 5 + length]), bytes(buf[:5]))
+            aad = bytes(buf[:5]) + self.label
+            plain = self.keyring.decrypt(bytes(buf[5 : 5 + length]), aad)
             msg = self._decode_plain(plain, complete=True)
             assert msg is not None
             return msg

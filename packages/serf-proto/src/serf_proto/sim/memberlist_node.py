@@ -8,6 +8,7 @@ for a :class:`~serf_proto.memberlist.Memberlist` whose delegate writes every joi
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from serf_proto.memberlist.delegate import NullDelegate
 from serf_proto.memberlist.state import Node
 from serf_proto.sim.world import NodeFactory, SimNode, World
 from serf_proto.types import Address, NodeState
+from serf_proto.wire.keyring import Keyring
 
 __all__ = ["NodeEvent", "RecordingDelegate", "memberlist_factory"]
 
@@ -52,15 +54,26 @@ class RecordingDelegate(NullDelegate):
         self.world.record(self.owner, NodeEvent("update", node.name, node.state, node.incarnation))
 
 
-def memberlist_factory(profile: str = "lan", **overrides: Any) -> NodeFactory:
-    """A factory of recorded ``Memberlist`` nodes with the ``profile`` defaults and overrides."""
+def memberlist_factory(
+    profile: str = "lan", *, keys: Sequence[bytes] = (), **overrides: Any
+) -> NodeFactory:
+    """A factory of recorded ``Memberlist`` nodes with the ``profile`` defaults and overrides.
+
+    ``keys`` (primary first) gives every node its own keyring with those keys.
+    """
 
     def make(world: World, name: str, addr: Address, rng: random.Random, now: float) -> SimNode:
         config = MemberlistConfig.profile(
             profile, name, bind_addr=addr.host, bind_port=addr.port, **overrides
         )
+        keyring = Keyring(keys) if keys else None
         return Memberlist(
-            config, RecordingDelegate(world, name), now=now, rng=rng, entropy=rng.randbytes
+            config,
+            RecordingDelegate(world, name),
+            now=now,
+            rng=rng,
+            entropy=rng.randbytes,
+            keyring=keyring,
         )
 
     return make
