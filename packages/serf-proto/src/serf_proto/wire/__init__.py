@@ -8,6 +8,8 @@ Layers, innermost first:
 * ``tags``, ``coordinate``: node-meta tags and the Vivaldi coordinate in ping acks.
 * ``framing``, ``lzw``, ``keyring``, ``packet``, ``stream``: compound, CRC, LZW compression,
   AES-GCM encryption, labels, the packet pipeline and the incremental stream decoder.
+* ``layers``, ``dissect``: the dissector behind ``serf dissect``.
+* ``gomsgpack``, ``limits``: Go's msgpack rules and the size bounds.
 
 Decoding raises only ``DecodeError`` (and subclasses) for bad input.
 """
