@@ -209,6 +209,9 @@ class Memberlist:
     ) -> None:
         self.config = config
         self.delegate: MemberlistDelegate = delegate if delegate is not None else NullDelegate()
+        # Building the node list for a merge check is skipped when nobody looks at it.
+        merge_check = getattr(type(self.delegate), "notify_merge", None)
+        self._merge_hook = merge_check is not NullDelegate.notify_merge
         self.rng = rng
         self.stats = MemberlistStats()
         self.wire = WireIO(config, entropy, keyring, self.stats)
@@ -1307,20 +1310,21 @@ class Memberlist:
         error = self._verify_protocol(msg.states)
         if error is not None:
             return error
-        nodes = [
-            Node(
-                s.name,
-                Address(ip_text_or(s.addr, ""), s.port),
-                s.meta,
-                NodeState(s.state) if 0 <= s.state <= 3 else NodeState.DEAD,
-                s.incarnation,
-                _vsn_tuple(s.vsn) if len(s.vsn) == 6 else _NO_VSN,
-            )
-            for s in msg.states
-        ]
-        veto = self.delegate.notify_merge(nodes)
-        if veto is not None:
-            return veto
+        if self._merge_hook:
+            nodes = [
+                Node(
+                    s.name,
+                    Address(ip_text_or(s.addr, ""), s.port),
+                    s.meta,
+                    NodeState(s.state) if 0 <= s.state <= 3 else NodeState.DEAD,
+                    s.incarnation,
+                    _vsn_tuple(s.vsn) if len(s.vsn) == 6 else _NO_VSN,
+                )
+                for s in msg.states
+            ]
+            veto = self.delegate.notify_merge(nodes)
+            if veto is not None:
+                return veto
         me = self.config.name
         for s in msg.states:
             if s.state == NodeState.ALIVE:
