@@ -25,7 +25,7 @@ CLIENT_COMMANDS = [
     "version",
 ]
 #: Our usage lists commands Go does not have; they are dropped before comparing.
-OUR_EXTRA_USAGE_LINES = ("    dissect ",)
+OUR_EXTRA_USAGE_LINES = ("    dissect ", "    simulate ")
 
 
 def usage_as_go(text: str) -> str:
