@@ -167,3 +167,17 @@ def test_the_same_seed_gives_the_same_trace_and_another_seed_a_different_one() -
 
     assert run(7) == run(7)
     assert run(7) != run(8)
+
+
+def test_a_crashed_node_restarts_rejoins_and_refutes_its_old_death() -> None:
+    world = cluster(5)
+    world.run_for(10.0)
+    world.crash("n2")
+    world.run_for(20.0)
+    assert all("n2" not in {m.name for m in ml(world, n).members()} for n in world.running())
+    world.restart("n2")
+    seed_addr = world.address("n0")
+    world.call("n2", lambda node, now: node.join([seed_addr], now))
+    world.run_for(10.0)
+    assert views(world) == {frozenset(f"n{i}" for i in range(5))}
+    assert ml(world, "n2").local_node.incarnation > 1  # it had to refute its recorded death
