@@ -185,13 +185,24 @@ async def outcome(port: int, data: bytes, idle: float = 0.6) -> tuple[list[objec
     return frames, closed
 
 
+Outcome = tuple[list[object], bool]
+
+
+async def compare(ours: int, go: int, data: bytes, idle: float = 0.6) -> tuple[Outcome, Outcome]:
+    """Both outcomes; on a mismatch, once more with a long idle window (a loaded machine
+    can make either agent slower than the short window)."""
+    first = await asyncio.gather(outcome(ours, data, idle), outcome(go, data, idle))
+    if first[0] == first[1]:
+        return first[0], first[1]
+    second = await asyncio.gather(outcome(ours, data, 3.0), outcome(go, data, 3.0))
+    return second[0], second[1]
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_our_agent_answers_like_go(go_rpc_port: int, case: str) -> None:
     async def scenario() -> None:
         async with serving() as (_, port):
-            ours, go = await asyncio.gather(
-                outcome(port, CASES[case]), outcome(go_rpc_port, CASES[case])
-            )
+            ours, go = await compare(port, go_rpc_port, CASES[case])
             assert ours == go
 
     asyncio.run(scenario())
@@ -204,9 +215,7 @@ def test_random_garbage_gets_the_same_fate_as_on_go(go_rpc_port: int) -> None:
     async def scenario() -> None:
         async with serving() as (_, port):
             for blob in blobs:
-                ours, go = await asyncio.gather(
-                    outcome(port, blob, 0.4), outcome(go_rpc_port, blob, 0.4)
-                )
+                ours, go = await compare(port, go_rpc_port, blob, 0.4)
                 assert ours[1] == go[1], blob.hex()
 
     asyncio.run(scenario())
@@ -231,9 +240,7 @@ AUTH_CASES: dict[str, bytes] = {
 def test_auth_protected_agent_answers_like_go(go_auth_rpc_port: int, case: str) -> None:
     async def scenario() -> None:
         async with serving(auth_key="s3cret") as (_, port):
-            ours, go = await asyncio.gather(
-                outcome(port, AUTH_CASES[case]), outcome(go_auth_rpc_port, AUTH_CASES[case])
-            )
+            ours, go = await compare(port, go_auth_rpc_port, AUTH_CASES[case])
             assert ours == go
 
     asyncio.run(scenario())
