@@ -36,6 +36,7 @@ import os
 import random
 from collections.abc import Callable, Hashable, Iterable
 from enum import Enum
+from functools import lru_cache
 
 from serf_proto.broadcast import Broadcast, TransmitLimitedQueue
 from serf_proto.config import (
@@ -1374,6 +1375,7 @@ class Memberlist:
         return None
 
 
+@lru_cache(maxsize=1024)
 def _vsn_tuple(vsn: bytes) -> Vsn:
     return (vsn[0], vsn[1], vsn[2], vsn[3], vsn[4], vsn[5])
 

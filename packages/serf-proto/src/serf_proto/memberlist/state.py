@@ -11,12 +11,13 @@ Addresses travel on the wire as 4- or 16-byte IPs; the core keeps both forms (``
 from __future__ import annotations
 
 import ipaddress
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
 from serf_proto.types import Address, NodeState
 
-__all__ = ["Node", "NodeRecord", "ip_bytes", "ip_text"]
+__all__ = ["Node", "NodeRecord", "ip_bytes", "ip_text", "node_address"]
 
 
 @lru_cache(maxsize=65536)
@@ -38,6 +39,12 @@ def ip_bytes(host: str) -> bytes:
         return ipaddress.ip_address(host).packed
     except ValueError:
         return b""
+
+
+@lru_cache(maxsize=65536)
+def node_address(ip: bytes, port: int) -> Address:
+    """The (shared) ``Address`` of a wire IP and port; big tables reuse one object per node."""
+    return Address(ip_text(ip), port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +95,9 @@ class NodeRecord:
         vsn: tuple[int, int, int, int, int, int],
         state_change: float,
     ) -> None:
-        self.name = name
+        self.name = sys.intern(name)
         self.ip = ip
-        self.addr = Address(ip_text(ip), port)
+        self.addr = node_address(ip, port)
         self.meta = meta
         self.incarnation = incarnation
         self.state = state
@@ -103,7 +110,7 @@ class NodeRecord:
         """Move the node to ``ip:port``."""
         if ip != self.ip or port != self.addr.port:
             self.ip = ip
-            self.addr = Address(ip_text(ip), port)
+            self.addr = node_address(ip, port)
 
     @property
     def dead_or_left(self) -> bool:
