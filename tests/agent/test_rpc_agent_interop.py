@@ -177,10 +177,10 @@ def test_info_has_the_same_sections_and_serf_keys(cluster: Cluster) -> None:
 
 
 def test_query_is_acked_by_every_node_through_either_agent(cluster: Cluster) -> None:
-    (gc, go), (pc, py) = cluster.both("query", "-format=json", "-timeout=1s", "ping")
+    (gc, go), (pc, py) = cluster.both("query", "-format=json", "-timeout=2s", "ping")
     assert gc == pc == 0
     assert sorted(json.loads(go)["Acks"]) == sorted(json.loads(py)["Acks"]) == ["g1", "p1"]
-    (_, go), (_, py) = cluster.both("query", "-format=json", "-timeout=1s", "-tag", "impl=go", "x")
+    (_, go), (_, py) = cluster.both("query", "-format=json", "-timeout=2s", "-tag", "impl=go", "x")
     assert json.loads(go)["Acks"] == json.loads(py)["Acks"] == ["g1"]
 
 
