@@ -8,9 +8,11 @@ import base64
 import json
 import os
 import random
+import re
 import socket
 import stat
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pytest
 from serf_agent.rpc.session import AUTH_REQUIRED, COMMANDS
 from serf_proto.wire import Keyring, Ping, decode_packet, encode_message, encode_packet
 
-from tests.agent.agentproc import AgentProcess, wait_until
+from tests.agent.agentproc import AgentProcess, free_port, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -55,6 +57,17 @@ def _ping_reply(port: int, packet: bytes) -> bytes | None:
             return None
 
 
+def _dropped(http_port: int) -> int:
+    """Sum of ``serf_packets_dropped_total`` over every reason, from the metrics endpoint."""
+    url = f"http://127.0.0.1:{http_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        text = resp.read().decode()
+    return sum(
+        int(float(m.group(1)))
+        for m in re.finditer(r"^serf_packets_dropped_total\{[^}]*\} (\S+)$", text, re.M)
+    )
+
+
 def _ping(port: int, seq: int) -> Ping:
     # The ack goes back to the packet's source address; no source fields needed.
     return Ping(seq, "target")
@@ -63,8 +76,13 @@ def _ping(port: int, seq: int) -> Ping:
 def test_an_encrypted_agent_answers_only_pings_sealed_with_its_key(
     tmp_path: Path, agents: list[AgentProcess]
 ) -> None:
-    target = _start(agents, AgentProcess(tmp_path, "target", f"-encrypt={KEY}"))
+    http_port = free_port()
+    target = _start(
+        agents,
+        AgentProcess(tmp_path, "target", f"-encrypt={KEY}", f"-http-addr=127.0.0.1:{http_port}"),
+    )
     rng = random.Random(3)
+    before = _dropped(http_port)
     plain = encode_packet([encode_message(_ping(target.bind_port, 1))])
     assert _ping_reply(target.bind_port, plain) is None
 
@@ -73,6 +91,7 @@ def test_an_encrypted_agent_answers_only_pings_sealed_with_its_key(
         [encode_message(_ping(target.bind_port, 2))], keyring=wrong, entropy=rng.randbytes
     )
     assert _ping_reply(target.bind_port, sealed_wrong) is None
+    wait_until(lambda: _dropped(http_port) >= before + 2, what="both refusals to be counted")
 
     right = Keyring([base64.b64decode(KEY)])
     sealed = encode_packet(
