@@ -1,0 +1,100 @@
+"""Simulated Serf clusters: a ``SerfNode`` factory and a converged start without a join storm.
+
+``serf_sim_factory`` builds real :class:`~serf_proto.serf.SerfNode`\\ s (Serf library defaults,
+member and user event coalescing off) on a memberlist profile.
+
+``converge`` gives every node a full, alive node table the cheap way. Joining N nodes through
+one seed makes every node learn every other node from gossip and push/pull, and each merge
+queues an ``alive`` broadcast that is then re-sent ``retransmit_mult * ceil(log10(N+1))`` times:
+O(N²) messages before the cluster is quiet. Instead, the shortcut encodes one push/pull message
+holding every node's own state (as each would advertise it) and feeds it to every node as an
+inbound push/pull stream from the seed: the real decoder and the real merge (memberlist's
+alive handling and Serf's member table) fill the tables. The merge queues one ``alive``
+broadcast per learned node, as it would after a join; a cluster that has converged has sent
+those long ago, so the shortcut then empties the broadcast queues. What the nodes emit while
+absorbing the message (their push/pull reply, N member-join events each) is discarded.
+"""
+
+from __future__ import annotations
+
+import random
+
+from serf_proto.config import MemberlistConfig
+from serf_proto.memberlist.state import ip_bytes
+from serf_proto.serf import SerfConfig, SerfNode
+from serf_proto.sim.world import NodeFactory, SimNode, World
+from serf_proto.types import Address, NodeState
+from serf_proto.wire.messages import (
+    PushNodeState,
+    PushPullHeader,
+    encode_push_node_state,
+    encode_push_pull_header,
+)
+
+__all__ = ["converge", "serf_sim_factory", "state_message"]
+
+
+def serf_sim_factory(
+    profile: str, *, lifeguard: bool = True, tcp_pings: bool = True, fast_wire: bool = False
+) -> NodeFactory:
+    """A factory of ``SerfNode``s on ``profile``; ``lifeguard=False`` turns off local-health
+    scaling and suspicion-timeout acceleration (both multipliers set to 1), and
+    ``tcp_pings=False`` the TCP fallback of failed probes."""
+    overrides: dict[str, object] = {"fast_wire": fast_wire, "disable_tcp_pings": not tcp_pings}
+    if not lifeguard:
+        overrides["awareness_max_multiplier"] = 1
+        overrides["suspicion_max_timeout_mult"] = 1
+
+    def make(world: World, name: str, addr: Address, rng: random.Random, now: float) -> SimNode:
+        del world
+        mcfg = MemberlistConfig.profile(
+            profile, name, bind_addr=addr.host, bind_port=addr.port, **overrides
+        )
+        return SerfNode(SerfConfig(memberlist=mcfg), now=now, rng=rng, entropy=rng.randbytes)
+
+    return make
+
+
+def _serf(world: World, name: str) -> SerfNode:
+    node = world.node(name)
+    if not isinstance(node, SerfNode):
+        raise TypeError(f"node {name!r} is not a SerfNode")
+    return node
+
+
+def state_message(world: World, names: list[str]) -> bytes:
+    """One plain push/pull stream message with the advertised state of every node in ``names``."""
+    parts = [encode_push_pull_header(PushPullHeader(len(names), 0, False))]
+    for name in names:
+        local = _serf(world, name).memberlist.local_node
+        parts.append(
+            encode_push_node_state(
+                PushNodeState(
+                    local.name,
+                    ip_bytes(local.addr.host),
+                    local.addr.port,
+                    local.meta,
+                    local.incarnation,
+                    int(NodeState.ALIVE),
+                    bytes(local.vsn),
+                )
+            )
+        )
+    return b"".join(parts)
+
+
+def _absorb(node: SerfNode, source: Address, message: bytes, now: float) -> None:
+    sid = node.accept_stream(source, now)
+    node.receive_stream_data(sid, message, now)
+    node.take_outputs()  # the push/pull reply and one member-join event per learned node
+    # A converged cluster has long finished gossiping these joins (see the module essay).
+    node.memberlist._broadcasts.reset()
+
+
+def converge(world: World, names: list[str]) -> None:
+    """Fill every node's table with every node in ``names`` (alive), through the real
+    push/pull merge, as if the cluster had converged long ago (see the module essay)."""
+    message = state_message(world, names)
+    source = world.address(names[0])
+    for name in names:
+        world.call(name, lambda node, now: _absorb(node, source, message, now))

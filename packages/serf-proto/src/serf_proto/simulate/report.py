@@ -1,0 +1,71 @@
+"""Plain-text rendering of a simulation result: a summary, the key times and the curve."""
+
+from __future__ import annotations
+
+from serf_proto.simulate.runner import SimulationResult
+
+__all__ = ["render_text"]
+
+_BAR = 40
+_WHAT = {
+    "event": "nodes that delivered the user event",
+    "failure": "live nodes that declared the crashed node failed",
+    "join": "nodes that see every node alive",
+    "partition": "nodes that see every node alive again after the heal",
+}
+_FROM = {
+    "event": "after the event was sent",
+    "failure": "after the crash",
+    "join": "after the joins started",
+    "partition": "after the heal",
+}
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.3f} s"
+
+
+def render_text(
+    result: SimulationResult, *, wall_s: float | None = None, peak_rss_mib: float | None = None
+) -> str:
+    """The human-readable report of ``result`` (the caller adds wall time and memory)."""
+    spec = result.spec
+    lines = [
+        f"Scenario:        {spec.scenario} ({spec.nodes} nodes, profile {spec.profile}, "
+        f"seed {spec.seed})",
+        f"Network:         loss {spec.loss:.1%}, latency {spec.latency * 1000:.1f} ms",
+        f"Lifeguard:       {'on' if spec.lifeguard else 'off'}, "
+        f"TCP ping fallback {'on' if spec.tcp_pings else 'off'}",
+        f"Simulated:       {result.duration_s:.1f} s",
+        f"Deliveries:      {result.deliveries:,} packets "
+        f"({result.packets_lost:,} lost of {result.packets_sent:,} sent)",
+    ]
+    if wall_s is not None:
+        rate = result.deliveries / wall_s if wall_s > 0 else 0.0
+        lines.append(f"Wall time:       {wall_s:.1f} s ({rate:,.0f} deliveries/s)")
+    if peak_rss_mib is not None:
+        lines.append(f"Peak RSS:        {peak_rss_mib:,.0f} MiB")
+    lines.append(f"False failures:  {result.false_failures}")
+    if spec.scenario == "partition":
+        heal = spec.trigger_at + spec.heal_after
+        lines.append(f"Partition:       split at {spec.trigger_at:.1f} s, healed at {heal:.1f} s")
+    if result.subject is not None:
+        role = "origin" if spec.scenario == "event" else "crashed node"
+        lines.append(f"Subject:         {result.subject} ({role})")
+    if spec.scenario == "steady":
+        return "\n".join(lines)
+    lines.append("")
+    summary = result.detection if result.detection is not None else result.dissemination
+    assert summary is not None
+    kind = "Detection" if result.detection is not None else "Dissemination"
+    lines.append(
+        f"{kind} ({_WHAT[spec.scenario]}; {result.reached} of {result.population}, "
+        f"seconds {_FROM[spec.scenario]}):"
+    )
+    lines.append("  " + "  ".join(f"{k}={_seconds(v)}" for k, v in summary.items()))
+    lines.append("")
+    lines.append("   share   seconds")
+    for share, seconds in result.curve:
+        bar = "#" * round(share * _BAR)
+        lines.append(f"  {share * 100:6.2f}%  {_seconds(seconds):>9}  {bar}")
+    return "\n".join(lines)
