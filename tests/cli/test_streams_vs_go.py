@@ -56,8 +56,8 @@ class Background:
                 self.proc.wait()
 
 
-def event_block(text: str, name: str) -> list[str]:
-    """The sorted field lines of the ``Event Info:`` block whose Name is ``name``."""
+def event_block(text: str, name: str, key: str = "Name") -> list[str]:
+    """The sorted field lines of the first ``Event Info:`` block whose ``key`` is ``name``."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line != "Event Info:":
@@ -67,7 +67,7 @@ def event_block(text: str, name: str) -> list[str]:
             if not field.startswith("\t"):
                 break
             block.append(field)
-        if f'\tName: "{name}"' in block:
+        if f'\t{key}: "{name}"' in block:
             return sorted(block)
     return []
 
@@ -268,3 +268,28 @@ def test_failed_members_list_reach_and_leave_like_go(with_failed: Cluster) -> No
     assert (ours.code, ours.out, ours.err) == (go.code, go.out, go.err) == (0, "", "")
     go, ours = run_both(["members", f"-rpc-addr={rpc}", "-name=f4"])
     assert (ours.code, ours.out) == (go.code, go.out) == (0, "\n")
+
+
+def test_member_events_on_the_monitor_print_nested_records_like_go(
+    agent_factory: list[str], tmp_path: Path
+) -> None:
+    with cluster(agent_factory, tmp_path) as c:
+        first = c.start("m1", "-tag", "role=web")
+        args = ["monitor", f"-rpc-addr={first.rpc}"]
+        go = Background(GO_CLI, args, tmp_path / "go.out")
+        ours = Background(PY_CLI, args, tmp_path / "py.out")
+        try:
+            wait_until(lambda: "[INFO]" in go.text() and "[INFO]" in ours.text(), 20, "monitors")
+            c.start("m2", "-tag", "a=b", join=first)
+            wait_until(
+                lambda: all(event_block(p.text(), "member-join", "Event") for p in (go, ours)),
+                30,
+                "member-join on both monitors",
+            )
+        finally:
+            for proc in (go, ours):
+                proc.proc.send_signal(signal.SIGINT)
+        assert (ours.finish(), go.finish()) == (0, 0)
+    ours_block = event_block(ours.text(), "member-join", "Event")
+    assert ours_block == event_block(go.text(), "member-join", "Event")
+    assert any('"Addr":[]uint8{0x7f, 0x0, 0x0, 0x1}' in line for line in ours_block)
