@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("serf_cli.commands.query", "Send a query to the Serf cluster"),
     "reachability": ("serf_cli.commands.reachability", "Test network reachability"),
     "rtt": ("serf_cli.commands.rtt", "Estimates network round trip time between nodes"),
+    "simulate": ("serf_cli.commands.simulate", "Runs a cluster on the deterministic simulator"),
     "tags": ("serf_cli.commands.tags", "Modify tags of a running Serf agent"),
     "version": ("serf_cli.commands.version", "Prints the Serf version"),
 }
