@@ -252,6 +252,21 @@ def test_http_endpoint_of_our_agent_matches_serf_members_json(cluster: Cluster) 
     assert http_doc == json.loads(cli)
 
 
+def test_http_metrics_and_health_of_our_agent_parse(cluster: Cluster) -> None:
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    base = f"http://127.0.0.1:{cluster.py_http}"
+    with urllib.request.urlopen(f"{base}/metrics") as resp:
+        families = {f.name: f for f in text_string_to_metric_families(resp.read().decode())}
+    members = {s.labels["status"]: s.value for s in families["serf_members"].samples}
+    assert members["alive"] == 2
+    assert families["serf_rpc_commands"].samples  # the CLI calls above were counted
+    with urllib.request.urlopen(f"{base}/v1/health") as resp:
+        assert resp.status == 200 and json.loads(resp.read())["name"] == "p1"
+
+
 def test_join_of_a_reachable_address_reports_like_go(cluster: Cluster) -> None:
     (gc, go), (pc, py) = cluster.both("join", f"127.0.0.1:{cluster.go_bind}")
     assert gc == pc == 0 and go == py == "Successfully joined cluster by contacting 1 nodes.\n"
