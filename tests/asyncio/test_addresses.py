@@ -1,0 +1,87 @@
+"""Addresses: host:port parsing, resolution, and Go's choice of the advertised address."""
+
+from __future__ import annotations
+
+import pytest
+from serf_asyncio.addresses import (
+    AddressError,
+    advertise_address,
+    first_private_ipv4,
+    interface_ipv4_addresses,
+    is_private_ipv4,
+    resolve,
+    split_host_port,
+)
+from serf_asyncio.runner import run
+from serf_proto.types import Address
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10.0.0.1", ("10.0.0.1", 7946)),
+        ("10.0.0.1:8000", ("10.0.0.1", 8000)),
+        ("node.example:1", ("node.example", 1)),
+        ("[::1]:7000", ("::1", 7000)),
+        ("[fd00::2]", ("fd00::2", 7946)),
+        ("::1", ("::1", 7946)),
+        (":9000", ("", 9000)),
+    ],
+)
+def test_host_and_port_are_split_with_serfs_default_port(
+    text: str, expected: tuple[str, int]
+) -> None:
+    assert split_host_port(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "[::1", "[::1]x", "host:port", "host:70000", "a:b:c"])
+def test_malformed_addresses_raise_a_typed_error(text: str) -> None:
+    with pytest.raises(AddressError):
+        split_host_port(text)
+
+
+def test_an_explicit_advertise_address_wins_and_defaults_to_the_bind_port() -> None:
+    assert advertise_address("0.0.0.0", 5000, "10.1.2.3") == Address("10.1.2.3", 5000)
+    assert advertise_address("0.0.0.0", 5000, "10.1.2.3:6000") == Address("10.1.2.3", 6000)
+    assert advertise_address("::", 5000, "[fd00::9]:1") == Address("fd00::9", 1)
+
+
+def test_a_wildcard_bind_advertises_the_first_private_ipv4_like_go() -> None:
+    candidates = ["127.0.0.1", "169.254.1.1", "8.8.8.8", "172.16.5.4", "10.0.0.1"]
+    assert advertise_address("0.0.0.0", 7946, candidates=candidates) == Address("172.16.5.4", 7946)
+    assert advertise_address("::", 7946, candidates=candidates) == Address("172.16.5.4", 7946)
+
+
+def test_a_wildcard_bind_without_a_private_address_is_refused() -> None:
+    with pytest.raises(AddressError, match="No private IP address found"):
+        advertise_address("0.0.0.0", 7946, candidates=["127.0.0.1", "8.8.8.8"])
+
+
+def test_a_specific_bind_address_is_advertised_as_is() -> None:
+    assert advertise_address("127.0.0.1", 7000) == Address("127.0.0.1", 7000)
+    assert advertise_address("::1", 7000) == Address("::1", 7000)
+
+
+def test_private_means_rfc1918_or_shared_space_but_not_loopback_or_link_local() -> None:
+    assert [is_private_ipv4(ip) for ip in ("10.1.1.1", "192.168.0.1", "100.64.0.1")] == [True] * 3
+    assert [is_private_ipv4(ip) for ip in ("127.0.0.1", "169.254.0.1", "0.0.0.0", "::1")] == [
+        False
+    ] * 4
+
+
+def test_the_host_interfaces_include_loopback_and_the_private_choice_is_one_of_them() -> None:
+    found = interface_ipv4_addresses()
+    assert found
+    choice = first_private_ipv4()
+    assert choice is None or choice in found
+
+
+def test_join_targets_resolve_literals_directly_and_names_through_the_resolver() -> None:
+    async def body() -> None:
+        assert await resolve("127.0.0.1:1234") == [Address("127.0.0.1", 1234)]
+        assert await resolve("[::1]") == [Address("::1", 7946)]
+        assert Address("127.0.0.1", 99) in await resolve("localhost:99")
+        with pytest.raises(AddressError, match="lookup"):
+            await resolve("no-such-host.invalid")
+
+    run(body())
