@@ -114,3 +114,12 @@ def test_a_bad_duration_is_refused_with_gos_message() -> None:
     code, _, err = run(["-latency=5parsecs"])
     assert code == 1
     assert err.startswith('invalid value "5parsecs" for flag -latency:')
+
+
+def test_arrivals_list_every_live_node_and_match_the_curve() -> None:
+    data = simulate_json("-arrivals", "-scenario=failure", "-trigger=2s")
+    arrivals = data["arrivals_s"]
+    assert len(arrivals) == data["reached"] == 19
+    assert arrivals == sorted(arrivals)
+    assert (arrivals[0], arrivals[-1]) == (data["detection"]["first"], data["detection"]["all"])
+    assert data["build_s"] >= 0 and data["run_s"] > 0
