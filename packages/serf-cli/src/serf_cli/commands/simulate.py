@@ -47,7 +47,9 @@ Options:
   -fast-wire=false          Skip compression on send (faster for large N).
   -stop-when-complete=false End once every live node reached the measured
                             state (checked every simulated second).
-  -format=text              Output format: text or json."""
+  -format=text              Output format: text or json.
+  -arrivals=false           With -format=json, also list every node's arrival
+                            time (seconds after the trigger)."""
 
 _NS = 1_000_000_000
 
@@ -75,6 +77,7 @@ def _flags() -> FlagSet:
     flags.boolean("fast-wire", False)
     flags.boolean("stop-when-complete", False)
     flags.string("format", "text")
+    flags.boolean("arrivals", False)
     return flags
 
 
@@ -130,19 +133,34 @@ def run(args: list[str], ui: Ui) -> int:
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     try:
+        marks: dict[str, float] = {}
+
+        def mark(phase: str) -> None:
+            marks[phase] = time.perf_counter()
+
         start = time.perf_counter()
-        result = run_scenario(spec)
+        result = run_scenario(spec, on_phase=mark)
         wall = time.perf_counter() - start
     finally:
         gc.set_threshold(*thresholds)
         logging.disable(previous)
     rss = peak_rss_mib()
     if fmt == "json":
-        out = result.to_dict()
+        out = result.to_dict(arrivals=flags.get_bool("arrivals"))
+        run_s = marks["done"] - marks["built"]
         out["wall_s"] = round(wall, 3)
-        out["deliveries_per_s"] = round(result.deliveries / wall) if wall > 0 else None
+        out["build_s"] = round(marks["built"] - start, 3)
+        out["run_s"] = round(run_s, 3)
+        out["deliveries_per_s"] = round(result.deliveries / run_s) if run_s > 0 else None
         out["peak_rss_mib"] = round(rss, 1)
         ui.out(json.dumps(out, sort_keys=False))
     else:
-        ui.out(render_text(result, wall_s=wall, peak_rss_mib=rss))
+        ui.out(
+            render_text(
+                result,
+                wall_s=wall,
+                run_s=marks["done"] - marks["built"],
+                peak_rss_mib=rss,
+            )
+        )
     return 0

@@ -28,6 +28,7 @@ Shares are of the live nodes: the crashed node never counts, and ``p9999`` needs
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,8 +71,9 @@ class SimulationResult:
     arrivals: list[float] = field(default_factory=list)
     trace_hash: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object of ``serf simulate -format=json`` (without wall time and RSS)."""
+    def to_dict(self, *, arrivals: bool = False) -> dict[str, Any]:
+        """The JSON object of ``serf simulate -format=json`` (without wall time and RSS);
+        ``arrivals`` adds every live node's arrival time (seconds after the trigger)."""
         spec = self.spec
         out: dict[str, Any] = {
             "nodes": spec.nodes,
@@ -102,6 +104,8 @@ class SimulationResult:
         if self.detection is not None:
             out["detection"] = {k: _round(v) for k, v in self.detection.items()}
         out["curve"] = [{"share": s, "seconds": _round(t)} for s, t in self.curve]
+        if arrivals:
+            out["arrivals_s"] = [round(t, 6) for t in self.arrivals]
         return out
 
 
@@ -209,8 +213,14 @@ def _trigger(world: World, spec: ScenarioSpec, names: list[str], watcher: _Watch
         watcher.curve = ArrivalCurve(at + spec.heal_after)
 
 
-def run_scenario(spec: ScenarioSpec) -> SimulationResult:
-    """Build the cluster, run ``spec`` and return what it measured."""
+def run_scenario(
+    spec: ScenarioSpec, *, on_phase: Callable[[str], None] | None = None
+) -> SimulationResult:
+    """Build the cluster, run ``spec`` and return what it measured.
+
+    ``on_phase`` is called with ``"built"`` once the cluster is ready (converged when the
+    scenario starts converged) and with ``"done"`` after the run, so a caller can time them.
+    """
     world = World(
         seed=spec.seed,
         factory=serf_sim_factory(
@@ -227,6 +237,8 @@ def run_scenario(spec: ScenarioSpec) -> SimulationResult:
         world.add_node(name)
     if spec.converged_start:
         converge(world, names)
+    if on_phase is not None:
+        on_phase("built")
     watcher = _Watcher(world, spec, names)
     world.observers.append(watcher.on_entry)
     _trigger(world, spec, names, watcher)
@@ -240,6 +252,8 @@ def run_scenario(spec: ScenarioSpec) -> SimulationResult:
         world.run_until(end, stop=lambda: watcher.complete(population), step=1.0)
     else:
         world.run_until(end)
+    if on_phase is not None:
+        on_phase("done")
     live = set(world.running())
     if spec.scenario == "failure" and watcher.subject is not None:
         live.discard(watcher.subject)
