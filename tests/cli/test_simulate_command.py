@@ -11,7 +11,7 @@ from serf_cli.main import dispatch
 from serf_cli.ui import Ui
 
 #: Fields that measure the process, not the simulated run.
-PROCESS_FIELDS = ("wall_s", "deliveries_per_s", "peak_rss_mib")
+PROCESS_FIELDS = ("wall_s", "build_s", "run_s", "deliveries_per_s", "peak_rss_mib")
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
