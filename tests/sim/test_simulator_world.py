@@ -244,3 +244,30 @@ def test_names_and_addresses_must_be_unique() -> None:
         world.add_node("a")
     with pytest.raises(ValueError, match="taken"):
         world.add_node("z", world.address("a"))
+
+
+def test_with_tcp_loss_lost_handshakes_delay_a_connection_by_syn_timeouts() -> None:
+    world = World(seed=2, factory=Echo, link=LinkSpec(loss=0.5, latency=0.01), tcp_loss=True)
+    world.add_node("a")
+    world.add_node("b")
+    addr_b = world.address("b")
+    for _ in range(40):
+        world.call("a", lambda node, now: node.open(addr_b))
+    world.run_for(10.0)
+    log = echo(world, "a").stream_log
+    connected = sorted(t for t, kind, _, _ in log if kind == "connected")
+    failed = [t for t, kind, _, _ in log if kind.startswith("failed")]
+    assert connected and connected[0] == pytest.approx(0.02)
+    assert any(t > 1.0 for t in connected)  # retried after the 1 s SYN timeout
+    assert all(t == pytest.approx(5.0) for t in failed)  # gave up at the OpenStream timeout
+    assert len(connected) + len(failed) == 40
+
+
+def test_without_tcp_loss_streams_ignore_datagram_loss() -> None:
+    world = world_of("a", "b", link=LinkSpec(loss=0.5, latency=0.01))
+    addr_b = world.address("b")
+    for _ in range(20):
+        world.call("a", lambda node, now: node.open(addr_b))
+    world.run_for(1.0)
+    log = echo(world, "a").stream_log
+    assert [kind for _, kind, _, _ in log] == ["connected"] * 20

@@ -4,8 +4,10 @@ Every datagram asks :meth:`Network.delays` for its fate: an empty list means it 
 delay per copy otherwise (duplication yields two). Jitter is drawn per copy, so packets on the
 same link overtake each other as on a real network. Links can be overridden one direction at a
 time (asymmetric loss or latency). A partition splits nodes into groups that cannot reach each
-other until :meth:`heal`. Streams use the same latency but no loss (TCP retransmits), and fail
-across a partition.
+other until :meth:`heal`. Streams use the same latency and fail across a partition. By default
+they lose nothing; with ``tcp_loss=True`` the link loss shows up as TCP retransmission delays
+(SYNs after 1, 2, 4 ... s; data after 0.2 s, doubling), which matters when the TCP fallback
+ping competes with the probe deadline.
 
 All randomness comes from the network's own ``random.Random``, so adding nodes or changing what
 nodes do never shifts the loss pattern seen by unrelated traffic in a different way than the
@@ -18,6 +20,13 @@ import random
 from dataclasses import dataclass
 
 __all__ = ["LinkSpec", "Network"]
+
+#: TCP's minimum retransmission timeout, its first SYN timeout and SYN retries (Linux).
+TCP_MIN_RTO = 0.2
+TCP_SYN_RTO = 1.0
+TCP_SYN_RETRIES = 6
+#: Stop adding retransmissions to a stream chunk after this long (the peer gives up anyway).
+TCP_GIVE_UP = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +55,14 @@ class LinkSpec:
 class Network:
     """Link behaviour between named nodes (see the module docstring)."""
 
-    __slots__ = ("_group", "_links", "default", "rng")
+    __slots__ = ("_group", "_links", "default", "rng", "tcp_loss")
 
-    def __init__(self, rng: random.Random, default: LinkSpec | None = None) -> None:
+    def __init__(
+        self, rng: random.Random, default: LinkSpec | None = None, *, tcp_loss: bool = False
+    ) -> None:
         self.rng = rng
         self.default = default if default is not None else LinkSpec()
+        self.tcp_loss = tcp_loss
         self._links: dict[tuple[str, str], LinkSpec] = {}
         self._group: dict[str, int] = {}
 
@@ -111,8 +123,42 @@ class Network:
         return [first]
 
     def stream_delay(self, src: str, dst: str) -> float | None:
-        """One-way delay of stream bytes, or None when ``dst`` is unreachable."""
+        """One-way delay of a chunk of stream bytes, or None when ``dst`` is unreachable.
+
+        With ``tcp_loss``, loss costs retransmissions as in TCP: each lost copy adds the
+        retransmission timeout (0.2 s, doubling up to 60 s).
+        """
         if self._group and not self.reachable(src, dst):
             return None
         spec = self.link(src, dst)
-        return spec.latency + (self.rng.random() * spec.jitter if spec.jitter else 0.0)
+        rand = self.rng.random
+        delay = spec.latency + (rand() * spec.jitter if spec.jitter else 0.0)
+        rto = TCP_MIN_RTO
+        while self.tcp_loss and spec.loss and rand() < spec.loss and delay < TCP_GIVE_UP:
+            delay += rto
+            rto = min(rto * 2, 60.0)
+        return delay
+
+    def connect_delay(self, src: str, dst: str) -> float | None:
+        """Seconds until a connection from ``src`` reaches ``dst``, or None when it never can.
+
+        With ``tcp_loss``, a lost SYN or SYN-ACK is retried after 1, 2, 4 ... s, as Linux does.
+        """
+        if self._group and not self.reachable(src, dst):
+            return None
+        forward = self.link(src, dst)
+        backward = self.link(dst, src)
+        rand = self.rng.random
+        waited = 0.0
+        rto = TCP_SYN_RTO
+        for _ in range(TCP_SYN_RETRIES + 1):
+            lost = self.tcp_loss and (
+                (forward.loss and rand() < forward.loss)
+                or (backward.loss and rand() < backward.loss)
+            )
+            if not lost:
+                jitter = rand() * forward.jitter if forward.jitter else 0.0
+                return waited + forward.latency + jitter
+            waited += rto
+            rto *= 2
+        return None

@@ -119,6 +119,8 @@ class World:
         factory: the default node factory (``add_node`` may override it).
         link: default behaviour of every link.
         trace_packets: also hash every datagram's bytes into the trace (slower).
+        tcp_loss: let link loss delay streams as TCP retransmissions would (default: streams
+            are lossless).
         keep_trace: keep the recorded entries in :attr:`trace` (the hash is always kept).
     """
 
@@ -130,11 +132,12 @@ class World:
         link: LinkSpec | None = None,
         trace_packets: bool = False,
         keep_trace: bool = True,
+        tcp_loss: bool = False,
     ) -> None:
         self.seed = seed
         self.factory = factory
         self.now = 0.0
-        self.network = Network(random.Random(f"{seed}/network"), link)
+        self.network = Network(random.Random(f"{seed}/network"), link, tcp_loss=tcp_loss)
         self.stats = SimStats()
         self.trace: list[TraceEntry] = []
         self.trace_packets = trace_packets
@@ -398,10 +401,9 @@ class World:
             sid = node.accept_stream(peer_addr, now)
             self._pipes[(index, sid)] = (src, src_sid, src_instance)
             self._pipes[(src, src_sid)] = (index, sid, slot.instance)
-            delay = self.network.stream_delay(slot.name, src_slot.name)
-            if delay is None:
-                delay = b
-            self._push(self.now + delay, _CONNECTED, src, (src_sid, src_instance), None)
+            # The handshake's retries are already in the accept time; the reply takes one hop.
+            back = self.network.link(slot.name, src_slot.name).latency
+            self._push(self.now + back, _CONNECTED, src, (src_sid, src_instance), None)
         elif kind == _CONNECTED:
             sid, instance = a
             if instance != slot.instance or (index, sid) not in self._pipes:
@@ -499,8 +501,8 @@ class World:
             )
             return
         dst_name = self._slots[dst].name
-        delay = self.network.stream_delay(slot.name, dst_name)
-        if delay is None:
+        delay = self.network.connect_delay(slot.name, dst_name)
+        if delay is None or delay > out.timeout:
             self._push(
                 self.now + out.timeout, _FAILED, index, (out.sid, slot.instance), "i/o timeout"
             )
