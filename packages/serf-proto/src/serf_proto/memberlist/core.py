@@ -19,8 +19,8 @@ off one :class:`~serf_proto.timers.TimerQueue`:
   table with one random peer over a stream; joining is a push/pull with ``join=True``.
 
 The Go implementation blocks in goroutines (``probeNode`` waits on channels). Here every wait is
-a phase with a deadline: a probe is a :class:`_Probe` record plus timer keys, a stream exchange
-is a :class:`_Stream` record plus a ``("stream", sid)`` deadline. Inputs carry ``now`` (float
+a phase with a deadline: a probe is a :class:`Probe` record plus timer keys, a stream exchange
+is a :class:`Stream` record plus a ``("stream", sid)`` deadline. Inputs carry ``now`` (float
 seconds, monotonic); randomness comes from the injected ``random.Random``; all effects leave
 through ``take_outputs()`` as I/O commands (``SendPacket``, ``OpenStream``, ``SendStream``,
 ``CloseStream``) and results (``JoinCompleted``, ``LeaveCompleted``). Node events go to the
@@ -35,8 +35,6 @@ import logging
 import os
 import random
 from collections.abc import Callable, Hashable, Iterable
-from enum import Enum
-from functools import lru_cache
 
 from serf_proto.broadcast import Broadcast, TransmitLimitedQueue
 from serf_proto.config import (
@@ -51,9 +49,12 @@ from serf_proto.memberlist.awareness import Awareness
 from serf_proto.memberlist.delegate import MemberlistDelegate, NullDelegate
 from serf_proto.memberlist.formulas import push_pull_scale, suspicion_timeout
 from serf_proto.memberlist.rules import Verdict, alive_verdict, dead_verdict, suspect_verdict
+from serf_proto.memberlist.selection import k_random_nodes
+from serf_proto.memberlist.sessions import JoinOp, Phase, Probe, Relay, Stream, StreamKind
 from serf_proto.memberlist.state import Node, NodeRecord, ip_bytes, ip_text
 from serf_proto.memberlist.stats import MemberlistStats
 from serf_proto.memberlist.suspicion import Suspicion
+from serf_proto.memberlist.versions import NO_VSN, Vsn, valid_alive_vsn, verify_protocol, vsn_tuple
 from serf_proto.memberlist.wireio import WireIO, decode_packet_message
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.timers import TimerQueue
@@ -91,7 +92,6 @@ __all__ = ["Memberlist", "Output"]
 log = logging.getLogger("serf_proto.memberlist")
 
 Output = SendPacket | OpenStream | SendStream | CloseStream | JoinCompleted | LeaveCompleted
-Vsn = tuple[int, int, int, int, int, int]
 
 #: Most inbound streams open at once; more are closed at once (Go refuses the 128th
 #: concurrent push/pull, ``maxPushPullRequests``).
@@ -99,7 +99,6 @@ MAX_INBOUND_STREAMS = 128
 #: Largest amount of buffered stream bytes before the stream is refused (two 20 MiB bounds).
 MAX_STREAM_BUFFER = 2 * MAX_USER_STATE_LEN + 65536
 
-_NO_VSN: Vsn = (0, 0, 0, 0, 0, 0)
 #: The type byte a delegate broadcast gets when memberlist piggybacks it.
 USER_MSG_OVERHEAD = 1
 
@@ -108,82 +107,6 @@ def make_compounds(msgs: list[bytes]) -> list[bytes]:
     """Split ``msgs`` into compounds of at most 127 parts (what memberlist 0.2.2 can read)."""
     step = MAX_COMPOUND_PARTS
     return [make_compound(msgs[i : i + step]) for i in range(0, len(msgs), step)]
-
-
-class _Phase(Enum):
-    DIRECT = "direct"
-    INDIRECT = "indirect"
-    WAIT_TCP = "wait-tcp"
-
-
-class _Probe:
-    """One probe in flight: the target as it was when the probe started, and its progress."""
-
-    __slots__ = (
-        "deadline",
-        "expected_nacks",
-        "nacks",
-        "phase",
-        "sent",
-        "seq",
-        "target",
-        "tcp_ok",
-        "tcp_sid",
-    )
-
-    def __init__(self, target: Node, seq: int, sent: float, deadline: float) -> None:
-        self.target = target
-        self.seq = seq
-        self.sent = sent
-        self.deadline = deadline
-        self.phase = _Phase.DIRECT
-        self.expected_nacks = 0
-        self.nacks = 0
-        self.tcp_sid: int | None = None
-        self.tcp_ok = False
-
-
-class _Relay:
-    """An indirect ping we run for ``requester``: relay the ack, or a nack on timeout."""
-
-    __slots__ = ("nack", "orig_seq", "requester")
-
-    def __init__(self, orig_seq: int, requester: Address, nack: bool) -> None:
-        self.orig_seq = orig_seq
-        self.requester = requester
-        self.nack = nack
-
-
-class _Kind(Enum):
-    PUSH_PULL = "push-pull"
-    TCP_PING = "tcp-ping"
-    USER = "user"
-    INBOUND = "inbound"
-
-
-class _Stream:
-    """One stream session: what it is for and what has been received so far."""
-
-    __slots__ = ("addr", "buf", "join", "kind", "op", "payload", "seq", "sid")
-
-    def __init__(self, sid: int, kind: _Kind, addr: Address) -> None:
-        self.sid = sid
-        self.kind = kind
-        self.addr = addr
-        self.buf = bytearray()
-        self.join = False
-        self.op: int | None = None
-        self.seq = 0
-        self.payload = b""
-
-
-class _JoinOp:
-    __slots__ = ("errors", "joined", "pending")
-
-    def __init__(self) -> None:
-        self.pending: set[int] = set()
-        self.joined = 0
-        self.errors: list[str] = []
 
 
 class Memberlist:
@@ -227,12 +150,12 @@ class Memberlist:
         self._awareness = Awareness(config.awareness_max_multiplier)
         self._suspicions: dict[str, Suspicion] = {}
         self._broadcasts = TransmitLimitedQueue(config.retransmit_mult, self.estimated_num_nodes)
-        self._probe: _Probe | None = None
-        self._relays: dict[int, _Relay] = {}
-        self._streams: dict[int, _Stream] = {}
+        self._probe: Probe | None = None
+        self._relays: dict[int, Relay] = {}
+        self._streams: dict[int, Stream] = {}
         self._next_sid = 0
         self._next_op = 0
-        self._joins: dict[int, _JoinOp] = {}
+        self._joins: dict[int, JoinOp] = {}
         self._inbound = 0
         self._left = False
         self._leave_op: int | None = None
@@ -350,7 +273,7 @@ class Memberlist:
             self._out.append(CloseStream(sid))
             return sid
         self._inbound += 1
-        self._streams[sid] = _Stream(sid, _Kind.INBOUND, addr)
+        self._streams[sid] = Stream(sid, StreamKind.INBOUND, addr)
         self._timers.schedule(("stream", sid), now + self.config.tcp_timeout)
         return sid
 
@@ -360,12 +283,12 @@ class Memberlist:
         if st is None or self._shutdown:
             return
         preamble = self.wire.stream_preamble()
-        if st.kind is _Kind.PUSH_PULL:
+        if st.kind is StreamKind.PUSH_PULL:
             self._send_stream(sid, self._local_state_message(st.join), preamble)
-        elif st.kind is _Kind.TCP_PING:
+        elif st.kind is StreamKind.TCP_PING:
             ping = Ping(st.seq, st.payload.decode(), self._ip, self._port, self.config.name)
             self._send_stream(sid, encode_message(ping), preamble)
-        elif st.kind is _Kind.USER:
+        elif st.kind is StreamKind.USER:
             self._send_stream(sid, encode_stream_message(UserMsg(st.payload)), preamble)
             self._close_stream(st)
 
@@ -390,17 +313,17 @@ class Memberlist:
             self._end_stream(st, "stream message too large", now, close=True)
             return
         try:
-            msg = self.wire.decode_stream(st.buf, st.kind is _Kind.INBOUND)
+            msg = self.wire.decode_stream(st.buf, st.kind is StreamKind.INBOUND)
         except DecodeError as exc:
             self.stats.drop(type(exc).__name__)
-            if st.kind is _Kind.INBOUND and self.wire.is_outer_layer_error(exc):
+            if st.kind is StreamKind.INBOUND and self.wire.is_outer_layer_error(exc):
                 self._send_stream(sid, encode_message(ErrResp(str(exc))))
             self._end_stream(st, f"bad stream message: {exc}", now, close=True)
             return
         if msg is None:
             return
         self._timers.cancel(("stream", sid))
-        if st.kind is _Kind.INBOUND:
+        if st.kind is StreamKind.INBOUND:
             self._handle_inbound(st, msg, now)
         else:
             self._handle_reply(st, msg, now)
@@ -416,7 +339,7 @@ class Memberlist:
         if self._shutdown:
             raise InvalidState("memberlist is shut down")
         op = self._new_op()
-        job = _JoinOp()
+        job = JoinOp()
         for addr in addrs:
             job.pending.add(self._open_push_pull(addr, True, now, op))
         self._joins[op] = job
@@ -473,7 +396,7 @@ class Memberlist:
     def send_reliable(self, addr: Address, payload: bytes, now: float) -> int:
         """Send a user message to ``addr`` over a stream (Go ``SendReliable``); returns the sid."""
         sid = self._new_sid()
-        st = _Stream(sid, _Kind.USER, addr)
+        st = Stream(sid, StreamKind.USER, addr)
         st.payload = payload
         self._open(st, now, self.config.tcp_timeout)
         return sid
@@ -579,7 +502,7 @@ class Memberlist:
         target = rec.snapshot()
         seq = self._next_seq()
         interval = self._awareness.scale_timeout(cfg.probe_interval)
-        probe = _Probe(target, seq, now, now + interval)
+        probe = Probe(target, seq, now, now + interval)
         self._probe = probe
         self.stats.probes_sent += 1
         ping = encode_message(Ping(seq, rec.name, self._ip, self._port, cfg.name))
@@ -593,9 +516,9 @@ class Memberlist:
 
     def _probe_direct_timeout(self, seq: int, now: float) -> None:
         probe = self._probe
-        if probe is None or probe.seq != seq or probe.phase is not _Phase.DIRECT:
+        if probe is None or probe.seq != seq or probe.phase is not Phase.DIRECT:
             return
-        probe.phase = _Phase.INDIRECT
+        probe.phase = Phase.INDIRECT
         cfg = self.config
         target = probe.target
         me = cfg.name
@@ -622,7 +545,7 @@ class Memberlist:
             self._send_msg(peer.addr, encode_message(req), peer)
         if not cfg.disable_tcp_pings and target.vsn[1] >= 3:
             sid = self._new_sid()
-            st = _Stream(sid, _Kind.TCP_PING, target.addr)
+            st = Stream(sid, StreamKind.TCP_PING, target.addr)
             st.seq = seq
             st.payload = target.name.encode()
             probe.tcp_sid = sid
@@ -634,17 +557,17 @@ class Memberlist:
         if probe is None or probe.seq != seq:
             return
         if probe.tcp_sid is not None and probe.tcp_sid in self._streams:
-            probe.phase = _Phase.WAIT_TCP  # Go waits for the fallback goroutine's verdict
+            probe.phase = Phase.WAIT_TCP  # Go waits for the fallback goroutine's verdict
             return
         self._probe_failed(probe, now)
 
-    def _probe_succeeded(self, probe: _Probe) -> None:
+    def _probe_succeeded(self, probe: Probe) -> None:
         self._probe = None
         self._timers.cancel(("probe_timeout", probe.seq))
         self._timers.cancel(("probe_end", probe.seq))
         self._awareness.apply_delta(-1)
 
-    def _probe_failed(self, probe: _Probe, now: float) -> None:
+    def _probe_failed(self, probe: Probe, now: float) -> None:
         self._probe = None
         self._timers.cancel(("probe_timeout", probe.seq))
         self._timers.cancel(("probe_end", probe.seq))
@@ -666,13 +589,13 @@ class Memberlist:
         target = probe.target
         self._suspect_node(Suspect(target.incarnation, target.name, self.config.name), now)
 
-    def _tcp_ping_done(self, st: _Stream, ok: bool, now: float) -> None:
+    def _tcp_ping_done(self, st: Stream, ok: bool, now: float) -> None:
         probe = self._probe
         if probe is None or probe.tcp_sid != st.sid:
             return
         probe.tcp_ok = ok
         probe.tcp_sid = None
-        if probe.phase is _Phase.WAIT_TCP:
+        if probe.phase is Phase.WAIT_TCP:
             self._probe_failed(probe, now)
 
     def _relay_expired(self, seq: int) -> None:
@@ -724,33 +647,7 @@ class Memberlist:
             self._open_push_pull(peers[0].addr, False, now, None)
 
     def _k_random_nodes(self, k: int, exclude: Callable[[NodeRecord], bool]) -> list[NodeRecord]:
-        """Up to ``k`` distinct random nodes not excluded (Go ``kRandomNodes``)."""
-        nodes = self._nodes
-        n = len(nodes)
-        if k <= 0 or n == 0:
-            return []
-        rng = self.rng
-        picked: list[NodeRecord] = []
-        if n <= 3 * k:
-            # Small tables: an exhaustive random order (memberlist ≥ 0.6 does the same).
-            order = list(range(n))
-            rng.shuffle(order)
-            for i in order:
-                rec = nodes[i]
-                if not exclude(rec):
-                    picked.append(rec)
-                    if len(picked) >= k:
-                        break
-            return picked
-        randbelow = rng.randrange
-        for _ in range(3 * k):
-            rec = nodes[randbelow(n)]
-            if rec in picked or exclude(rec):
-                continue
-            picked.append(rec)
-            if len(picked) >= k:
-                break
-        return picked
+        return k_random_nodes(self._nodes, k, exclude, self.rng)
 
     # ------------------------------------------------------------------------------------------
     # sending
@@ -864,7 +761,7 @@ class Memberlist:
             return
         seq = self._next_seq()
         requester = self._reply_addr(req.source_addr, req.source_port, addr)
-        self._relays[seq] = _Relay(req.seq_no, requester, req.nack)
+        self._relays[seq] = Relay(req.seq_no, requester, req.nack)
         self._timers.schedule(("relay", seq), now + self.config.probe_timeout)
         ping = Ping(seq, req.node, self._ip, self._port, self.config.name)
         self._send_msg(target, encode_message(ping), None)
@@ -874,7 +771,7 @@ class Memberlist:
         probe = self._probe
         if probe is not None and probe.seq == seq:
             self.stats.acks_received += 1
-            if probe.phase is _Phase.DIRECT:
+            if probe.phase is Phase.DIRECT:
                 rec = self._node_map.get(probe.target.name)
                 node = rec.snapshot() if rec is not None else probe.target
                 self.delegate.notify_ping_complete(node, now - probe.sent, ack.payload)
@@ -932,7 +829,7 @@ class Memberlist:
         if self._left and is_local:
             return
         vsn = a.vsn
-        if len(vsn) >= 3 and (vsn[0] == 0 or vsn[1] == 0 or vsn[0] > vsn[1]):
+        if not valid_alive_vsn(vsn):
             log.warning(
                 "[WARN] memberlist: Ignoring an alive message for '%s' (%s:%d) "
                 "with invalid protocol versions: %s",
@@ -941,9 +838,6 @@ class Memberlist:
                 a.port,
                 list(vsn),
             )
-            self.stats.drop("bad_vsn")
-            return
-        if len(vsn) not in (0, 6):
             self.stats.drop("bad_vsn")
             return
         if not bootstrap or not is_local:
@@ -991,7 +885,7 @@ class Memberlist:
                 a.meta,
                 0,
                 NodeState.DEAD,
-                _vsn_tuple(vsn) if vsn else _NO_VSN,
+                vsn_tuple(vsn) if vsn else NO_VSN,
                 now,
             )
             self._node_map[a.node] = rec
@@ -1020,7 +914,7 @@ class Memberlist:
         else:
             self._encode_and_broadcast(a.node, a)
             if vsn:
-                rec.vsn = _vsn_tuple(vsn)
+                rec.vsn = vsn_tuple(vsn)
             rec.incarnation = a.incarnation
             rec.meta = a.meta
             rec.set_address(a.addr, port)
@@ -1134,7 +1028,7 @@ class Memberlist:
         nodes[offset], nodes[n] = nodes[n], nodes[offset]
 
     def _node_from_alive(self, a: Alive, port: int, rec: NodeRecord | None) -> Node:
-        vsn = _vsn_tuple(a.vsn) if len(a.vsn) == 6 else (rec.vsn if rec else _NO_VSN)
+        vsn = vsn_tuple(a.vsn) if len(a.vsn) == 6 else (rec.vsn if rec else NO_VSN)
         return Node(
             a.node,
             Address(ip_text_or(a.addr, ""), port),
@@ -1179,7 +1073,7 @@ class Memberlist:
         self._next_sid += 1
         return self._next_sid
 
-    def _open(self, st: _Stream, now: float, timeout: float) -> None:
+    def _open(self, st: Stream, now: float, timeout: float) -> None:
         self._streams[st.sid] = st
         self.stats.streams_out += 1
         self._out.append(OpenStream(st.sid, st.addr, timeout))
@@ -1187,7 +1081,7 @@ class Memberlist:
 
     def _open_push_pull(self, addr: Address, join: bool, now: float, op: int | None) -> int:
         sid = self._new_sid()
-        st = _Stream(sid, _Kind.PUSH_PULL, addr)
+        st = Stream(sid, StreamKind.PUSH_PULL, addr)
         st.join = join
         st.op = op
         self._open(st, now, self.config.tcp_timeout)
@@ -1196,28 +1090,28 @@ class Memberlist:
     def _send_stream(self, sid: int, msg: bytes, preamble: bytes = b"") -> None:
         self._out.append(SendStream(sid, preamble + self.wire.wrap_stream(msg)))
 
-    def _forget_stream(self, st: _Stream) -> None:
-        if self._streams.pop(st.sid, None) is not None and st.kind is _Kind.INBOUND:
+    def _forget_stream(self, st: Stream) -> None:
+        if self._streams.pop(st.sid, None) is not None and st.kind is StreamKind.INBOUND:
             self._inbound -= 1
 
-    def _close_stream(self, st: _Stream) -> None:
+    def _close_stream(self, st: Stream) -> None:
         self._forget_stream(st)
         self._timers.cancel(("stream", st.sid))
         self._out.append(CloseStream(st.sid))
 
-    def _end_stream(self, st: _Stream, reason: str, now: float, *, close: bool) -> None:
+    def _end_stream(self, st: Stream, reason: str, now: float, *, close: bool) -> None:
         """Stream ``st`` ended without the reply it waited for."""
         if close:
             self._close_stream(st)
         else:
             self._forget_stream(st)
             self._timers.cancel(("stream", st.sid))
-        if st.kind is _Kind.PUSH_PULL:
+        if st.kind is StreamKind.PUSH_PULL:
             self._push_pull_done(st, f"push/pull with {st.addr} failed: {reason}")
-        elif st.kind is _Kind.TCP_PING:
+        elif st.kind is StreamKind.TCP_PING:
             self._tcp_ping_done(st, False, now)
 
-    def _push_pull_done(self, st: _Stream, error: str | None) -> None:
+    def _push_pull_done(self, st: Stream, error: str | None) -> None:
         if error is not None:
             log.error("[ERR] memberlist: %s", error)
         else:
@@ -1263,7 +1157,7 @@ class Memberlist:
         parts.append(user)
         return b"".join(parts)
 
-    def _handle_inbound(self, st: _Stream, msg: Message, now: float) -> None:
+    def _handle_inbound(self, st: Stream, msg: Message, now: float) -> None:
         t = type(msg)
         if t is Ping:
             assert isinstance(msg, Ping)
@@ -1291,9 +1185,9 @@ class Memberlist:
             self.stats.drop("unexpected_stream_type")
             self._close_stream(st)
 
-    def _handle_reply(self, st: _Stream, msg: Message, now: float) -> None:
+    def _handle_reply(self, st: Stream, msg: Message, now: float) -> None:
         self._close_stream(st)
-        if st.kind is _Kind.PUSH_PULL:
+        if st.kind is StreamKind.PUSH_PULL:
             if isinstance(msg, ErrResp):
                 self._push_pull_done(st, f"push/pull with {st.addr} failed: {msg.error}")
             elif isinstance(msg, PushPull):
@@ -1303,7 +1197,7 @@ class Memberlist:
                 self._push_pull_done(st, error)
             else:
                 self._push_pull_done(st, f"push/pull with {st.addr} got an unexpected reply")
-        elif st.kind is _Kind.TCP_PING:
+        elif st.kind is StreamKind.TCP_PING:
             ok = isinstance(msg, Ack) and msg.seq_no == st.seq
             self._tcp_ping_done(st, ok, now)
 
@@ -1319,7 +1213,7 @@ class Memberlist:
                     s.meta,
                     NodeState(s.state) if 0 <= s.state <= 3 else NodeState.DEAD,
                     s.incarnation,
-                    _vsn_tuple(s.vsn) if len(s.vsn) == 6 else _NO_VSN,
+                    vsn_tuple(s.vsn) if len(s.vsn) == 6 else NO_VSN,
                 )
                 for s in msg.states
             ]
@@ -1339,45 +1233,7 @@ class Memberlist:
         return None
 
     def _verify_protocol(self, remote: tuple[PushNodeState, ...]) -> str | None:
-        """Go ``verifyProtocol``: every version in use must be understood by every alive node."""
-        ranges: list[Vsn] = [_vsn_tuple(s.vsn) for s in remote if len(s.vsn) == 6 and s.state == 0]
-        ranges.extend(rec.vsn for rec in self._nodes if rec.state == NodeState.ALIVE)
-        if not ranges:
-            return None
-        max_pmin = max(v[0] for v in ranges)
-        min_pmax = min(v[1] for v in ranges)
-        max_dmin = max(v[3] for v in ranges)
-        min_dmax = min(v[4] for v in ranges)
-        for s in remote:
-            v = _vsn_tuple(s.vsn) if len(s.vsn) == 6 else _NO_VSN
-            if not max_pmin <= v[2] <= min_pmax:
-                return (
-                    f"Node '{s.name}' protocol version ({v[2]}) is incompatible: "
-                    f"[{max_pmin}, {min_pmax}]"
-                )
-            if not max_dmin <= v[5] <= min_dmax:
-                return (
-                    f"Node '{s.name}' delegate protocol version ({v[5]}) is incompatible: "
-                    f"[{max_dmin}, {min_dmax}]"
-                )
-        for rec in self._nodes:
-            v = rec.vsn
-            if not max_pmin <= v[2] <= min_pmax:
-                return (
-                    f"Node '{rec.name}' protocol version ({v[2]}) is incompatible: "
-                    f"[{max_pmin}, {min_pmax}]"
-                )
-            if not max_dmin <= v[5] <= min_dmax:
-                return (
-                    f"Node '{rec.name}' delegate protocol version ({v[5]}) is incompatible: "
-                    f"[{max_dmin}, {min_dmax}]"
-                )
-        return None
-
-
-@lru_cache(maxsize=1024)
-def _vsn_tuple(vsn: bytes) -> Vsn:
-    return (vsn[0], vsn[1], vsn[2], vsn[3], vsn[4], vsn[5])
+        return verify_protocol(remote, self._nodes)
 
 
 def ip_text_or(raw: bytes, default: str) -> str:
