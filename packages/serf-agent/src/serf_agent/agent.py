@@ -271,6 +271,11 @@ class Agent:
         )
         self.metrics.add_collector(self._collect_metrics)
         logger.info("Serf agent starting")
+        for key in ("statsite_addr", "statsd_addr"):
+            if getattr(self.config, key):
+                logger.warning(
+                    "%s is not supported and is ignored; serve metrics with -http-addr", key
+                )
         if own_rejoin and recovered is not None:
             self._spawn(self._rejoin(list(recovered.alive), failed))
 
