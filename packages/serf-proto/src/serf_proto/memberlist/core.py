@@ -99,6 +99,7 @@ MAX_INBOUND_STREAMS = 128
 #: Largest amount of buffered stream bytes before the stream is refused (two 20 MiB bounds).
 MAX_STREAM_BUFFER = 2 * MAX_USER_STATE_LEN + 65536
 
+PUSH_PULL_TYPE = 6
 #: The type byte a delegate broadcast gets when memberlist piggybacks it.
 USER_MSG_OVERHEAD = 1
 
@@ -305,7 +306,7 @@ class Memberlist:
         if st is None or self._shutdown:
             return
         if not data:
-            self._end_stream(st, "connection closed before a complete message", now, close=True)
+            self._end_stream(st, "EOF", now, close=True)
             return
         st.buf += data
         if len(st.buf) > MAX_STREAM_BUFFER:
@@ -573,8 +574,7 @@ class Memberlist:
         self._timers.cancel(("probe_end", probe.seq))
         if probe.tcp_ok:
             log.warning(
-                "[WARN] memberlist: Was able to connect to %s but other probes failed, "
-                "network may be misconfigured",
+                "Was able to connect to %s but other probes failed, network may be misconfigured",
                 probe.target.name,
             )
             self._awareness.apply_delta(-1)
@@ -585,7 +585,7 @@ class Memberlist:
             delta = 1
         self._awareness.apply_delta(delta)
         self.stats.probes_failed += 1
-        log.info("[INFO] memberlist: Suspect %s has failed, no acks received", probe.target.name)
+        log.info("Suspect %s has failed, no acks received", probe.target.name)
         target = probe.target
         self._suspect_node(Suspect(target.incarnation, target.name, self.config.name), now)
 
@@ -696,7 +696,7 @@ class Memberlist:
         reason = type(exc).__name__
         self.stats.drop(reason)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("[ERR] memberlist: dropped packet from %s: %s", addr, exc)
+            log.debug("dropped packet from %s: %s", addr, exc)
 
     def _handle_command(self, data: bytes, addr: Address, now: float) -> None:
         try:
@@ -742,9 +742,7 @@ class Memberlist:
 
     def _handle_ping(self, ping: Ping, addr: Address) -> None:
         if ping.node and ping.node != self.config.name:
-            log.warning(
-                "[WARN] memberlist: Got ping for unexpected node '%s' from=%s", ping.node, addr
-            )
+            log.warning("Got ping for unexpected node '%s' from=%s", ping.node, addr)
             self.stats.drop("ping_wrong_node")
             return
         ack = Ack(ping.seq_no, self.delegate.ack_payload())
@@ -831,8 +829,7 @@ class Memberlist:
         vsn = a.vsn
         if not valid_alive_vsn(vsn):
             log.warning(
-                "[WARN] memberlist: Ignoring an alive message for '%s' (%s:%d) "
-                "with invalid protocol versions: %s",
+                "Ignoring an alive message for '%s' (%s:%d) with invalid protocol versions: %s",
                 a.node,
                 ip_text_or(a.addr, "?"),
                 a.port,
@@ -843,7 +840,7 @@ class Memberlist:
         if not bootstrap or not is_local:
             err = self.delegate.notify_alive(self._node_from_alive(a, port, rec))
             if err is not None:
-                log.warning("[WARN] memberlist: ignoring alive message for '%s': %s", a.node, err)
+                log.warning("ignoring alive message for '%s': %s", a.node, err)
                 self.stats.drop("alive_vetoed")
                 return
         address_changed = rec is not None and (rec.ip != a.addr or rec.addr.port != port)
@@ -867,8 +864,7 @@ class Memberlist:
         if verdict is Verdict.CONFLICT:
             assert rec is not None
             log.error(
-                "[ERR] memberlist: Conflicting address for %s. Mine: %s Theirs: %s:%d "
-                "Old state: %d",
+                "Conflicting address for %s. Mine: %s Theirs: %s:%d Old state: %d",
                 a.node,
                 rec.addr,
                 ip_text_or(a.addr, "?"),
@@ -892,7 +888,7 @@ class Memberlist:
             self._insert_random(rec)
         elif address_changed:
             log.info(
-                "[INFO] memberlist: Updating address for left or failed node %s from %s to %s:%d",
+                "Updating address for left or failed node %s from %s to %s:%d",
                 a.node,
                 rec.addr,
                 ip_text_or(a.addr, "?"),
@@ -906,7 +902,7 @@ class Memberlist:
         if verdict is Verdict.REFUTE:
             self._refute(rec, a.incarnation)
             log.warning(
-                "[WARN] memberlist: Refuting an alive message for '%s' (%s:%d)",
+                "Refuting an alive message for '%s' (%s:%d)",
                 a.node,
                 ip_text_or(a.addr, "?"),
                 port,
@@ -947,7 +943,7 @@ class Memberlist:
             return
         if verdict is Verdict.REFUTE:
             self._refute(rec, s.incarnation)
-            log.warning("[WARN] memberlist: Refuting a suspect message (from: %s)", s.from_node)
+            log.warning("Refuting a suspect message (from: %s)", s.from_node)
             return
         self._encode_and_broadcast(s.node, s)
         self.stats.suspicions += 1
@@ -973,8 +969,7 @@ class Memberlist:
         if rec.state != NodeState.SUSPECT or rec.state_change != susp.start:
             return
         log.info(
-            "[INFO] memberlist: Marking %s as failed, suspect timeout reached "
-            "(%d peer confirmations)",
+            "Marking %s as failed, suspect timeout reached (%d peer confirmations)",
             name,
             susp.n,
         )
@@ -999,7 +994,7 @@ class Memberlist:
             return
         if verdict is Verdict.REFUTE:
             self._refute(rec, d.incarnation)
-            log.warning("[WARN] memberlist: Refuting a dead message (from: %s)", d.from_node)
+            log.warning("Refuting a dead message (from: %s)", d.from_node)
             return
         if is_local:
             self._encode_and_broadcast(d.node, d, self._leave_broadcast_done)
@@ -1107,15 +1102,19 @@ class Memberlist:
             self._forget_stream(st)
             self._timers.cancel(("stream", st.sid))
         if st.kind is StreamKind.PUSH_PULL:
-            self._push_pull_done(st, f"push/pull with {st.addr} failed: {reason}")
+            self._push_pull_done(st, reason)
         elif st.kind is StreamKind.TCP_PING:
             self._tcp_ping_done(st, False, now)
 
-    def _push_pull_done(self, st: Stream, error: str | None) -> None:
-        if error is not None:
-            log.error("[ERR] memberlist: %s", error)
-        else:
+    def _push_pull_done(self, st: Stream, reason: str | None) -> None:
+        """A push/pull ended; ``reason`` says why it failed (None: merged)."""
+        error = None
+        if reason is None:
             self.stats.push_pulls += 1
+        elif st.op is None:
+            log.error("Push/Pull with %s failed: %s", st.addr, reason)
+        else:
+            error = f"Failed to join {st.addr.host}: {reason}"
         op = st.op
         if op is None:
             return
@@ -1162,7 +1161,7 @@ class Memberlist:
         if t is Ping:
             assert isinstance(msg, Ping)
             if msg.node and msg.node != self.config.name:
-                log.warning("[WARN] memberlist: Got ping for unexpected node %s", msg.node)
+                log.warning("Got ping for unexpected node %s", msg.node)
                 self._close_stream(st)
                 return
             self._send_stream(st.sid, encode_message(Ack(msg.seq_no)))
@@ -1173,7 +1172,7 @@ class Memberlist:
             self._close_stream(st)
             error = self._merge_remote_state(msg, now)
             if error is not None:
-                log.error("[ERR] memberlist: Failed push/pull merge: %s", error)
+                log.error("Failed push/pull merge: %s", error)
             else:
                 self.stats.push_pulls += 1
         elif t is UserMsg:
@@ -1181,7 +1180,7 @@ class Memberlist:
             self._close_stream(st)
             self.delegate.notify_msg(msg.payload, now)
         else:
-            log.error("[ERR] memberlist: Received invalid msgType on stream")
+            log.error("Received invalid msgType on stream")
             self.stats.drop("unexpected_stream_type")
             self._close_stream(st)
 
@@ -1189,14 +1188,13 @@ class Memberlist:
         self._close_stream(st)
         if st.kind is StreamKind.PUSH_PULL:
             if isinstance(msg, ErrResp):
-                self._push_pull_done(st, f"push/pull with {st.addr} failed: {msg.error}")
+                self._push_pull_done(st, f"remote error: {msg.error}")
             elif isinstance(msg, PushPull):
-                error = self._merge_remote_state(msg, now)
-                if error is not None:
-                    error = f"push/pull with {st.addr} failed: {error}"
-                self._push_pull_done(st, error)
+                self._push_pull_done(st, self._merge_remote_state(msg, now))
             else:
-                self._push_pull_done(st, f"push/pull with {st.addr} got an unexpected reply")
+                self._push_pull_done(
+                    st, f"received invalid msgType, expected pushPullMsg ({PUSH_PULL_TYPE})"
+                )
         elif st.kind is StreamKind.TCP_PING:
             ok = isinstance(msg, Ack) and msg.seq_no == st.seq
             self._tcp_ping_done(st, ok, now)
