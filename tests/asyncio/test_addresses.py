@@ -6,9 +6,9 @@ import pytest
 from serf_asyncio.addresses import (
     AddressError,
     advertise_address,
-    first_private_ipv4,
+    first_private_address,
     interface_ipv4_addresses,
-    is_private_ipv4,
+    is_private,
     resolve,
     split_host_port,
 )
@@ -47,9 +47,14 @@ def test_an_explicit_advertise_address_wins_and_defaults_to_the_bind_port() -> N
 
 
 def test_a_wildcard_bind_advertises_the_first_private_ipv4_like_go() -> None:
-    candidates = ["127.0.0.1", "169.254.1.1", "8.8.8.8", "172.16.5.4", "10.0.0.1"]
+    candidates = ["127.0.0.1", "fd00::2", "192.0.2.2", "8.8.8.8", "172.16.5.4", "10.0.0.1"]
     assert advertise_address("0.0.0.0", 7946, candidates=candidates) == Address("172.16.5.4", 7946)
     assert advertise_address("::", 7946, candidates=candidates) == Address("172.16.5.4", 7946)
+
+
+def test_without_private_ipv4_a_wildcard_bind_advertises_a_unique_local_ipv6_like_go() -> None:
+    candidates = ["127.0.0.1", "192.0.2.2", "::1", "fe80::1", "fd00::2"]
+    assert advertise_address("0.0.0.0", 7946, candidates=candidates) == Address("fd00::2", 7946)
 
 
 def test_a_wildcard_bind_without_a_private_address_is_refused() -> None:
@@ -62,18 +67,18 @@ def test_a_specific_bind_address_is_advertised_as_is() -> None:
     assert advertise_address("::1", 7000) == Address("::1", 7000)
 
 
-def test_private_means_rfc1918_or_shared_space_but_not_loopback_or_link_local() -> None:
-    assert [is_private_ipv4(ip) for ip in ("10.1.1.1", "192.168.0.1", "100.64.0.1")] == [True] * 3
-    assert [is_private_ipv4(ip) for ip in ("127.0.0.1", "169.254.0.1", "0.0.0.0", "::1")] == [
-        False
-    ] * 4
+def test_private_means_what_go_sockaddr_calls_private() -> None:
+    private = ("10.1.1.1", "192.168.0.1", "100.64.0.1", "172.31.0.1", "fd12::1")
+    public = ("127.0.0.1", "169.254.0.1", "0.0.0.0", "::1", "192.0.2.2", "fe80::1", "8.8.8.8")
+    assert [is_private(ip) for ip in private] == [True] * len(private)
+    assert [is_private(ip) for ip in public] == [False] * len(public)
 
 
 def test_the_host_interfaces_include_loopback_and_the_private_choice_is_one_of_them() -> None:
     found = interface_ipv4_addresses()
     assert found
-    choice = first_private_ipv4()
-    assert choice is None or choice in found
+    choice = first_private_address()
+    assert choice is None or choice in found or ":" in choice
 
 
 def test_join_targets_resolve_literals_directly_and_names_through_the_resolver() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from serf_asyncio import JoinError, NodeStopped, SerfNode, node_config, start_node
-from serf_asyncio.addresses import first_private_ipv4
+from serf_asyncio.addresses import first_private_address
 from serf_proto.errors import PayloadTooLarge, UnknownQuery
 from serf_proto.events import MemberEvent, MemberEventType, Query, QueryAck, UserEvent
 from serf_proto.serf import SerfConfig
@@ -193,12 +193,12 @@ def test_rtt_is_estimated_from_coordinates_once_nodes_have_pinged(run_on_loop: R
     run_on_loop(body())
 
 
-@pytest.mark.skipif(first_private_ipv4() is None, reason="this host has no private IPv4")
+@pytest.mark.skipif(first_private_address() is None, reason="this host has no private address")
 def test_a_wildcard_bind_advertises_the_hosts_private_address(run_on_loop: Runner) -> None:
     async def body() -> None:
         conf = node_config("wild", bind="0.0.0.0:0", profile="local")
         async with start_node(conf) as node:
-            assert node.address.host == first_private_ipv4()
+            assert node.address.host == first_private_address()
             assert node.address.port == node.bind_address.port != 0
 
     run_on_loop(body())

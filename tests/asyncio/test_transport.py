@@ -239,3 +239,30 @@ def test_a_dual_stack_node_reaches_an_ipv4_peer(run_on_loop: Runner) -> None:
             assert b.of_kind("packet")[0][1] == Address("127.0.0.1", ta.local_address.port)
 
     run_on_loop(body())
+
+
+def test_an_ipv4_wildcard_bind_is_dual_stack_like_go(run_on_loop: Runner) -> None:
+    if not _has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback")
+
+    async def body() -> None:
+        async with (
+            bound("0.0.0.0") as (w, tw, _),
+            bound("127.0.0.1") as (v4, t4, _),
+            bound("::1") as (v6, t6, _),
+        ):
+            assert tw.local_address and t4.local_address and t6.local_address
+            assert tw.local_address.host == "0.0.0.0"
+            port = tw.local_address.port
+            v4.emit(SendPacket(Address("127.0.0.1", port), b"over v4"))
+            t4.pump()
+            v6.emit(SendPacket(Address("::1", port), b"over v6"))
+            t6.pump()
+            await w.wait_until(lambda: len(w.of_kind("packet")) == 2)
+            sources = {e[1] for e in w.of_kind("packet")}
+            assert sources == {t4.local_address, t6.local_address}
+            w.emit(SendPacket(t4.local_address, b"back to v4"))
+            tw.pump()
+            await v4.wait_until(lambda: bool(v4.of_kind("packet")))
+
+    run_on_loop(body())

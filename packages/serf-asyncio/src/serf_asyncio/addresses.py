@@ -6,8 +6,8 @@
   through the system resolver), as ``join`` needs.
 * ``advertise_address`` chooses what a node tells its peers, as memberlist's
   ``FinalAdvertiseAddr`` does: an explicit advertise address wins; a wildcard bind (``0.0.0.0``
-  or ``::``) advertises the first private, non-loopback IPv4 address of this host; otherwise the
-  bind address itself.
+  or ``::``) advertises the host's first private IPv4 address (RFC 1918/6598), else its first
+  unique-local IPv6 address, as go-sockaddr picks them; otherwise the bind address itself.
 """
 
 from __future__ import annotations
@@ -163,23 +163,45 @@ def interface_ipv4_addresses() -> list[str]:
     return found
 
 
-def is_private_ipv4(ip: str) -> bool:
-    """A private-use IPv4 address that is not loopback, link-local or unspecified."""
+#: What go-sockaddr (and so memberlist) calls private when it picks an address to advertise.
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in ("10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+
+
+def interface_ipv6_addresses() -> list[str]:
+    """The IPv6 addresses of this host's interfaces (Linux ``/proc/net/if_inet6``)."""
+    found: list[str] = []
     try:
-        addr = ipaddress.IPv4Address(ip)
+        with open("/proc/net/if_inet6", encoding="ascii") as table:
+            for line in table:
+                hexaddr = line.split()[0]
+                ip = str(ipaddress.IPv6Address(bytes.fromhex(hexaddr)))
+                if ip not in found:
+                    found.append(ip)
+    except (OSError, ValueError, IndexError):
+        return []
+    return found
+
+
+def is_private(ip: str) -> bool:
+    """True for RFC 1918 and RFC 6598 IPv4 and unique-local (``fc00::/7``) IPv6 addresses."""
+    try:
+        addr = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    if addr.is_loopback or addr.is_link_local or addr.is_unspecified:
-        return False
-    return addr.is_private or addr in ipaddress.IPv4Network("100.64.0.0/10")
+    return any(addr in net for net in PRIVATE_NETWORKS)
 
 
-def first_private_ipv4(candidates: Iterable[str] | None = None) -> str | None:
-    """The first private, non-loopback IPv4 address of this host (or of ``candidates``)."""
-    for ip in interface_ipv4_addresses() if candidates is None else candidates:
-        if is_private_ipv4(ip):
-            return ip
-    return None
+def first_private_address(candidates: Iterable[str] | None = None) -> str | None:
+    """Go's choice for a wildcard bind: the first private IPv4 address of this host (or of
+    ``candidates``), else the first unique-local IPv6 one; None when there is neither."""
+    if candidates is None:
+        candidates = [*interface_ipv4_addresses(), *interface_ipv6_addresses()]
+    private = [ip for ip in candidates if is_private(ip)]
+    private.sort(key=lambda ip: ipaddress.ip_address(ip).version)  # stable: IPv4 first
+    return private[0] if private else None
 
 
 def advertise_address(
@@ -192,9 +214,9 @@ def advertise_address(
     """The address a node bound to ``bind_host:bind_port`` tells its peers.
 
     ``advertise`` (``host[:port]``, port defaulting to ``bind_port``) wins when given and must
-    be an IP literal. A wildcard bind advertises the first private IPv4 address (raises
-    :class:`AddressError` when the host has none, like Go). ``candidates`` replaces the host's
-    interface addresses (for tests).
+    be an IP literal. A wildcard bind advertises the first private IPv4 address, else the first
+    unique-local IPv6 one (raises :class:`AddressError` when the host has none, like Go).
+    ``candidates`` replaces the host's interface addresses (for tests).
     """
     if advertise:
         host, port = split_host_port(advertise, bind_port)
@@ -202,7 +224,7 @@ def advertise_address(
             raise AddressError(f"advertise address {advertise!r} is not an IP address")
         return Address(str(ipaddress.ip_address(host)), port or bind_port)
     if is_unspecified(bind_host):
-        ip = first_private_ipv4(candidates)
+        ip = first_private_address(candidates)
         if ip is None:
             raise AddressError("No private IP address found, and explicit IP not provided")
         return Address(ip, bind_port)

@@ -241,15 +241,16 @@ class SerfNode:
         if self._core is not None:
             raise RuntimeError("node already started")
         ml = self._config.memberlist
+        adv_text = None
+        if ml.advertise_addr:
+            adv_text = f"[{ml.advertise_addr}]" if ":" in ml.advertise_addr else ml.advertise_addr
+            if ml.advertise_port:
+                adv_text += f":{ml.advertise_port}"
+        # Choose the advertised host before binding: it fails early when there is none.
+        advertise_address(ml.bind_addr, ml.bind_port, adv_text)
         sockets: BoundSockets = bind_sockets(ml.bind_addr, ml.bind_port)
         try:
             port = sockets.address.port
-            adv_text = None
-            if ml.advertise_addr:
-                adv_text = (
-                    f"[{ml.advertise_addr}]" if ":" in ml.advertise_addr else ml.advertise_addr
-                )
-                adv_text += f":{ml.advertise_port or port}"
             adv = advertise_address(ml.bind_addr, port, adv_text)
             if is_unspecified(ml.bind_addr) or ml.bind_port == 0 or ml.advertise_addr:
                 ml = ml.replace(bind_port=port, advertise_addr=adv.host, advertise_port=adv.port)

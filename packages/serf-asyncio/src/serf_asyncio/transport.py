@@ -109,10 +109,24 @@ class BoundSockets:
 def bind_sockets(host: str, port: int) -> BoundSockets:
     """Bind TCP and UDP on ``host:port``; with port 0, find a port free for both.
 
-    An IPv6 host (``::`` included) gets dual-stack sockets. Raises ``OSError`` when binding
-    fails.
+    An IPv6 host (``::`` included) gets dual-stack sockets. The IPv4 wildcard ``0.0.0.0`` does
+    too when the host has IPv6, as Go's listeners do, so a node that advertises a unique-local
+    IPv6 address (Go's choice when there is no private IPv4) is reachable on it. Raises
+    ``OSError`` when binding fails.
     """
+    if host == "0.0.0.0" and socket.has_ipv6:
+        try:
+            bound = _bind_pair(socket.AF_INET6, "::", port)
+        except OSError as exc:
+            if exc.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT):
+                raise
+        else:
+            return BoundSockets(bound.tcp, bound.udp, Address(host, bound.address.port))
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return _bind_pair(family, host, port)
+
+
+def _bind_pair(family: int, host: str, port: int) -> BoundSockets:
     attempts = 20 if port == 0 else 1
     error: OSError | None = None
     for _ in range(attempts):
