@@ -33,9 +33,9 @@ CONVERGE = 45.0
 DETECT_FAILURE = 40.0
 
 
-def free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 right now."""
-    sockets = bind_sockets("127.0.0.1", 0)
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free for both TCP and UDP on ``host`` right now."""
+    sockets = bind_sockets(host, 0)
     port = sockets.address.port
     sockets.close()
     return port
@@ -87,11 +87,12 @@ class GoAgent:
     port: int
     rpc_port: int
     workdir: Path
+    host: str = "127.0.0.1"
     proc: asyncio.subprocess.Process | None = None
 
     @property
     def addr(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     @property
     def rpc(self) -> str:
@@ -304,9 +305,14 @@ class Cluster:
     children: list[PyProcess] = field(default_factory=list)
 
     async def start_go(
-        self, name: str, *extra: str, join: str | None = None, wait: bool = True
+        self,
+        name: str,
+        *extra: str,
+        join: str | None = None,
+        wait: bool = True,
+        host: str = "127.0.0.1",
     ) -> GoAgent:
-        agent = GoAgent(name, free_port(), free_port(), self.workdir)
+        agent = GoAgent(name, free_port(host), free_port(), self.workdir, host)
         self.go.append(agent)
         await agent.start(*extra, join=join, wait=wait)
         return agent
@@ -317,11 +323,12 @@ class Cluster:
         *,
         tags: dict[str, str] | None = None,
         keys: Iterable[str] = (),
+        bind: str = "127.0.0.1:0",
         **serf: Any,
     ) -> PyNode:
         config = node_config(
             name,
-            bind="127.0.0.1:0",
+            bind=bind,
             profile="local",
             tags=tags or {},
             keys=keys,

@@ -1,7 +1,8 @@
-"""Go agents with compression disabled and with Serf protocol 2 interoperate with our nodes."""
+"""Go agents with compression disabled, on Serf protocol 2 or on IPv6 interoperate with ours."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,41 @@ async def uncompressed_and_protocol_2_agents(workdir: Path) -> None:
 
 def test_go_agents_without_compression_or_on_protocol_2_interoperate(tmp_path: Path) -> None:
     run(uncompressed_and_protocol_2_agents(tmp_path))
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+async def ipv6_cluster(workdir: Path) -> None:
+    cluster = Cluster(workdir)
+    try:
+        go1 = await cluster.start_go("go6-1", "-tag=lang=go", host="::1")
+        py1 = await cluster.start_py("py6-1", tags={"lang": "py"}, bind="[::1]:0")
+        assert py1.addr.startswith("[::1]:")
+        await py1.node.join(go1.addr)
+        go2 = await cluster.start_go("go6-2", "-tag=lang=go", host="::1", join=py1.addr)
+        await cluster.wait_converged()
+        members = await go2.members()
+        assert members["py6-1"]["addr"] == py1.addr
+        assert {m.name: str(m.addr) for m in py1.node.members()}["go6-2"] == go2.addr
+        await go1.event("ev-v6-go")
+        py1.node.user_event("ev-v6-py", b"", coalesce=False)
+
+        def everywhere() -> bool:
+            logs = [a.user_events() for a in cluster.go] + [n.user_events for n in cluster.py]
+            return all("ev-v6-go" in log and "ev-v6-py" in log for log in logs)
+
+        await eventually(everywhere, what="user events over IPv6 on every node")
+    finally:
+        await cluster.close()
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
+def test_go_and_python_nodes_form_a_cluster_over_ipv6(tmp_path: Path) -> None:
+    run(ipv6_cluster(tmp_path))
