@@ -233,6 +233,7 @@ class SerfNode:
         self._subscribers: set[Subscription] = set()
         self._stopped = asyncio.Event()
         self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -349,7 +350,9 @@ class SerfNode:
                 sub._offer(out)
         elif isinstance(out, NodeShutdown):
             log.error("node shut itself down: %s", out.reason)
-            asyncio.get_running_loop().create_task(self.shutdown())
+            task = asyncio.get_running_loop().create_task(self.shutdown())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _operation(self, op: int, kind: type[T]) -> T:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
