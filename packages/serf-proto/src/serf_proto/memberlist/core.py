@@ -608,6 +608,13 @@ class Memberlist:
 
     def _gossip(self, now: float) -> None:
         cfg = self.config
+        avail = cfg.udp_buffer_size - COMPOUND_HEADER_OVERHEAD - self.wire.packet_overhead(True)
+        # Ask for the first packet's broadcasts before choosing targets, so an idle cluster
+        # costs no random draws (Go picks targets first). With no eligible target at all, that
+        # first batch counts one transmission without being sent.
+        msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+        if not msgs:
+            return
         me = cfg.name
         dead_time = cfg.gossip_to_the_dead_time
 
@@ -621,13 +628,6 @@ class Memberlist:
                 return now - rec.state_change > dead_time
             return True
 
-        avail = cfg.udp_buffer_size - COMPOUND_HEADER_OVERHEAD - self.wire.packet_overhead(True)
-        # Ask for the first packet's broadcasts before choosing targets, so an idle cluster
-        # costs no random draws (Go picks targets first). With no eligible target at all, that
-        # first batch counts one transmission without being sent.
-        msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
-        if not msgs:
-            return
         for rec in self._k_random_nodes(cfg.gossip_nodes, exclude):
             if not msgs:
                 msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
