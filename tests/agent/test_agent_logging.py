@@ -56,16 +56,16 @@ def test_levels_filter_the_console_and_can_change(
 
 
 def test_the_tap_streams_lines_at_each_subscribers_level(agent_logging: AgentLogging) -> None:
-    logging.getLogger("serf_agent").info("before")
+    logging.getLogger("serf_agent").debug("before")  # below the console level, still kept
     got: list[str] = []
-    unsubscribe = agent_logging.tap.subscribe("debug", got.append)
-    assert got[0].endswith("[INFO] agent: before")  # the buffer comes first
-    logging.getLogger("serf_agent.rpc").debug("client connected")  # below the console level
+    unsubscribe = agent_logging.tap.subscribe("trace", got.append)
+    assert got[0].endswith("[DEBUG] agent: before")  # the buffer comes first
+    logging.getLogger("serf_agent.rpc").log(TRACE, "client connected")
     unsubscribe()
     logging.getLogger("serf_agent").info("after")
     assert len(got) == 2
-    assert got[1].endswith("[DEBUG] agent.ipc: client connected")
-    assert logging.getLogger("serf_agent").level == logging.INFO  # detail off again
+    assert got[1].endswith("[TRACE] agent.ipc: client connected")
+    assert logging.getLogger("serf_agent").level == logging.DEBUG  # TRACE off again
 
 
 def test_json_lines_carry_level_module_and_message(stream: io.StringIO) -> None:

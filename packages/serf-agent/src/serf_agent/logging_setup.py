@@ -12,8 +12,9 @@ Three sinks receive the records:
 * the console: lines at or above the configured level, each printed with four leading spaces
   on stdout; held back by a gate until the start-up banner is complete, as Go does;
   ``-log-json`` prints one JSON object per line instead;
-* the :class:`LogTap`: every line, whatever the console level, kept in a ring of the last 512
-  and fanned out to RPC ``monitor`` subscribers, each with its own level;
+* the :class:`LogTap`: every line at DEBUG or above (TRACE while a monitor asks for it),
+  whatever the console level, kept in a ring of the last 512 and fanned out to RPC
+  ``monitor`` subscribers, each with its own level;
 * syslog, when enabled, at the console level.
 """
 
@@ -281,8 +282,12 @@ class AgentLogging:
         self._update_logger_levels()
 
     def _update_logger_levels(self) -> None:
+        # The tap keeps DEBUG lines for later monitors whatever the console shows (as Go's
+        # log ring does); TRACE only while a monitor asks for it.
         lowest = self.tap.lowest_level()
-        level = self.console_level if lowest is None else min(lowest, self.console_level)
+        level = min(self.console_level, logging.DEBUG)
+        if lowest is not None:
+            level = min(level, lowest)
         for name in ROOT_LOGGERS:
             logging.getLogger(name).setLevel(level)
 
