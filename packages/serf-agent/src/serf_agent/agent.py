@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import platform
@@ -553,7 +554,10 @@ class Agent:
     async def user_event(self, name: str, payload: bytes, coalesce: bool) -> None:
         """Fire a user event."""
         logger.debug(
-            "Requesting user event send: %s. Coalesced: %s. Payload: %r", name, coalesce, payload
+            "Requesting user event send: %s. Coalesced: %s. Payload: %s",
+            name,
+            "true" if coalesce else "false",
+            json.dumps(payload.decode("utf-8", "replace"), ensure_ascii=False),
         )
         try:
             self.core.user_event(name, payload, coalesce, self._now())
