@@ -108,8 +108,10 @@ def storm(cluster: Cluster) -> tuple[bool, str]:
         and growth < 128
     )
     delivered = sorted(r.delivered.values())
+    refused = sum(r.old_event_warnings.values())
     text = (
-        f"1,000 events + 100 queries: events delivered per node {delivered[0]}-{delivered[-1]}, "
+        f"1,000 events + 100 queries: events delivered per node {delivered[0]}-{delivered[-1]} "
+        f"({refused} refused as older than the event buffer), "
         f"{r.fire.get('acks')} acks, {r.fire.get('responses')} responses, max RSS growth "
         f"{growth} MiB, gossip flowing after: {all(r.marker_seen.values())}"
     )

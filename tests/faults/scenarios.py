@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from tests.faults.cluster import Agent, Cluster, wait_until
 
@@ -230,11 +231,12 @@ def run_kill_restart(cluster: Cluster, victims: list[Agent], *, events: int = 3)
 class StormResult:
     events: int
     queries: int
-    fire: dict[str, object] = field(default_factory=dict)
+    fire: dict[str, Any] = field(default_factory=dict)
     delivered: dict[str, int] = field(default_factory=dict)
     rss_before_kib: dict[str, int] = field(default_factory=dict)
     rss_after_kib: dict[str, int] = field(default_factory=dict)
     marker_seen: dict[str, bool] = field(default_factory=dict)
+    old_event_warnings: dict[str, int] = field(default_factory=dict)
 
 
 def _storm_cmd(*args: str) -> list[str]:
@@ -286,5 +288,9 @@ def run_storm(cluster: Cluster, *, events: int, queries: int, timeout: float = 9
                 proc.wait()
     cluster.check_running()
     result.rss_after_kib = {a.name: a.rss_kib() for a in cluster.agents}
+    # Events older than a node's event buffer are refused with Go's warning text.
+    result.old_event_warnings = {
+        a.name: a.log_text().count("received old event") for a in cluster.agents
+    }
     cluster.wait_all_alive(timeout=30)
     return result
