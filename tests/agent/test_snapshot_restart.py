@@ -76,7 +76,7 @@ def test_after_a_graceful_leave_the_restarted_agent_stays_out(
     assert "leave" in snapshot.read_text().splitlines()
     ours.extra = [f"-snapshot={snapshot}"]
     ours.start()
-    # The rejoin decision is made while the node is created, before the start-up log line.
+    # The rejoin decision is made while the node is created, before the log gate opens.
     out = ours.last_run_output()
     assert "[INFO] agent: Serf agent starting" in out
     assert "re-join" not in out

@@ -244,6 +244,7 @@ class Agent:
             serf_config = self._serf_config()
         except (ValueError, SerfError) as exc:
             raise AgentStartError(f"Error creating Serf: {exc}") from None
+        logger.info("Serf agent starting")
         own_rejoin = self.config.rejoin_failed and recovered is not None
         core_recovered = (
             dataclasses.replace(recovered, alive=()) if own_rejoin and recovered else recovered
@@ -271,7 +272,6 @@ class Agent:
             on_result=self._handler_result,
         )
         self.metrics.add_collector(self._collect_metrics)
-        logger.info("Serf agent starting")
         for key in ("statsite_addr", "statsd_addr"):
             if getattr(self.config, key):
                 logger.warning(
@@ -509,6 +509,7 @@ class Agent:
         result: JoinCompleted = await self._operation(op)
         if result.joined == 0:
             raise BackendError(multierror([*errors, *result.errors]))
+        logger.info("joined: %d nodes", result.joined)
         return result.joined
 
     async def _resolve(self, text: str) -> list[Address]:
