@@ -181,3 +181,17 @@ def test_a_query_answer_over_the_size_limit_is_refused_and_logged(
         ),
         what="the warning",
     )
+
+
+def test_advertise_without_a_port_gossips_port_7946_like_go(
+    tmp_path: Path, procs: list[AgentProcess]
+) -> None:
+    agent = AgentProcess(tmp_path, "p1", "-advertise=127.0.0.1", "-iface=lo")
+    procs.append(agent)
+    agent.start()
+    out = agent.output()
+    assert (
+        f"                      Bind addr: '{agent.bind_addr}'\n    Advertise addr: '127.0.0.1:7946'\n"
+        in out
+    )
+    assert agent.serf("members").stdout.split()[:3] == ["p1", "127.0.0.1:7946", "alive"]
