@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import ipaddress
 import json
 import logging
 import os
@@ -69,7 +70,6 @@ from serf_agent.logging_setup import AgentLogging
 from serf_agent.metrics import Metrics
 from serf_agent.settings import (
     NetworkSettings,
-    address_parts,
     join_host_port,
     private_address,
     split_host_port,
@@ -520,9 +520,9 @@ class Agent:
             host, port_text = text.strip("[]"), str(self.network.bind_port)
         port = int(port_text) if port_text.isdigit() else self.network.bind_port
         try:
-            return [Address(address_parts(join_host_port(host, port))[0], port)]
+            return [Address(str(ipaddress.ip_address(host)), port)]
         except ValueError:
-            pass
+            pass  # a host name: resolve it without blocking the loop
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
