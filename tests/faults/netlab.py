@@ -219,7 +219,8 @@ class NetLab:
     # -- teardown ----------------------------------------------------------------------------
 
     def stop_all(self) -> None:
-        """SIGKILL every process `spawn` started (and its process group) and reap it."""
+        """SIGKILL every process `spawn` started (and its process group) and reap it, then
+        every process still running inside one of our namespaces (by PID)."""
         for proc in self._procs:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -231,6 +232,12 @@ class NetLab:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
         self._procs.clear()
+        # Anything else still inside our namespaces (a handler script in its own session).
+        for name in self._created:
+            with contextlib.suppress(NetLabError):
+                for pid in _run(["ip", "netns", "pids", name]).split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), signal.SIGKILL)
 
     def destroy(self) -> list[str]:
         """Stop all processes, flush our chains and delete our namespaces; return failures."""

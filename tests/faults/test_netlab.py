@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.cluster import wait_until
 from tests.faults.netlab import LOSS_CHAIN, PART_CHAIN, NetLab, list_namespaces
 
 pytestmark = pytest.mark.faults
@@ -109,11 +110,18 @@ def test_a_partition_blocks_both_directions_until_healed() -> None:
         assert lab.destroy() == []
 
 
-def test_teardown_deletes_every_namespace_and_kills_every_process(tmp_path: Path) -> None:
+def test_teardown_deletes_every_namespace_and_kills_every_process_inside(tmp_path: Path) -> None:
     lab = NetLab(size=2).create()
     names = [lab.bridge_ns, *(n.ns for n in lab.nodes)]
     assert set(names) <= set(list_namespaces())
     proc = lab.spawn(lab.nodes[0].ns, ["sleep", "600"], log=tmp_path / "sleep.log")
+    detached = int(
+        lab.ns_run(
+            lab.nodes[1].ns, ["sh", "-c", "setsid sleep 600 >/dev/null 2>&1 & echo $!"]
+        ).strip()
+    )
+    assert Path(f"/proc/{detached}").exists()
     assert lab.destroy() == []
     assert proc.poll() is not None
+    wait_until(lambda: not Path(f"/proc/{detached}").exists(), timeout=10, what="detached exit")
     assert not set(names) & set(list_namespaces())
