@@ -130,19 +130,21 @@ def test_concurrent_mode_overlaps_types_but_keeps_order_within_a_type(tmp_path: 
     assert log.read_text().split("\n")[:-1] == ["member", "user-u1", "user-u2"]
 
 
-def test_submitting_never_waits_for_a_running_handler() -> None:
+def test_submitting_never_waits_for_a_running_handler(caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         runner = HandlerRunner(parse_handler_specs(["sleep 5"]), self_info, Responses())
         loop = asyncio.get_running_loop()
         started = loop.time()
-        for i in range(50):
+        for i in range(300):
             runner.submit(UserEvent(i, "e", b"", False))
         assert loop.time() - started < 1.0
         await wait_for(lambda: runner.invocations == 1)
-        assert runner.pending() == 49
+        assert runner.pending() == 299
         await runner.close()  # kills the hanging handler
 
-    asyncio.run(main())
+    with caplog.at_level(logging.WARNING, logger="serf_agent"):
+        asyncio.run(main())
+    assert "128 events are waiting for event handlers" in caplog.text
 
 
 def test_a_query_is_answered_with_the_first_handler_output(

@@ -38,6 +38,8 @@ logger = logging.getLogger("serf_agent.handlers")
 OUTPUT_LIMIT = 8 * 1024
 #: A handler still running after this many seconds is reported as slow (it is not killed).
 SLOW_WARNING = 1.0
+#: Every time this many more events wait for handlers, a warning is logged.
+BACKLOG_WARNING = 128
 
 VALID_EVENTS = frozenset(
     {
@@ -330,6 +332,11 @@ class HandlerRunner:
             queue = self._queues[lane] = asyncio.Queue()
             self._workers[lane] = asyncio.create_task(self._work(queue), name=f"handlers-{lane}")
         queue.put_nowait(event)
+        backlog = queue.qsize()
+        if backlog >= BACKLOG_WARNING and backlog % BACKLOG_WARNING == 0:
+            logger.warning(
+                "%d events are waiting for event handlers (a handler is slow or hung)", backlog
+            )
 
     def pending(self) -> int:
         """Events queued and not yet finished."""
