@@ -19,7 +19,9 @@ and, for every scenario but ``join``, gives them a converged start
 An observer on the world's trace follows ``UserEvent`` and ``MemberEvent`` outputs as they
 happen, keeping for each viewer the set of members it sees alive. A *false failure* is a
 ``member-failed`` about a node that is running and reachable from the viewer (same side of a
-partition); each (viewer, member) declaration counts once per event.
+partition); each (viewer, member) declaration counts once per event. Once a partition was
+made, declarations about the other half never count, even after the heal (a suspicion raised
+during the partition may expire just after it).
 
 Shares are of the live nodes: the crashed node never counts, and ``p9999`` needs
 ``ceil(0.9999 * live)`` nodes, i.e. all of them below 10,000 nodes.
@@ -125,7 +127,6 @@ class _Watcher:
         self.curve = ArrivalCurve(spec.trigger_at)
         self.false_failures = 0
         self.half: dict[str, int] = {}
-        self.partitioned = False
         self.watch_views = spec.scenario in ("join", "partition")
         self.views: dict[str, set[str]] = {}
         if self.watch_views:
@@ -165,8 +166,8 @@ class _Watcher:
             return
         if not self.world.is_running(member):
             return
-        if self.partitioned and self.half.get(viewer) != self.half.get(member):
-            return
+        if self.half and self.half.get(viewer) != self.half.get(member):
+            return  # the partition's doing, during it or when an old suspicion ends after it
         self.false_failures += 1
 
     def complete(self, population: int) -> bool:
@@ -196,17 +197,16 @@ def _trigger(world: World, spec: ScenarioSpec, names: list[str], watcher: _Watch
     elif spec.scenario == "partition":
         half = len(names) // 2
         left, right = names[:half], names[half:]
-        watcher.half = {n: (0 if i < half else 1) for i, n in enumerate(names)}
+        sides = {n: (0 if i < half else 1) for i, n in enumerate(names)}
 
         def split(node: SerfNode, now: float) -> None:
             del node, now
             world.partition(left, right)
-            watcher.partitioned = True
+            watcher.half = sides
 
         def heal(node: SerfNode, now: float) -> None:
             del node, now
             world.heal()
-            watcher.partitioned = False
 
         world.at(at, names[0], split)
         world.at(at + spec.heal_after, names[0], heal)
