@@ -1,0 +1,367 @@
+"""Simulation benchmark: real Serf nodes on the deterministic simulator, against Serf's model.
+
+Every run is one ``serf simulate -format=json`` process (so peak RSS is per run). Measured:
+
+- **dissemination**: one user event, time until 50 %, 99 %, 99.99 % and all nodes delivered
+  it, for each size at 0 % and 10 % loss, next to Serf's analytical model (fraction informed
+  after r rounds = 1/(1+(N+1)e^(-1.5r)), fanout 3, 200 ms rounds) and the ⌈log₄N⌉-round lower
+  bound (every informed node informs 3 new ones per round);
+- **detection**: one node crashes; time until each live node declared it failed;
+- **false failures**: a quiet cluster under loss, Lifeguard on and off, with the TCP ping
+  fallback off (simulated streams are lossless, so with it on no node is ever declared failed);
+- **simulator speed**: deliveries per wall second after the cluster was built.
+
+Sizes whose node tables would not fit in ``--max-gib`` (about 0.9 KB per member entry, N²
+entries) are not run; the report says so.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/sim/run.py [--sizes 100,1000,10000] [--max-gib 8] [--plot-only]
+
+Raw results go to ``benchmarks/sim/results.json``; the report replaces the ``## Simulation``
+section of ``docs/benchmarks.md``; plots go to ``docs/img/sim_*.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SERF = str(ROOT / ".venv" / "bin" / "serf")
+RESULTS = ROOT / "benchmarks" / "sim" / "results.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+IMG = ROOT / "docs" / "img"
+#: Measured memory per (viewer, member) entry of a converged cluster, in bytes (tracemalloc:
+#: Serf's member state and tags, memberlist's node record, their decoded strings and tuples).
+BYTES_PER_ENTRY = 900
+ROUND = 0.2  # seconds per gossip round (LAN gossip_interval)
+FANOUT = 3
+SHARES = {"p50": 0.5, "p99": 0.99, "p9999": 0.9999}
+
+Run = dict[str, Any]
+
+
+def model_time(nodes: int, share: float) -> float:
+    """Seconds until ``share`` of ``nodes`` is informed in Serf's model (the last node: the
+    time the model reaches (N-0.5)/N, since it only approaches 1)."""
+    need = math.ceil(share * nodes - 1e-9)
+    fraction = min(need / nodes, 1 - 0.5 / nodes)
+    rounds = math.log(fraction * (nodes + 1) / (1 - fraction)) / 1.5
+    return max(0.0, rounds) * ROUND
+
+
+def model_fraction(nodes: int, seconds: float) -> float:
+    """Share informed after ``seconds`` in Serf's model."""
+    return 1 / (1 + (nodes + 1) * math.exp(-1.5 * seconds / ROUND))
+
+
+def lower_bound(nodes: int) -> float:
+    """⌈log₄N⌉ rounds, in seconds: the fastest a fanout-3 push can inform N nodes."""
+    return math.ceil(math.log(nodes, FANOUT + 1) - 1e-9) * ROUND
+
+
+def fits(nodes: int, max_gib: float) -> bool:
+    """Whether N² member entries fit in ``max_gib``."""
+    return nodes * nodes * BYTES_PER_ENTRY <= max_gib * 2**30
+
+
+def simulate(args: list[str], timeout: float) -> Run:
+    """Run ``serf simulate -format=json -arrivals -fast-wire args``; the parsed object, or
+    ``{"error": ...}`` when it failed or ran out of time."""
+    cmd = [SERF, "simulate", "-format=json", "-arrivals", "-fast-wire", *args]
+    print("+", " ".join(cmd[1:]), flush=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"did not finish within {timeout:.0f} s", "args": args}
+    if proc.returncode != 0:
+        return {"error": proc.stdout.decode(errors="replace")[:300], "args": args}
+    data: Run = json.loads(proc.stdout)
+    print(
+        f"  wall {data['wall_s']:.1f} s (build {data['build_s']:.1f} s), "
+        f"{data['peak_rss_mib']:,.0f} MiB, {data.get('dissemination') or data.get('detection')}"
+        f", false failures {data['false_failures']}",
+        flush=True,
+    )
+    return data
+
+
+def measure(sizes: list[int], max_gib: float, timeout: float) -> dict[str, Any]:
+    """Every run of the benchmark; sizes that do not fit are listed as skipped."""
+    out: dict[str, Any] = {
+        "dissemination": [],
+        "detection": [],
+        "false_failures": [],
+        "skipped": [],
+    }
+    for nodes in sizes:
+        if not fits(nodes, max_gib):
+            need = nodes * nodes * BYTES_PER_ENTRY / 2**30
+            out["skipped"].append({"nodes": nodes, "estimated_gib": round(need, 1)})
+            continue
+        for loss in (0.0, 0.1):
+            common = [f"-nodes={nodes}", f"-loss={loss}", "-trigger=1s", "-stop-when-complete"]
+            out["dissemination"].append(
+                simulate([*common, "-scenario=event", "-duration=30s"], timeout)
+            )
+            if nodes <= 1000:
+                out["detection"].append(
+                    simulate([*common, "-scenario=failure", "-duration=60s"], timeout)
+                )
+    for loss in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
+        for lifeguard in (True, False):
+            out["false_failures"].append(
+                simulate(
+                    [
+                        "-nodes=100",
+                        f"-loss={loss}",
+                        "-scenario=steady",
+                        "-duration=120s",
+                        "-tcp-pings=false",
+                        f"-lifeguard={str(lifeguard).lower()}",
+                    ],
+                    timeout,
+                )
+            )
+    out["scenarios"] = other_scenarios(timeout)
+    out["false_failures_tcp"] = simulate(
+        ["-nodes=100", "-loss=0.3", "-scenario=steady", "-duration=120s", "-lifeguard=false"],
+        timeout,
+    )
+    return out
+
+
+def other_scenarios(timeout: float) -> list[Run]:
+    """Join and partition runs at 100 nodes (a join of N nodes costs O(N²) gossip)."""
+    base = ["-nodes=100", "-stop-when-complete"]
+    return [
+        simulate([*base, "-scenario=join", "-trigger=0s", "-duration=60s"], timeout),
+        simulate([*base, "-scenario=partition", "-heal=20s", "-duration=60s"], timeout),
+        simulate([*base, "-scenario=partition", "-heal=60s", "-duration=60s"], timeout),
+    ]
+
+
+def _ok(runs: list[Run]) -> list[Run]:
+    return [r for r in runs if "error" not in r]
+
+
+def _s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def plot(results: dict[str, Any]) -> None:
+    """Write docs/img/sim_dissemination.png, sim_detection.png and sim_false_failures.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    IMG.mkdir(parents=True, exist_ok=True)
+    runs = _ok(results["dissemination"])
+    sizes = sorted({r["nodes"] for r in runs})
+    fig, axes = plt.subplots(1, max(1, len(sizes)), figsize=(4.2 * max(1, len(sizes)), 3.6))
+    axes_list = list(axes) if len(sizes) > 1 else [axes]
+    for ax, nodes in zip(axes_list, sizes, strict=False):
+        for r in (r for r in runs if r["nodes"] == nodes):
+            times = r["arrivals_s"]
+            frac = [(i + 1) / r["population"] for i in range(len(times))]
+            ax.step(times, frac, where="post", label=f"simulated, {r['loss']:.0%} loss")
+        horizon = max([r["arrivals_s"][-1] for r in runs if r["nodes"] == nodes] + [1.0])
+        xs = [horizon * 1.2 * i / 200 for i in range(201)]
+        ax.plot(xs, [model_fraction(nodes, x) for x in xs], "k--", label="Serf model")
+        ax.axvline(lower_bound(nodes), color="grey", linestyle=":", label="⌈log₄N⌉ rounds")
+        ax.set_title(f"N = {nodes:,}")
+        ax.set_xlabel("seconds after the event")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes_list[0].set_ylabel("share of nodes with the event")
+    axes_list[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle("User-event dissemination (LAN profile)")
+    fig.tight_layout()
+    fig.savefig(IMG / "sim_dissemination.png", dpi=110)
+    plt.close(fig)
+
+    det = _ok(results["detection"])
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for r in det:
+        times = r["arrivals_s"]
+        frac = [(i + 1) / r["population"] for i in range(len(times))]
+        ax.step(times, frac, where="post", label=f"N={r['nodes']:,}, {r['loss']:.0%} loss")
+    ax.set_xlabel("seconds after the crash")
+    ax.set_ylabel("share of live nodes reporting it failed")
+    ax.set_title("Failure detection (LAN profile)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(IMG / "sim_detection.png", dpi=110)
+    plt.close(fig)
+
+    ff = _ok(results["false_failures"])
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for lifeguard in (True, False):
+        pts = sorted((r["loss"], r["false_failures"]) for r in ff if r["lifeguard"] is lifeguard)
+        ax.plot(
+            [p[0] * 100 for p in pts],
+            [p[1] for p in pts],
+            "o-",
+            label=f"Lifeguard {'on' if lifeguard else 'off'}",
+        )
+    ax.set_xlabel("datagram loss (%)")
+    ax.set_ylabel("false failure declarations in 120 s")
+    ax.set_title("False failures, 100 nodes, UDP probes only")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(IMG / "sim_false_failures.png", dpi=110)
+    plt.close(fig)
+
+
+def section(results: dict[str, Any]) -> str:
+    """The ``## Simulation`` section of docs/benchmarks.md."""
+    lines = [
+        "## Simulation",
+        "",
+        "`benchmarks/sim/run.py`: `serf simulate` runs of real Serf nodes (LAN profile, 1 ms",
+        "links, `-fast-wire`: no compression) on the deterministic simulator, one process per",
+        f"run (Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs",
+        "shared with other work). Clusters start converged (see [serf simulate](simulate.md)).",
+        "Times are seconds after the trigger. *Model*: Serf's analytical convergence model,",
+        "1/(1+(N+1)e^(−1.5r)) after r rounds of 200 ms; *bound*: ⌈log₄N⌉ rounds.",
+        "",
+        "### Dissemination of one user event",
+        "",
+        "| N | loss | p50 | p99 | p99.99 | all | model p50 / p99 / p99.99 | bound | all ÷ bound |"
+        " build s | run s | deliveries/s | peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results["dissemination"]:
+        if "error" in r:
+            lines.append(f"| {' '.join(r['args'])} | failed: {r['error']} ||||||||||||")
+            continue
+        n, d = r["nodes"], r["dissemination"]
+        model = " / ".join(f"{model_time(n, s):.2f}" for s in SHARES.values())
+        bound = lower_bound(n)
+        ratio = "—" if d["all"] is None else f"{d['all'] / bound:.2f}"
+        lines.append(
+            f"| {n:,} | {r['loss']:.0%} | {_s(d['p50'])} | {_s(d['p99'])} | {_s(d['p9999'])} | "
+            f"{_s(d['all'])} | {model} | {bound:.1f} | {ratio} | {r['build_s']:.0f} | "
+            f"{r['run_s']:.1f} | {r['deliveries_per_s']:,} | {r['peak_rss_mib']:,.0f} |"
+        )
+    for s in results["skipped"]:
+        lines.append(
+            f"| {s['nodes']:,} | — | not run: a converged cluster needs about "
+            f"{s['estimated_gib']:,} GiB of node tables ||||||||||||"
+        )
+    lines += [
+        "",
+        "![dissemination](img/sim_dissemination.png)",
+        "",
+        "### Failure detection",
+        "",
+        "| N | loss | first | p50 | all | run s | peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in _ok(results["detection"]):
+        d = r["detection"]
+        lines.append(
+            f"| {r['nodes']:,} | {r['loss']:.0%} | {_s(d['first'])} | {_s(d['p50'])} | "
+            f"{_s(d['all'])} | {r['run_s']:.1f} | {r['peak_rss_mib']:,.0f} |"
+        )
+    lines += [
+        "",
+        "![detection](img/sim_detection.png)",
+        "",
+        "### False failures under loss (100 nodes, 120 s, TCP ping fallback off)",
+        "",
+        "| loss | Lifeguard on | Lifeguard off |",
+        "|---:|---:|---:|",
+    ]
+    ff = _ok(results["false_failures"])
+    for loss in sorted({r["loss"] for r in ff}):
+        on = [r["false_failures"] for r in ff if r["loss"] == loss and r["lifeguard"]]
+        off = [r["false_failures"] for r in ff if r["loss"] == loss and not r["lifeguard"]]
+        lines.append(f"| {loss:.0%} | {on[0] if on else '—'} | {off[0] if off else '—'} |")
+    tcp = results.get("false_failures_tcp", {})
+    if "false_failures" in tcp:
+        lines += [
+            "",
+            f"With the TCP fallback on (Go's default), 30 % loss and Lifeguard off gave "
+            f"{tcp['false_failures']} false failures: simulated streams never lose data, so a "
+            "probe that loses its datagrams is rescued by the TCP ping.",
+        ]
+    lines += ["", "![false failures](img/sim_false_failures.png)", ""]
+    scen = _ok(results.get("scenarios", []))
+    if scen:
+        lines += [
+            "### Joins and partitions (100 nodes)",
+            "",
+            "| run | p50 | p99 | all | false failures |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for r in scen:
+            d = r["dissemination"]
+            name = (
+                "all nodes join one seed (from the start)"
+                if r["scenario"] == "join"
+                else f"partition healed after {r['heal_at_s'] - r['split_at_s']:.0f} s "
+                "(from the heal)"
+            )
+            lines.append(
+                f"| {name} | {_s(d['p50'])} | {_s(d['p99'])} | {_s(d['all'])} | "
+                f"{r['false_failures']} |"
+            )
+        lines += [
+            "",
+            "A partition shorter than `gossip_to_the_dead_time` (30 s on the LAN profile)",
+            "heals by gossip within a second: nodes still gossip to the members they declared",
+            "dead, and refutations flow back. After a longer one the halves find each other",
+            "only through Serf's reconnector, which tries one failed member every",
+            "`reconnect_interval` (30 s); every node's reconnector started at the same time,",
+            "so the whole cluster heals at the next reconnect tick.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_section(text_section: str) -> None:
+    """Replace (or append) the ``## Simulation`` section of docs/benchmarks.md."""
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
+    pattern = re.compile(r"^## Simulation\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: text_section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + text_section
+    DOC.write_text(text)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="cluster sizes, comma-separated")
+    parser.add_argument("--max-gib", type=float, default=8.0, help="memory budget per run")
+    parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per run")
+    parser.add_argument("--plot-only", action="store_true", help="reuse results.json")
+    args = parser.parse_args(argv)
+    if args.plot_only:
+        results = json.loads(RESULTS.read_text())
+    else:
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+        results = measure(sizes, args.max_gib, args.timeout)
+        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    plot(results)
+    text = section(results)
+    write_section(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
