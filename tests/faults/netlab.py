@@ -129,9 +129,9 @@ class NetLab:
 
     def _install_chains(self, ns: str) -> None:
         for chain in (LOSS_CHAIN, PART_CHAIN):
-            self.ns_run(ns, ["iptables", "-N", chain])
-            self.ns_run(ns, ["iptables", "-A", "INPUT", "-i", "eth0", "-j", chain])
-            self.ns_run(ns, ["iptables", "-A", "OUTPUT", "-o", "eth0", "-j", chain])
+            self.ns_run(ns, ["iptables", "-w", "-N", chain])
+            self.ns_run(ns, ["iptables", "-w", "-A", "INPUT", "-i", "eth0", "-j", chain])
+            self.ns_run(ns, ["iptables", "-w", "-A", "OUTPUT", "-o", "eth0", "-j", chain])
 
     # -- running things inside ---------------------------------------------------------------
 
@@ -163,12 +163,12 @@ class NetLab:
     def set_loss(self, probability: float, nodes: Sequence[Node] | None = None) -> None:
         """Drop a random `probability` of the packets each node receives on eth0 (0 clears)."""
         for node in self.nodes if nodes is None else nodes:
-            self.ns_run(node.ns, ["iptables", "-F", LOSS_CHAIN])
+            self.ns_run(node.ns, ["iptables", "-w", "-F", LOSS_CHAIN])
             if probability > 0:
                 self.ns_run(
                     node.ns,
                     [
-                        "iptables", "-A", LOSS_CHAIN, "-i", "eth0",
+                        "iptables", "-w", "-A", LOSS_CHAIN, "-i", "eth0",
                         "-m", "statistic", "--mode", "random",
                         "--probability", f"{probability:.4f}", "-j", "DROP",
                     ],
@@ -201,11 +201,11 @@ class NetLab:
     def heal(self) -> None:
         """Remove every partition rule."""
         for node in self.nodes:
-            self.ns_run(node.ns, ["iptables", "-F", PART_CHAIN])
+            self.ns_run(node.ns, ["iptables", "-w", "-F", PART_CHAIN])
 
     def dropped(self, node: Node) -> int:
         """Packets the loss chain of `node` has dropped so far."""
-        out = self.ns_run(node.ns, ["iptables", "-L", LOSS_CHAIN, "-v", "-n", "-x"])
+        out = self.ns_run(node.ns, ["iptables", "-w", "-L", LOSS_CHAIN, "-v", "-n", "-x"])
         return sum(
             int(line.split()[0])
             for line in out.splitlines()[2:]
@@ -214,7 +214,7 @@ class NetLab:
 
     def rules(self, node: Node) -> str:
         """The node's iptables rules, as ``iptables -S`` prints them."""
-        return self.ns_run(node.ns, ["iptables", "-S"])
+        return self.ns_run(node.ns, ["iptables", "-w", "-S"])
 
     # -- teardown ----------------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ class NetLab:
         for node in self.nodes:
             for chain in (LOSS_CHAIN, PART_CHAIN):
                 with contextlib.suppress(NetLabError):
-                    self.ns_run(node.ns, ["iptables", "-F", chain])
+                    self.ns_run(node.ns, ["iptables", "-w", "-F", chain])
         for name in reversed(self._created):
             try:
                 _run(["ip", "netns", "del", name])
