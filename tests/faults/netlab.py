@@ -183,20 +183,8 @@ class NetLab:
         for mine, theirs in ((side_a, side_b), (side_b, side_a)):
             for node in mine:
                 for other in theirs:
-                    self.ns_run(
-                        node.ns,
-                        [
-                            "iptables",
-                            "-A",
-                            PART_CHAIN,
-                            "-i",
-                            "eth0",
-                            "-s",
-                            other.addr,
-                            "-j",
-                            "DROP",
-                        ],
-                    )
+                    rule = ["-A", PART_CHAIN, "-i", "eth0", "-s", other.addr, "-j", "DROP"]
+                    self.ns_run(node.ns, ["iptables", "-w", *rule])
 
     def heal(self) -> None:
         """Remove every partition rule."""
