@@ -22,7 +22,8 @@ import pytest
 from benchmarks.fuzz.corpus import Sample, chunked, hostile_inputs, load_seeds, mutate
 from tests.agent.agentproc import AgentProcess, free_port, wait_until
 
-pytestmark = pytest.mark.timeout(180)
+# Go's serf CLI is the RPC client that checks the agents.
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
 
 HOSTILE = hostile_inputs()
 SEEDS = load_seeds()

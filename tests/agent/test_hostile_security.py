@@ -24,7 +24,8 @@ from serf_proto.wire import Keyring, Ping, decode_packet, encode_message, encode
 
 from tests.agent.agentproc import AgentProcess, free_port, wait_until
 
-pytestmark = pytest.mark.timeout(120)
+# Go's serf CLI is the RPC client that drives the agents.
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 OTHER_KEY = base64.b64encode(bytes(range(100, 132))).decode()

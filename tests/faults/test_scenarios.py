@@ -20,7 +20,8 @@ from tests.faults.scenarios import (
     run_storm,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
+# Go Serf is the reference agent and its CLI is the RPC client for every mix.
+pytestmark = [pytest.mark.faults, pytest.mark.interop, pytest.mark.timeout(240)]
 
 MIXES = ["go", "py", "mixed"]
 # The long scenarios (loss, partition) run on the mixed cluster, which puts both
