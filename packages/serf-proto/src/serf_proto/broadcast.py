@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
+from itertools import accumulate
 
 __all__ = ["Broadcast", "TransmitLimitedQueue", "retransmit_limit"]
 
@@ -152,68 +153,67 @@ class TransmitLimitedQueue:
         transmit_limit = retransmit_limit(self.retransmit_mult, self.num_nodes())
         used = 0
         out: list[bytes] = []
-        moved: list[_Item] = []
+        # (tier the items came from, their keys, the items), applied after the packet is full
+        # so that no message can be picked twice for one packet.
+        sent: list[tuple[int, list[int], list[_Item]]] = []
         tiers = self._tiers
         bisect_left = bisect.bisect_left
         for transmits in sorted(tiers):
-            free = limit - used - overhead
-            if free <= 0:
+            if limit - used - overhead <= 0:
                 break
             tier = tiers[transmits]
             keys = tier.keys
             items = tier.items
             n = len(keys)
-            taken: list[int] = []
-            # Keys sort longest first, so walking forward from the first message that fits
-            # and skipping the ones that do not is "take the largest that fits", repeated.
-            i = bisect_left(keys, (_LEN_MAX - free) << _ID_BITS)
+            # No run can be longer than the room divided by the cheapest message's cost.
+            cheapest = _LEN_MAX + overhead - (keys[-1] >> _ID_BITS)
+            runs: list[tuple[int, int]] = []
+            # Keys sort longest first, so taking every consecutive message that fits, then
+            # skipping to the next one that does, is "take the largest that fits", repeated.
+            i = bisect_left(keys, (_LEN_MAX - (limit - used - overhead)) << _ID_BITS)
             while i < n:
-                key = keys[i]
-                size = _LEN_MAX - (key >> _ID_BITS)
-                if size > free:
-                    i = bisect_left(keys, (_LEN_MAX - free) << _ID_BITS, i + 1)
-                    continue
-                item = items.pop(key)
-                out.append(item.b.message)
-                moved.append(item)
-                taken.append(i)
-                used += overhead + size
-                free = limit - used - overhead
-                if free <= 0:
+                room = limit - used
+                if room - overhead <= 0:
                     break
-                i += 1
-            if not taken:
+                window = keys[i : i + room // cheapest + 1]
+                costs = list(accumulate([_LEN_MAX + overhead - (k >> _ID_BITS) for k in window]))
+                c = bisect.bisect_right(costs, room)
+                if c:
+                    runs.append((i, i + c))
+                    used += costs[c - 1]
+                    i += c
+                else:
+                    i = bisect_left(keys, (_LEN_MAX - (room - overhead)) << _ID_BITS, i + 1)
+            if not runs:
                 continue
-            first, last = taken[0], taken[-1]
-            if last - first + 1 == len(taken):
-                del keys[first : last + 1]
-            else:
-                drop = set(taken)
-                keys[:] = [k for j, k in enumerate(keys) if j not in drop]
+            taken_keys = [k for a, b in runs for k in keys[a:b]]
+            taken = list(map(items.pop, taken_keys))
+            out.extend([item.b.message for item in taken])
+            for a, b in reversed(runs):
+                del keys[a:b]
             if not keys:
                 del tiers[transmits]
             self._count -= len(taken)
-        # Move what was sent one tier up (or drop it) only now, so that no message can be
-        # picked twice for this packet.
-        by_tier: dict[int, list[_Item]] = {}
-        for item in moved:
-            if item.transmits + 1 >= transmit_limit:
-                name = item.b.name
-                if name is not None and self._by_name.get(name) is item:
-                    del self._by_name[name]
-                item.b.finished()
-            else:
-                item.transmits += 1
-                by_tier.setdefault(item.transmits, []).append(item)
-        for transmits, group in by_tier.items():
-            target = tiers.get(transmits)
+            sent.append((transmits, taken_keys, taken))
+        for transmits, taken_keys, taken in sent:
+            nxt = transmits + 1
+            if nxt >= transmit_limit:
+                by_name = self._by_name
+                for item in taken:
+                    name = item.b.name
+                    if name is not None and by_name.get(name) is item:
+                        del by_name[name]
+                    item.b.finished()
+                continue
+            for item in taken:
+                item.transmits = nxt
+            target = tiers.get(nxt)
             if target is None:
-                target = tiers[transmits] = _Tier()
-            for item in group:
-                target.items[item.key] = item
-            target.keys.extend(item.key for item in group)
+                target = tiers[nxt] = _Tier()
+            target.items.update(zip(taken_keys, taken, strict=True))
+            target.keys.extend(taken_keys)
             target.keys.sort()
-            self._count += len(group)
+            self._count += len(taken)
         return out
 
     def prune(self, max_retain: int) -> None:
