@@ -373,9 +373,10 @@ def targets(results: dict[str, Any]) -> list[str]:
                 f"({merges_per_s:,.0f} member merges per second measured at "
                 f"N = {biggest['nodes']:,})"
             )
+        gib = estimated_gib(s["nodes"])
         out.append(
             f"- {s['nodes']:,} nodes for 60 s in under 10 minutes and 8 GB: not met. Every node "
-            f"holds every member, so memory grows with N²: about {estimated_gib(s['nodes']):.0f} GiB at "
+            f"holds every member, so memory grows with N²: about {gib:.0f} GiB at "
             f"about {BYTES_PER_ENTRY} bytes per (node, member) entry{rate}. The largest run "
             "here is listed above with its peak RSS."
         )
