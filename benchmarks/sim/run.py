@@ -451,12 +451,17 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="only run the lossless event at --sizes and add it to results.json",
     )
+    parser.add_argument(
+        "--append-scenarios",
+        action="store_true",
+        help="only run the join and partition runs and add them to results.json",
+    )
     args = parser.parse_args(argv)
     if args.profile:
         profile()
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    if args.plot_only or args.append_event:
+    if args.plot_only or args.append_event or args.append_scenarios:
         results = json.loads(RESULTS.read_text())
     else:
         results = measure(sizes, args.max_gib, args.timeout)
@@ -465,6 +470,8 @@ def main(argv: list[str]) -> int:
         for nodes in sizes:
             results["dissemination"].append(simulate([f"-nodes={nodes}", *event], args.timeout))
             results["skipped"] = [k for k in results["skipped"] if k["nodes"] != nodes]
+    if args.append_scenarios:
+        results["scenarios"] = other_scenarios(args.timeout)
     if not args.plot_only:
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     plot(results)
