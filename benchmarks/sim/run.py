@@ -178,8 +178,8 @@ def plot(results: dict[str, Any]) -> None:
     axes_list = list(axes) if len(sizes) > 1 else [axes]
     for ax, nodes in zip(axes_list, sizes, strict=False):
         for r in (r for r in runs if r["nodes"] == nodes):
-            times = r["arrivals_s"]
-            frac = [(i + 1) / r["population"] for i in range(len(times))]
+            times = [0.0, *r["arrivals_s"]]
+            frac = [i / r["population"] for i in range(len(times))]
             ax.step(times, frac, where="post", label=f"simulated, {r['loss']:.0%} loss")
         horizon = max([r["arrivals_s"][-1] for r in runs if r["nodes"] == nodes] + [1.0])
         xs = [horizon * 1.2 * i / 200 for i in range(201)]
@@ -199,8 +199,8 @@ def plot(results: dict[str, Any]) -> None:
     det = _ok(results["detection"])
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for r in det:
-        times = r["arrivals_s"]
-        frac = [(i + 1) / r["population"] for i in range(len(times))]
+        times = [0.0, *r["arrivals_s"]]
+        frac = [i / r["population"] for i in range(len(times))]
         ax.step(times, frac, where="post", label=f"N={r['nodes']:,}, {r['loss']:.0%} loss")
     ax.set_xlabel("seconds after the crash")
     ax.set_ylabel("share of live nodes reporting it failed")
