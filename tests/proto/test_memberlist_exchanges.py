@@ -9,7 +9,7 @@ import pytest
 from serf_proto.config import MemberlistConfig
 from serf_proto.events import JoinCompleted, LeaveCompleted
 from serf_proto.memberlist import Memberlist, Node, NullDelegate
-from serf_proto.outputs import CloseStream, OpenStream, SendStream
+from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.sim.script import ScriptedPeer, sent_messages, stream_messages
 from serf_proto.types import Address, NodeState
 from serf_proto.wire.messages import (
@@ -467,3 +467,26 @@ def test_a_stream_that_is_not_a_message_is_closed_and_counted() -> None:
     h.ml.receive_stream_data(sid, b"\x06\xc1garbage", h.now)
     assert h.drain() == [CloseStream(sid)]
     assert sum(h.ml.stats.dropped.values()) == 1
+
+
+def test_an_idle_gossip_ticker_sleeps_and_wakes_on_its_old_phase() -> None:
+    h, (p1,) = setup(1, probe_interval=1000.0, push_pull_interval=0.0)
+    sends: list[float] = []
+    while h.now < 30.0:
+        t = h.ml.next_timer()
+        if t is None or t > 30.0:
+            break
+        h.now = t
+        h.ml.handle_timer(t)
+        if any(isinstance(o, SendPacket) for o in h.drain()):
+            sends.append(t)
+    assert sends, "the news about p1 is gossiped"
+    assert h.ml.queue_depth() == 0
+    t = h.ml.next_timer()
+    assert t is None or t > 100.0  # nothing ticks while there is nothing to gossip
+    h.now = 31.03
+    h.deliver(p1, p1.alive(incarnation=2))  # new news wakes the ticker
+    tick = h.ml.next_timer()
+    assert tick is not None and 31.03 < tick <= 31.03 + 0.2
+    periods = (tick - sends[0]) / 0.2
+    assert abs(periods - round(periods)) < 1e-6  # on the same phase as before

@@ -137,6 +137,11 @@ class Memberlist:
         # Building the node list for a merge check is skipped when nobody looks at it.
         merge_check = getattr(type(self.delegate), "notify_merge", None)
         self._merge_hook = merge_check is not NullDelegate.notify_merge
+        # Without delegate broadcasts, an empty queue lets the gossip ticker sleep: the outcome
+        # is the same as Go's idle ticks, at no cost.
+        user_broadcasts = getattr(type(self.delegate), "get_broadcasts", None)
+        self._quiet_gossip = user_broadcasts is NullDelegate.get_broadcasts
+        self._gossip_parked = False
         self.rng = rng
         self.stats = MemberlistStats()
         self.wire = WireIO(config, entropy, keyring, self.stats)
@@ -402,10 +407,6 @@ class Memberlist:
         self._open(st, now, self.config.tcp_timeout)
         return sid
 
-    def queue_broadcast(self, b: Broadcast) -> None:
-        """Queue one of memberlist's own broadcasts (alive/suspect/dead are queued internally)."""
-        self._broadcasts.queue_broadcast(b)
-
     # ------------------------------------------------------------------------------------------
     # timers
 
@@ -427,8 +428,13 @@ class Memberlist:
         assert isinstance(key, tuple)
         kind = key[0]
         if kind == "gossip":
-            self._rearm(key, now, self.config.gossip_interval)
             self._gossip(now)
+            if self._quiet_gossip and not self._broadcasts:
+                # Nothing to send and nobody else can add anything without telling us: park
+                # the ticker (keeping its phase) until the next broadcast is queued.
+                self._gossip_parked = True
+            else:
+                self._rearm(key, now, self.config.gossip_interval)
         elif kind == "probe":
             self._rearm(key, now, self.config.probe_interval)
             self._probe_tick(now)
@@ -450,6 +456,18 @@ class Memberlist:
                 self._end_stream(st, "i/o timeout", now, close=True)
         elif kind == "leave":
             self._finish_leave("timeout waiting for leave broadcast")
+
+    def _wake_gossip(self, now: float) -> None:
+        """Restart the parked gossip ticker at its next tick after ``now``."""
+        self._gossip_parked = False
+        if self._shutdown:
+            return
+        key = ("gossip",)
+        interval = self.config.gossip_interval
+        prev = self._tick_at.get(key, now)
+        nxt = prev + interval * (int((now - prev) / interval) + 1)
+        self._tick_at[key] = nxt
+        self._timers.schedule(key, nxt)
 
     def _rearm(self, key: Hashable, now: float, interval: float) -> None:
         # Ticker semantics: keep the phase and skip ticks that were missed.
@@ -805,11 +823,17 @@ class Memberlist:
         self._alive_node(alive, now, bootstrap=True)
 
     def _encode_and_broadcast(
-        self, name: str, msg: Message, on_finished: Callable[[], None] | None = None
+        self,
+        name: str,
+        msg: Message,
+        now: float,
+        on_finished: Callable[[], None] | None = None,
     ) -> None:
         self._broadcasts.queue_broadcast(
             Broadcast(encode_message(msg), name=name, on_finished=on_finished)
         )
+        if self._gossip_parked:
+            self._wake_gossip(now)
 
     def _alive_node(self, a: Alive, now: float, bootstrap: bool = False) -> None:
         cfg = self.config
@@ -900,7 +924,7 @@ class Memberlist:
         old_state = rec.state
         old_meta = rec.meta
         if verdict is Verdict.REFUTE:
-            self._refute(rec, a.incarnation)
+            self._refute(rec, a.incarnation, now)
             log.warning(
                 "Refuting an alive message for '%s' (%s:%d)",
                 a.node,
@@ -908,7 +932,7 @@ class Memberlist:
                 port,
             )
         else:
-            self._encode_and_broadcast(a.node, a)
+            self._encode_and_broadcast(a.node, a, now)
             if vsn:
                 rec.vsn = vsn_tuple(vsn)
             rec.incarnation = a.incarnation
@@ -938,14 +962,14 @@ class Memberlist:
         if verdict is Verdict.CONFIRM:
             assert susp is not None
             if susp.confirm(s.from_node, now):
-                self._encode_and_broadcast(s.node, s)
+                self._encode_and_broadcast(s.node, s, now)
                 self._timers.schedule(("suspect", s.node), max(susp.deadline, now))
             return
         if verdict is Verdict.REFUTE:
-            self._refute(rec, s.incarnation)
+            self._refute(rec, s.incarnation, now)
             log.warning("Refuting a suspect message (from: %s)", s.from_node)
             return
-        self._encode_and_broadcast(s.node, s)
+        self._encode_and_broadcast(s.node, s, now)
         self.stats.suspicions += 1
         rec.incarnation = s.incarnation
         rec.state = NodeState.SUSPECT
@@ -993,19 +1017,19 @@ class Memberlist:
         if verdict is Verdict.IGNORE:
             return
         if verdict is Verdict.REFUTE:
-            self._refute(rec, d.incarnation)
+            self._refute(rec, d.incarnation, now)
             log.warning("Refuting a dead message (from: %s)", d.from_node)
             return
         if is_local:
-            self._encode_and_broadcast(d.node, d, self._leave_broadcast_done)
+            self._encode_and_broadcast(d.node, d, now, self._leave_broadcast_done)
         else:
-            self._encode_and_broadcast(d.node, d)
+            self._encode_and_broadcast(d.node, d, now)
         rec.incarnation = d.incarnation
         rec.state = NodeState.LEFT if d.node == d.from_node else NodeState.DEAD
         rec.state_change = now
         self.delegate.notify_leave(rec.snapshot())
 
-    def _refute(self, me: NodeRecord, accused: int) -> None:
+    def _refute(self, me: NodeRecord, accused: int, now: float) -> None:
         self._incarnation += 1
         if accused >= self._incarnation:
             self._incarnation = accused + 1
@@ -1013,7 +1037,7 @@ class Memberlist:
         self.stats.refutations += 1
         self._awareness.apply_delta(1)
         alive = Alive(me.incarnation, me.name, me.ip, me.addr.port, me.meta, self._vsn_bytes)
-        self._encode_and_broadcast(me.name, alive)
+        self._encode_and_broadcast(me.name, alive, now)
 
     def _insert_random(self, rec: NodeRecord) -> None:
         nodes = self._nodes
