@@ -25,9 +25,9 @@ import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from serf_agent.config import AgentConfig, ConfigError, default_config, merge, read_config_paths
 from serf_agent.flags import FlagError, HelpRequested, agent_help, parse_agent_flags
@@ -42,6 +42,9 @@ from serf_agent.settings import (
     join_host_port,
     resolve_network,
 )
+
+if TYPE_CHECKING:  # the runtime import waits until the networking runtime is known to exist
+    from serf_agent.agent import Agent
 
 #: Seconds a graceful leave may take before the command gives up and exits 1 (Go: 3 s).
 GRACEFUL_TIMEOUT = 3.0
@@ -205,11 +208,8 @@ class AgentCommand:
         loaded: LoadedConfig,
         network: NetworkSettings,
         logs: AgentLogging,
-        agent: object,
+        agent: Agent,
     ) -> None:
-        from serf_agent.agent import Agent
-
-        assert isinstance(agent, Agent)
         self.ui = ui
         self.argv = argv
         self.config = loaded.config
@@ -409,9 +409,9 @@ class AgentCommand:
             self.ui.error(f"Failed to update tags: {task.exception()}")
 
 
-async def _first_of(waiters: dict[str, object]) -> tuple[str, object]:
+async def _first_of(waiters: dict[str, Awaitable[object]]) -> tuple[str, object]:
     """Await several awaitables; return ``(name, result)`` of the first to finish."""
-    tasks = {asyncio.ensure_future(w): name for name, w in waiters.items()}  # type: ignore[call-overload]
+    tasks = {asyncio.ensure_future(w): name for name, w in waiters.items()}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         first = next(iter(done))
@@ -443,8 +443,6 @@ def _signal_name(sig: signal.Signals) -> str:
     """Go's ``os.Signal`` text (``interrupt``, ``terminated``, ``hangup``)."""
     return _SIGNAL_NAMES.get(sig, sig.name.lower())
 
-
-Callback = Callable[[], None]
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
