@@ -26,7 +26,6 @@ import ipaddress
 import json
 import logging
 import os
-import platform
 import random
 import socket
 from collections.abc import AsyncIterator, Mapping
@@ -67,7 +66,8 @@ from serf_agent.config import AgentConfig
 from serf_agent.handlers import HandlerRunner, HandlerSpec, event_type, handlers_info
 from serf_agent.keyring_file import StartupState, write_keyring, write_tags
 from serf_agent.logging_setup import AgentLogging
-from serf_agent.metrics import Metrics
+from serf_agent.metrics import Metrics, mirror_core_stats
+from serf_agent.rpc.stats import runtime_section
 from serf_agent.settings import (
     NetworkSettings,
     join_host_port,
@@ -466,14 +466,7 @@ class Agent:
         core = self.core
         return {
             "agent": {"name": self.config.node_name},
-            "runtime": {
-                "os": platform.system().lower(),
-                "arch": _arch(),
-                "version": f"python{platform.python_version()}",
-                "max_procs": str(os.cpu_count() or 1),
-                "goroutines": str(len(asyncio.all_tasks())),
-                "cpu_count": str(os.cpu_count() or 1),
-            },
+            "runtime": runtime_section(),
             "serf": core.stats(),
             "tags": dict(core.tags),
             "event_handlers": handlers_info(self._startup_handlers),
@@ -721,30 +714,10 @@ class Agent:
             logger.warning("Failed to re-join any previously known node")
 
     def _collect_metrics(self, metrics: Metrics) -> None:
-        """Mirror the counters the core and the transport keep into the metrics registry."""
+        """Mirror the counters the core keeps into the metrics registry (before a scrape)."""
         core = self._core
-        if core is None:
-            return
-        stats = core.memberlist.stats
-        for name, value in (
-            ("serf_probes_sent_total", stats.probes_sent),
-            ("serf_probes_failed_total", stats.probes_failed),
-            ("serf_acks_received_total", stats.acks_received),
-            ("serf_suspicions_total", stats.suspicions),
-            ("serf_refutations_total", stats.refutations),
-            ("serf_member_failures_total", stats.dead_declared),
-            ("serf_packets_received_total", stats.packets_in),
-            ("serf_packets_sent_total", stats.packets_out),
-            ("serf_bytes_received_total", stats.bytes_in),
-            ("serf_bytes_sent_total", stats.bytes_out),
-        ):
-            metrics.set(name, value)
-        metrics.set("serf_push_pull_total", stats.push_pulls)
-        dropped: dict[str, int] = dict(stats.dropped)
-        for reason, count in core.dropped.items():
-            dropped[f"serf_{reason}"] = dropped.get(f"serf_{reason}", 0) + count
-        for reason, count in dropped.items():
-            metrics.set("serf_packets_dropped_total", count, reason=reason)
+        if core is not None:
+            mirror_core_stats(metrics, core.memberlist.stats, core.dropped)
 
 
 async def _drain(queue: asyncio.Queue[QueryRecord | None]) -> AsyncIterator[QueryRecord]:
@@ -769,8 +742,3 @@ def _bind_error(exc: OSError) -> str:
         text = os.strerror(exc.errno)
         return f"bind: {text[0].lower()}{text[1:]}"
     return str(exc)
-
-
-def _arch() -> str:
-    machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
