@@ -75,6 +75,12 @@ def run_agent(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
             "stat /nonexistent/k.json: no such file or directory\n",
         ),
         (
+            ["-snapshot=/nonexistent/dir/snap"],
+            "==> Starting Serf agent...\n==> Failed to start the Serf agent: Error creating Serf: "
+            "Failed to setup snapshot: failed to open snapshot: open /nonexistent/dir/snap: "
+            "no such file or directory\n",
+        ),
+        (
             ["-tag", "a=b", "-tags-file=t.json"],
             "==> Starting Serf agent...\n==> Failed to setup the Serf agent: "
             "Tags config not allowed while using tag files\n",

@@ -234,8 +234,10 @@ class Agent:
             try:
                 text = self._snapshot.open()
             except OSError as exc:
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
                 raise AgentStartError(
-                    f"Error creating Serf: failed to open snapshot: {exc}"
+                    "Error creating Serf: Failed to setup snapshot: failed to open snapshot: "
+                    f"open {self.config.snapshot_path}: {reason[:1].lower()}{reason[1:]}"
                 ) from None
             recovered = parse_snapshot(text, rejoin_after_leave=self.config.rejoin_after_leave)
             if self.config.rejoin_failed:
