@@ -195,3 +195,21 @@ def test_advertise_without_a_port_gossips_port_7946_like_go(
         in out
     )
     assert agent.serf("members").stdout.split()[:3] == ["p1", "127.0.0.1:7946", "alive"]
+
+
+def test_a_busy_gossip_port_is_reported_like_go(tmp_path: Path, procs: list[AgentProcess]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = int(busy.getsockname()[1])
+        agent = AgentProcess(tmp_path, "p1", bind_port=port)
+        procs.append(agent)
+        agent.start(wait=False)
+        assert agent.wait() == 1
+    assert agent.last_run_output() == (
+        "==> Starting Serf agent...\n"
+        "==> Failed to start the Serf agent: Error creating Serf: Failed to create memberlist: "
+        "Could not set up network transport: failed to obtain an address: Failed to start TCP "
+        f'listener on "127.0.0.1" port {port}: listen tcp 127.0.0.1:{port}: bind: address '
+        "already in use\n"
+    )

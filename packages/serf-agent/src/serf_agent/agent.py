@@ -262,7 +262,8 @@ class Agent:
             host, port = self.network.bind_host, self.network.bind_port
             raise AgentStartError(
                 "Error creating Serf: Failed to create memberlist: Could not set up network "
-                f'transport: Failed to start TCP listener on "{host}" port {port}: '
+                f'transport: failed to obtain an address: Failed to start TCP listener on "{host}" '
+                f"port {port}: "
                 f"listen tcp {join_host_port(host, port)}: {_bind_error(exc)}"
             ) from None
         self.bind_display = join_host_port(self.network.bind_host, bound.port)
