@@ -722,6 +722,7 @@ class Memberlist:
         except DecodeError as exc:
             self._drop(exc, addr)
             return
+        self.stats.messages_in += len(parts)
         for part in parts:
             try:
                 msg = decode_packet_message(part)

@@ -23,6 +23,7 @@ class MemberlistStats:
         refutations: accusations about ourselves we refuted.
         push_pulls: push/pull exchanges completed (both directions).
         packets_in, bytes_in, packets_out, bytes_out: UDP traffic.
+        messages_in: memberlist messages handled (a compound packet holds several).
         streams_in, streams_out: TCP streams accepted / opened.
         dropped: inputs dropped, by reason (``decode``, ``crc``, ``decrypt``, ...).
     """
@@ -41,6 +42,7 @@ class MemberlistStats:
     bytes_in: int = 0
     packets_out: int = 0
     bytes_out: int = 0
+    messages_in: int = 0
     streams_in: int = 0
     streams_out: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
