@@ -332,18 +332,26 @@ def bench_cluster(impl: str, n: int, idle_window: float, base: Path) -> Result:
         }
         # Leave propagation (node 1), then failure detection (node 2 killed).
         leaver, victim = agents[1], agents[2] if n > 2 else agents[1]
-        subprocess.run(
-            [leaver.binary, "leave", f"-rpc-addr={leaver.rpc_addr}"],
-            capture_output=True,
-            check=False,
-            timeout=30,
-        )
         peers = [a for a in agents if a not in (leaver, victim)]
-        res.leave_s = poll(
-            60,
-            lambda: all(member_statuses(a).get(leaver.name) == "left" for a in peers),
-            every=0.1,
+        # Timed from the leave command, not from its return: `serf leave` blocks until the
+        # leave has been broadcast and propagated.
+        leave_cmd = subprocess.Popen(
+            [leaver.binary, "leave", f"-rpc-addr={leaver.rpc_addr}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+        try:
+            res.leave_s = poll(
+                60,
+                lambda: all(member_statuses(a).get(leaver.name) == "left" for a in peers),
+                every=0.1,
+            )
+        finally:
+            try:
+                leave_cmd.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                leave_cmd.kill()
+                leave_cmd.wait()
         if victim is not leaver and victim.proc:
             victim.proc.send_signal(signal.SIGKILL)
             killed = time.monotonic()
