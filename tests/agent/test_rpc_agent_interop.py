@@ -281,11 +281,6 @@ def test_join_of_an_unreachable_address_fails_like_go(cluster: Cluster) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the agent's join error says 'push/pull with HOST:PORT failed' where Go says "
-    "'Failed to join HOST' (text comes from the agent/core, not the RPC layer)",
-)
 def test_join_error_text_is_gos(cluster: Cluster) -> None:
     dead = free_port()
     (_, go), (_, py) = cluster.both("join", f"127.0.0.1:{dead}")
