@@ -490,3 +490,28 @@ def test_an_idle_gossip_ticker_sleeps_and_wakes_on_its_old_phase() -> None:
     assert tick is not None and 31.03 < tick <= 31.03 + 0.2
     periods = (tick - sends[0]) / 0.2
     assert abs(periods - round(periods)) < 1e-6  # on the same phase as before
+
+
+def test_a_dead_name_can_move_to_a_new_address_after_the_reclaim_time() -> None:
+    h, (p1, p2) = setup(2, dead_node_reclaim_time=10.0)
+    h.deliver(p2, p2.dead("p1", 1))
+    moved = ScriptedPeer("p1", Address("10.0.2.1", 7946))
+    h.now = 5.0
+    h.deliver(moved, moved.alive(incarnation=1))
+    assert h.ml.node("p1").addr == p1.addr  # type: ignore[union-attr]
+    assert len(h.delegate.conflicts) == 1  # too early: still a conflict
+    h.now = 11.0
+    h.deliver(moved, moved.alive(incarnation=1))
+    assert h.ml.node("p1").addr == moved.addr  # type: ignore[union-attr]
+    assert h.ml.node_state("p1") is NodeState.ALIVE
+
+
+def test_dead_nodes_are_reaped_after_gossip_to_the_dead_time() -> None:
+    h, (_p1, p2) = setup(2)
+    h.deliver(p2, p2.dead("p1", 1))
+    assert h.ml.node_state("p1") is NodeState.DEAD
+    h.advance(25.0)
+    assert h.ml.node("p1") is not None  # still listed (and gossiped to)
+    h.advance(40.0)
+    assert h.ml.node("p1") is None
+    assert {n.name for n in h.ml.all_nodes()} <= {"me", "p2"}
