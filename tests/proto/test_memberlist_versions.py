@@ -5,11 +5,19 @@ from __future__ import annotations
 import random
 
 import pytest
+from serf_proto.memberlist.pushpull import encode_local_state, merge_news
 from serf_proto.memberlist.selection import k_random_nodes
 from serf_proto.memberlist.state import NodeRecord
 from serf_proto.memberlist.versions import valid_alive_vsn, verify_protocol
 from serf_proto.types import NodeState
-from serf_proto.wire.messages import PushNodeState
+from serf_proto.wire.messages import (
+    Alive,
+    Dead,
+    PushNodeState,
+    PushPull,
+    Suspect,
+    decode_stream_message,
+)
 
 SERF = bytes((1, 5, 2, 2, 5, 5))
 
@@ -92,3 +100,28 @@ def test_k_random_nodes_depends_only_on_the_generator() -> None:
     first = k_random_nodes(nodes, 4, lambda n: False, random.Random(9))
     again = k_random_nodes(nodes, 4, lambda n: False, random.Random(9))
     assert first == again and len(first) == 4
+
+
+def test_a_peers_table_becomes_alive_leave_and_suspicion_news() -> None:
+    states = [
+        remote("up", SERF, state=0),
+        remote("suspected", SERF, state=1),
+        remote("dead", SERF, state=2),
+        remote("gone", SERF, state=3),
+    ]
+    news = merge_news(states, "me")
+    assert [type(n) for n in news] == [Alive, Suspect, Suspect, Dead]
+    assert isinstance(news[1], Suspect) and news[1].from_node == "me"  # never taken as dead
+    assert isinstance(news[3], Dead) and news[3].from_node == "gone"  # its own leave
+
+
+def test_our_push_pull_encoding_is_reused_until_a_record_changes() -> None:
+    rec = local("a", (1, 5, 2, 2, 5, 5), NodeState.ALIVE)
+    first = encode_local_state([rec], b"user", True)
+    cached = rec.wire_cache
+    assert encode_local_state([rec], b"user", True) == first and rec.wire_cache is cached
+    rec.incarnation = 7
+    msg = decode_stream_message(encode_local_state([rec], b"user", True))
+    assert (
+        isinstance(msg, PushPull) and msg.states[0].incarnation == 7 and msg.user_state == b"user"
+    )

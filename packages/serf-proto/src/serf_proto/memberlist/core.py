@@ -48,6 +48,7 @@ from serf_proto.events import JoinCompleted, LeaveCompleted
 from serf_proto.memberlist.awareness import Awareness
 from serf_proto.memberlist.delegate import MemberlistDelegate, NullDelegate
 from serf_proto.memberlist.formulas import push_pull_scale, suspicion_timeout
+from serf_proto.memberlist.pushpull import encode_local_state, merge_news, remote_nodes
 from serf_proto.memberlist.rules import Verdict, alive_verdict, dead_verdict, suspect_verdict
 from serf_proto.memberlist.selection import k_random_nodes
 from serf_proto.memberlist.sessions import JoinOp, Phase, Probe, Relay, Stream, StreamKind
@@ -76,14 +77,10 @@ from serf_proto.wire.messages import (
     Message,
     Nack,
     Ping,
-    PushNodeState,
     PushPull,
-    PushPullHeader,
     Suspect,
     UserMsg,
     encode_message,
-    encode_push_node_state,
-    encode_push_pull_header,
     encode_stream_message,
 )
 
@@ -1155,31 +1152,7 @@ class Memberlist:
             self._finish_join(op)
 
     def _local_state_message(self, join: bool) -> bytes:
-        """Our push/pull message: every node in the table, then the delegate's state.
-
-        Each record's encoded state is cached until one of its fields changes, so a large,
-        stable table costs little to send again.
-        """
-        nodes = self._nodes
-        user = self.delegate.local_state(join)
-        parts = [encode_push_pull_header(PushPullHeader(len(nodes), len(user), join))]
-        for rec in nodes:
-            key = (rec.incarnation, rec.state, rec.meta, rec.ip, rec.addr.port, rec.vsn)
-            cached = rec.wire_cache
-            if cached is None or cached[0] != key:
-                state = PushNodeState(
-                    rec.name,
-                    rec.ip,
-                    rec.addr.port,
-                    rec.meta,
-                    rec.incarnation,
-                    int(rec.state),
-                    bytes(rec.vsn),
-                )
-                cached = rec.wire_cache = (key, encode_push_node_state(state))
-            parts.append(cached[1])
-        parts.append(user)
-        return b"".join(parts)
+        return encode_local_state(self._nodes, self.delegate.local_state(join), join)
 
     def _handle_inbound(self, st: Stream, msg: Message, now: float) -> None:
         t = type(msg)
@@ -1225,38 +1198,24 @@ class Memberlist:
             self._tcp_ping_done(st, ok, now)
 
     def _merge_remote_state(self, msg: PushPull, now: float) -> str | None:
-        error = self._verify_protocol(msg.states)
+        error = verify_protocol(msg.states, self._nodes)
         if error is not None:
             return error
         if self._merge_hook:
-            nodes = [
-                Node(
-                    s.name,
-                    Address(ip_text_or(s.addr, ""), s.port),
-                    s.meta,
-                    NodeState(s.state) if 0 <= s.state <= 3 else NodeState.DEAD,
-                    s.incarnation,
-                    vsn_tuple(s.vsn) if len(s.vsn) == 6 else NO_VSN,
-                )
-                for s in msg.states
-            ]
-            veto = self.delegate.notify_merge(nodes)
+            veto = self.delegate.notify_merge(remote_nodes(msg.states))
             if veto is not None:
                 return veto
-        me = self.config.name
-        for s in msg.states:
-            if s.state == NodeState.ALIVE:
-                self._alive_node(Alive(s.incarnation, s.name, s.addr, s.port, s.meta, s.vsn), now)
-            elif s.state == NodeState.LEFT:
-                self._dead_node(Dead(s.incarnation, s.name, s.name), now)
-            elif s.state in (NodeState.DEAD, NodeState.SUSPECT):
-                self._suspect_node(Suspect(s.incarnation, s.name, me), now)
+        for news in merge_news(msg.states, self.config.name):
+            match news:
+                case Alive():
+                    self._alive_node(news, now)
+                case Dead():
+                    self._dead_node(news, now)
+                case Suspect():
+                    self._suspect_node(news, now)
         if msg.user_state:
             self.delegate.merge_remote_state(msg.user_state, msg.join)
         return None
-
-    def _verify_protocol(self, remote: tuple[PushNodeState, ...]) -> str | None:
-        return verify_protocol(remote, self._nodes)
 
 
 def ip_text_or(raw: bytes, default: str) -> str:
