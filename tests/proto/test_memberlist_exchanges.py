@@ -515,3 +515,24 @@ def test_dead_nodes_are_reaped_after_gossip_to_the_dead_time() -> None:
     h.advance(40.0)
     assert h.ml.node("p1") is None
     assert {n.name for n in h.ml.all_nodes()} <= {"me", "p2"}
+
+
+def test_the_push_pull_state_we_send_follows_every_kind_of_change() -> None:
+    h, (p1, p2) = setup(2)
+
+    def sent_states() -> dict[str, tuple[int, int, bytes]]:
+        sid = h.ml.accept_stream(p1.addr, h.now)
+        h.ml.receive_stream_data(sid, encode_message(p1.push_pull(False)), h.now)
+        (reply,) = stream_messages(h.drain(), sid)
+        assert isinstance(reply, PushPull)
+        return {s.name: (s.state, s.incarnation, s.meta) for s in reply.states}
+
+    assert sent_states()["p2"] == (0, 1, b"")
+    h.deliver(p2, p2.alive(incarnation=2, meta=b"m"))
+    assert sent_states()["p2"] == (0, 2, b"m")
+    h.deliver(p1, p1.suspect("p2", 2))
+    assert sent_states()["p2"] == (1, 2, b"m")
+    h.deliver(p1, p1.dead("p2", 3))
+    assert sent_states()["p2"] == (2, 3, b"m")
+    h.deliver(p1, p1.suspect("me", 1))  # we refute
+    assert sent_states()["me"][1] == 2

@@ -121,6 +121,7 @@ def test_our_push_pull_encoding_is_reused_until_a_record_changes() -> None:
     cached = rec.wire_cache
     assert encode_local_state([rec], b"user", True) == first and rec.wire_cache is cached
     rec.incarnation = 7
+    rec.wire_cache = None  # what the core does whenever it changes a record
     msg = decode_stream_message(encode_local_state([rec], b"user", True))
     assert (
         isinstance(msg, PushPull) and msg.states[0].incarnation == 7 and msg.user_state == b"user"

@@ -936,6 +936,7 @@ class Memberlist:
             rec.incarnation = a.incarnation
             rec.meta = a.meta
             rec.set_address(a.addr, port)
+            rec.wire_cache = None
             if rec.state != NodeState.ALIVE:
                 rec.state = NodeState.ALIVE
                 rec.state_change = now
@@ -971,6 +972,7 @@ class Memberlist:
         self.stats.suspicions += 1
         rec.incarnation = s.incarnation
         rec.state = NodeState.SUSPECT
+        rec.wire_cache = None
         rec.state_change = now
         cfg = self.config
         k = cfg.suspicion_mult - 2
@@ -1024,6 +1026,7 @@ class Memberlist:
             self._encode_and_broadcast(d.node, d, now)
         rec.incarnation = d.incarnation
         rec.state = NodeState.LEFT if d.node == d.from_node else NodeState.DEAD
+        rec.wire_cache = None
         rec.state_change = now
         self.delegate.notify_leave(rec.snapshot())
 
@@ -1032,6 +1035,7 @@ class Memberlist:
         if accused >= self._incarnation:
             self._incarnation = accused + 1
         me.incarnation = self._incarnation
+        me.wire_cache = None
         self.stats.refutations += 1
         self._awareness.apply_delta(1)
         alive = Alive(me.incarnation, me.name, me.ip, me.addr.port, me.meta, self._vsn_bytes)

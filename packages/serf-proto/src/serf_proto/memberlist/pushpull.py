@@ -1,10 +1,12 @@
 """Push/pull state exchange: what we send, and how a peer's table turns into news.
 
 A push/pull carries the sender's whole node table (itself included, dead and left nodes not
-yet reaped too) and the delegate's opaque state. Encoding reuses each record's last encoding
-while none of its fields changed. Merging follows Go's ``mergeState``: an alive entry is
-treated as an alive message, a left entry as the node's own leave, and a dead or suspect
-entry only as a *suspicion* from us, so a remote "dead" is never accepted outright.
+yet reaped too) and the delegate's opaque state. Encoding reuses each record's last encoding;
+the core resets it (``NodeRecord.wire_cache``) whenever it changes a record.
+
+Merging follows Go's ``mergeState``: an alive entry is treated as an alive message, a left
+entry as the node's own leave, and a dead or suspect entry only as a *suspicion* from us, so a
+remote "dead" is never accepted outright.
 """
 
 from __future__ import annotations
@@ -31,9 +33,8 @@ def encode_local_state(nodes: Sequence[NodeRecord], user: bytes, join: bool) -> 
     """``06`` + header + every node's state + ``user``, byte-identical to Go's push/pull."""
     parts = [encode_push_pull_header(PushPullHeader(len(nodes), len(user), join))]
     for rec in nodes:
-        key = (rec.incarnation, rec.state, rec.meta, rec.ip, rec.addr.port, rec.vsn)
         cached = rec.wire_cache
-        if cached is None or cached[0] != key:
+        if cached is None:
             state = PushNodeState(
                 rec.name,
                 rec.ip,
@@ -43,8 +44,8 @@ def encode_local_state(nodes: Sequence[NodeRecord], user: bytes, join: bool) -> 
                 int(rec.state),
                 bytes(rec.vsn),
             )
-            cached = rec.wire_cache = (key, encode_push_node_state(state))
-        parts.append(cached[1])
+            cached = rec.wire_cache = encode_push_node_state(state)
+        parts.append(cached)
     parts.append(user)
     return b"".join(parts)
 

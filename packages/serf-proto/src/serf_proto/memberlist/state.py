@@ -103,14 +103,15 @@ class NodeRecord:
         self.state = state
         self.vsn = vsn
         self.state_change = state_change
-        #: (fields, encoded push/pull node state) of the last time we sent this record.
-        self.wire_cache: tuple[object, bytes] | None = None
+        #: This record's encoded push/pull node state; whoever changes a field resets it.
+        self.wire_cache: bytes | None = None
 
     def set_address(self, ip: bytes, port: int) -> None:
         """Move the node to ``ip:port``."""
         if ip != self.ip or port != self.addr.port:
             self.ip = ip
             self.addr = node_address(ip, port)
+            self.wire_cache = None
 
     @property
     def dead_or_left(self) -> bool:
