@@ -155,7 +155,11 @@ def _finish(report: Report, node: NodeTarget) -> None:
 
 
 def run_atheris(total: int, seed: int) -> None:
-    """Coverage-guided run under atheris/libFuzzer; exits the process when done."""
+    """Coverage-guided run under atheris/libFuzzer; exits the process when done.
+
+    The seed corpus, and any crashing input libFuzzer saves, live in
+    ``/tmp/pyserf-fuzz-corpus-<seed>/``.
+    """
     atheris = importlib.import_module("atheris")
     fuzzer = Fuzzer()
     names = list(fuzzer.targets)
@@ -173,7 +177,14 @@ def run_atheris(total: int, seed: int) -> None:
             (corpus_dir / f"{i}-{j}").write_bytes(bytes([i]) + sample)
     atheris.instrument_all()
     atheris.Setup(
-        [sys.argv[0], f"-runs={total}", f"-seed={seed}", "-rss_limit_mb=2048", str(corpus_dir)],
+        [
+            sys.argv[0],
+            f"-runs={total}",
+            f"-seed={seed}",
+            "-rss_limit_mb=2048",
+            f"-artifact_prefix={corpus_dir}/",
+            str(corpus_dir),
+        ],
         one_input,
     )
     atheris.Fuzz()
