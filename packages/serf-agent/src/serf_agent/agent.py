@@ -195,8 +195,6 @@ class Agent:
                 )
             ml_overrides["advertise_addr"] = private
         if config.label:
-            if "label" not in {f.name for f in dataclasses.fields(MemberlistConfig)}:
-                raise AgentStartError("cluster labels are not supported by this build")
             ml_overrides["label"] = config.label
         memberlist = MemberlistConfig.profile(network.profile, config.node_name, **ml_overrides)
         overrides: dict[str, Any] = {
