@@ -4,6 +4,8 @@
 member; ``Transport`` drives any core with the driving API; ``run`` picks uvloop when present.
 """
 
+from serf_proto.driving import Core
+
 from serf_asyncio.addresses import (
     DEFAULT_PORT,
     AddressError,
@@ -23,7 +25,7 @@ from serf_asyncio.node import (
     start_node,
 )
 from serf_asyncio.runner import new_event_loop, run, uvloop_available
-from serf_asyncio.transport import BoundSockets, Core, Transport, TransportStats, bind_sockets
+from serf_asyncio.transport import BoundSockets, Transport, TransportStats, bind_sockets
 
 __version__ = "0.1.0"
 

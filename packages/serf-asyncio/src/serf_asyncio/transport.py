@@ -26,10 +26,11 @@ import contextlib
 import errno
 import logging
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import cast
 
+from serf_proto.driving import Core
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.types import Address
 
@@ -37,29 +38,6 @@ log = logging.getLogger("serf_asyncio.transport")
 
 #: Largest datagram accepted (memberlist's ``udpPacketBufSize``).
 UDP_RECEIVE_BUFFER = 65536
-
-
-class Core(Protocol):
-    """The driving API of ``serf_proto.memberlist.Memberlist`` and ``serf_proto.serf.SerfNode``.
-
-    Every time argument is absolute monotonic seconds (the binding passes ``loop.time()``).
-    """
-
-    def receive_packet(self, addr: Address, data: bytes, now: float) -> None: ...
-
-    def accept_stream(self, addr: Address, now: float) -> int: ...
-
-    def stream_connected(self, sid: int, now: float) -> None: ...
-
-    def stream_failed(self, sid: int, reason: str, now: float) -> None: ...
-
-    def receive_stream_data(self, sid: int, data: bytes, now: float) -> None: ...
-
-    def handle_timer(self, now: float) -> None: ...
-
-    def next_timer(self) -> float | None: ...
-
-    def take_outputs(self) -> Sequence[object]: ...
 
 
 @dataclass(slots=True)

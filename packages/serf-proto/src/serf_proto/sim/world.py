@@ -29,10 +29,11 @@ from __future__ import annotations
 import hashlib
 import heapq
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from serf_proto.driving import Core
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.sim.network import LinkSpec, Network
 from serf_proto.types import Address
@@ -40,25 +41,8 @@ from serf_proto.types import Address
 __all__ = ["NodeFactory", "SimNode", "SimStats", "TraceEntry", "World"]
 
 
-class SimNode(Protocol):
-    """The driving API every simulated node offers (``Memberlist``, ``SerfNode`` ...)."""
-
-    def receive_packet(self, addr: Address, data: bytes, now: float) -> None: ...
-
-    def accept_stream(self, addr: Address, now: float) -> int: ...
-
-    def stream_connected(self, sid: int, now: float) -> None: ...
-
-    def stream_failed(self, sid: int, reason: str, now: float) -> None: ...
-
-    def receive_stream_data(self, sid: int, data: bytes, now: float) -> None: ...
-
-    def handle_timer(self, now: float) -> None: ...
-
-    def next_timer(self) -> float | None: ...
-
-    def take_outputs(self) -> list[Any]: ...
-
+SimNode = Core
+"""The driving API every simulated node offers (``Memberlist``, ``SerfNode`` ...)."""
 
 NodeFactory = Callable[["World", str, Address, random.Random, float], SimNode]
 """Builds a node: ``factory(world, name, addr, rng, now)``."""
@@ -456,7 +440,7 @@ class World:
                 self._seq += 1
                 heapq.heappush(self._heap, (at, self._seq, _TIMER, index, slot.timer_gen, None))
 
-    def _route(self, index: int, slot: _Slot, outputs: list[Any]) -> None:
+    def _route(self, index: int, slot: _Slot, outputs: Sequence[Any]) -> None:
         now = self.now
         by_addr = self._by_addr
         slots = self._slots
