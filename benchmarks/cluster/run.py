@@ -484,8 +484,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--idle-window", type=float, default=10.0)
     ap.add_argument("--json", type=Path, help="also write raw results here")
     ap.add_argument("--no-docs", action="store_true", help="print instead of writing docs/")
+    ap.add_argument(
+        "--previous",
+        type=Path,
+        action="append",
+        default=[],
+        help="raw results of an earlier run (--json) to report with this one",
+    )
     args = ap.parse_args(argv)
     results: list[Result] = []
+    for earlier in args.previous:
+        results.extend(Result(**row) for row in json.loads(earlier.read_text()))
     with tempfile.TemporaryDirectory(prefix="serf-bench-") as tmp:
         for n in (int(x) for x in args.sizes.split(",")):
             for impl in args.impls.split(","):
