@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,26 @@ def test_garbage_serf_messages_are_dropped_and_counted() -> None:
     _gossip(node, encode_serf_message(MessageQueryResponse(5, 1, "x", 0)))
     assert sum(node.dropped.values()) == 3
     assert node.state is SerfState.ALIVE
+
+
+def test_a_query_with_an_empty_filter_is_dropped_counted_and_still_rebroadcast() -> None:
+    node = _node()
+    wire = decode_serf_message(_vector("query.hex"))
+    assert isinstance(wire, MessageQuery)
+    bad = encode_serf_message(dataclasses.replace(wire, ltime=wire.ltime + 1, filters=(b"",)))
+    outs = _gossip(node, bad)
+    assert [o for o in outs if isinstance(o, (Query, SendPacket))] == []
+    assert node.dropped == {"bad-query-filter": 1}
+    assert _queued(node) == [bad]
+
+
+def test_old_events_are_refused_and_counted() -> None:
+    node = _node(event_buffer=4)
+    for ltime in range(1, 12):
+        _gossip(node, encode_serf_message(MessageUserEvent(ltime, f"e{ltime}", b"", False)))
+    outs = _gossip(node, encode_serf_message(MessageUserEvent(2, "late", b"", False)))
+    assert [o for o in outs if isinstance(o, UserEvent)] == []
+    assert node.dropped == {"old-event": 1}
 
 
 def test_a_go_query_is_acked_and_answered_once_before_its_deadline() -> None:

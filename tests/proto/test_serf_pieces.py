@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from serf_proto.errors import DecodeError
 from serf_proto.events import MemberEvent, MemberEventType, UserEvent
 from serf_proto.serf.coalesce import MemberEventCoalescer, UserEventCoalescer
 from serf_proto.serf.keymanager import (
@@ -120,10 +121,14 @@ def test_filters_are_anded_and_tag_expressions_match_anywhere_in_the_value() -> 
     assert filters_match((encode_filter(TagFilter("dc", "^$")),), "x", {})
 
 
-def test_a_bad_regex_or_unknown_filter_type_fails_the_filter() -> None:
+def test_a_bad_regex_fails_the_filter() -> None:
     assert not filters_match((encode_filter(TagFilter("role", "(")),), "x", {"role": "("})
-    assert not filters_match((b"\x07\x90",), "x", {})
-    assert not filters_match((b"\x00\xc1",), "x", {})
+
+
+def test_an_undecodable_filter_raises_decode_error_so_the_query_is_counted() -> None:
+    for raw in (b"", b"\x07\x90", b"\x00\xc1"):
+        with pytest.raises(DecodeError):
+            filters_match((raw,), "x", {})
 
 
 def test_a_collector_counts_each_node_once_and_stops_at_its_budget() -> None:

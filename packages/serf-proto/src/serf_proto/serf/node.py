@@ -900,6 +900,9 @@ class SerfNode:
                 msg.ltime,
                 self._event_clock.time(),
             )
+            self._drop("old-event")
+        elif verdict is EventVerdict.BEFORE_MIN_TIME:
+            self._drop("event-before-min-time")
         if verdict is not EventVerdict.NEW:
             return False
         self._count("events")
@@ -958,11 +961,20 @@ class SerfNode:
                 msg.ltime,
                 self._query_clock.time(),
             )
+            self._drop("old-query")
+        elif verdict is QueryVerdict.BEFORE_MIN_TIME:
+            self._drop("query-before-min-time")
         if verdict is not QueryVerdict.NEW:
             return False
         self._count("queries")
         rebroadcast = not msg.flags & QUERY_FLAG_NO_BROADCAST
-        if not filters_match(msg.filters, self.name, self._tags):
+        try:
+            selected = filters_match(msg.filters, self.name, self._tags)
+        except DecodeError as exc:
+            log.warning("query %s has an undecodable filter: %s", msg.name, exc)
+            self._drop("bad-query-filter")
+            return rebroadcast
+        if not selected:
             return rebroadcast
         dest = Address(ip_text(msg.addr), msg.port)
         if not dest.host:

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from serf_proto.errors import DecodeError
 from serf_proto.wire import NodeFilter, QueryFilter, TagFilter, decode_filter
 
 #: Names with this prefix are Serf's own queries (``_serf_ping`` ...).
@@ -74,12 +73,14 @@ def _tag_matches(expr: str, value: str) -> bool:
 
 
 def filters_match(raw_filters: tuple[bytes, ...], name: str, tags: Mapping[str, str]) -> bool:
-    """Whether a node called ``name`` with ``tags`` passes every raw filter of a query."""
+    """Whether a node called ``name`` with ``tags`` passes every raw filter of a query.
+
+    A tag expression that is not a valid regex fails its filter (as in Go). Raises
+    ``DecodeError`` when a filter cannot be decoded at all (empty, unknown type, garbage), so
+    the caller can count the query as dropped instead of ignoring it silently.
+    """
     for raw in raw_filters:
-        try:
-            f = decode_filter(raw)
-        except DecodeError:
-            return False
+        f = decode_filter(raw)
         if isinstance(f, NodeFilter):
             if name not in f.nodes:
                 return False
