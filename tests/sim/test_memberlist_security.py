@@ -5,6 +5,7 @@ from __future__ import annotations
 from serf_proto.events import JoinCompleted
 from serf_proto.memberlist import Memberlist
 from serf_proto.sim import World, memberlist_factory
+from serf_proto.types import Address, NodeState
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -62,4 +63,51 @@ def test_labels_separate_clusters_and_authenticate_with_the_key() -> None:
     assert members(world, "a") == {"a", "b"}
     assert members(world, "red") == {"red"}
     (done,) = join_results(world, "red")
+    assert done.joined == 0
+
+
+def _all_alive(world: World, names: list[str]) -> bool:
+    for name in names:
+        node = world.node(name)
+        assert isinstance(node, Memberlist)
+        if any(node.node_state(other) is not NodeState.ALIVE for other in names):
+            return False
+    return True
+
+
+def test_a_rolling_upgrade_from_plaintext_to_encrypted_keeps_the_cluster_whole() -> None:
+    """The three-step rolling restart operators use to turn encryption on without downtime:
+    keyring with verify in/out off, then outgoing on, then incoming on. Between any two
+    adjacent steps the nodes understand each other, so after every restart the whole cluster
+    is alive everywhere; at the end a plaintext node is refused."""
+    names = ["a", "b", "c", "d", "e"]
+    world = World(seed=11, factory=memberlist_factory("lan"))
+    for name in names:
+        world.add_node(name)
+    seed = world.address("a")
+    for name in names[1:]:
+        world.call(name, lambda node, now: node.join([seed], now))
+    world.run_for(10.0)
+    assert _all_alive(world, names)
+    steps = [
+        {"gossip_verify_incoming": False, "gossip_verify_outgoing": False},
+        {"gossip_verify_incoming": False, "gossip_verify_outgoing": True},
+        {"gossip_verify_incoming": True, "gossip_verify_outgoing": True},
+    ]
+    for step in steps:
+        for i, name in enumerate(names):
+            world.restart(name, factory=memberlist_factory("lan", keys=[KEY], **step))
+            peer = world.address(names[(i + 1) % len(names)])
+
+            def rejoin(node: Memberlist, now: float, peer: Address = peer) -> object:
+                return node.join([peer], now)
+
+            world.call(name, rejoin)
+            world.run_for(15.0)
+            assert _all_alive(world, names), (step, name)
+    world.add_node("plain", factory=memberlist_factory("lan"))
+    world.call("plain", lambda node, now: node.join([seed], now))
+    world.run_for(10.0)
+    assert members(world, "a") == set(names)
+    (done,) = join_results(world, "plain")
     assert done.joined == 0
