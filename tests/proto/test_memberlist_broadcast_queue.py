@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from serf_proto.broadcast import Broadcast, TransmitLimitedQueue, retransmit_limit
+from serf_proto.config import MemberlistConfig
+from serf_proto.memberlist import Memberlist, NullDelegate
 
 
 class Tagged(Broadcast):
@@ -156,3 +160,18 @@ def test_the_queue_picks_exactly_what_gos_rule_picks(ops: list[tuple[str, int]])
             got = [ids[m] for m in q.get_broadcasts(2, arg)]
             assert got == ref.get(2, arg)
             assert len(q) == len(ref.items)
+
+
+def test_a_memberlist_can_drop_its_pending_broadcasts_for_a_converged_start() -> None:
+    ml = Memberlist(
+        MemberlistConfig.lan("a", bind_addr="127.0.0.1", bind_port=7946),
+        NullDelegate(),
+        now=0.0,
+        rng=random.Random(1),
+        entropy=random.Random(2).randbytes,
+    )
+    ml.update_node(0.0)
+    queued = ml.queue_depth()
+    assert queued >= 1
+    assert ml.drop_pending_broadcasts() == queued
+    assert ml.queue_depth() == 0

@@ -220,6 +220,14 @@ class Memberlist:
         """Broadcasts waiting in memberlist's own queue."""
         return len(self._broadcasts)
 
+    def drop_pending_broadcasts(self) -> int:
+        """Discard every queued membership broadcast (finished hooks do not run); return how
+        many there were. For building an already-converged cluster in the simulator, where the
+        joins' gossip is long over; a live node never needs it."""
+        count = len(self._broadcasts)
+        self._broadcasts.reset()
+        return count
+
     @property
     def has_left(self) -> bool:
         """Whether ``leave`` was called."""

@@ -88,7 +88,7 @@ def _absorb(node: SerfNode, source: Address, message: bytes, now: float) -> None
     node.receive_stream_data(sid, message, now)
     node.take_outputs()  # the push/pull reply and one member-join event per learned node
     # A converged cluster has long finished gossiping these joins (see the module essay).
-    node.memberlist._broadcasts.reset()
+    node.memberlist.drop_pending_broadcasts()
 
 
 def converge(world: World, names: list[str]) -> None:
