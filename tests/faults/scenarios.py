@@ -90,7 +90,14 @@ def run_pause(
         result.suspected_by = [a.name for a in others if needle in a.log_text()]
         if result.suspected_by:
             break
-    result.refuted = REFUTE_LOG in victim.log_text()
+    # Suspect shows as "alive" in Serf's member list, so all-alive views can come before the
+    # victim has read the suspicion gossip; give the refutation time to happen.
+    refute_deadline = time.monotonic() + (20.0 if result.suspected_by else 0.0)
+    while True:
+        result.refuted = REFUTE_LOG in victim.log_text()
+        if result.refuted or time.monotonic() >= refute_deadline:
+            break
+        time.sleep(0.1)
     result.failed_by = [a.name for a in others if victim.name in a.failed_reports()]
     return result
 
