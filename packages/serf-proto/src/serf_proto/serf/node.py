@@ -612,6 +612,15 @@ class SerfNode:
     def _drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
+    def _refused(self, kind: str, name: str, ltime: int, current: int, verdict: str) -> None:
+        """Log (Go's text) and count an event or query the dedup ring refused; duplicates are
+        normal gossip and neither logged nor counted."""
+        if verdict == "too-old":
+            log.warning("received old %s %s from time %d (current: %d)", kind, name, ltime, current)
+            self._drop(f"old-{kind}")
+        elif verdict == "before-min-time":
+            self._drop(f"{kind}-before-min-time")
+
     def _count(self, name: str) -> None:
         self.counters[name] = self.counters.get(name, 0) + 1
 
@@ -893,17 +902,8 @@ class SerfNode:
     def _handle_user_event(self, msg: MessageUserEvent, now: float) -> bool:
         self._event_clock.witness(msg.ltime)
         verdict = self._events.admit(msg.ltime, msg.name, msg.payload, self._event_clock.time())
-        if verdict is EventVerdict.TOO_OLD:
-            log.warning(
-                "received old event %s from time %d (current: %d)",
-                msg.name,
-                msg.ltime,
-                self._event_clock.time(),
-            )
-            self._drop("old-event")
-        elif verdict is EventVerdict.BEFORE_MIN_TIME:
-            self._drop("event-before-min-time")
         if verdict is not EventVerdict.NEW:
+            self._refused("event", msg.name, msg.ltime, self._event_clock.time(), verdict.value)
             return False
         self._count("events")
         self._emit(UserEvent(msg.ltime, msg.name, msg.payload, msg.cc), now)
@@ -954,17 +954,8 @@ class SerfNode:
     def _handle_query(self, msg: MessageQuery, now: float) -> bool:
         self._query_clock.witness(msg.ltime)
         verdict = self._queries.admit(msg.ltime, msg.id, self._query_clock.time())
-        if verdict is QueryVerdict.TOO_OLD:
-            log.warning(
-                "received old query %s from time %d (current: %d)",
-                msg.name,
-                msg.ltime,
-                self._query_clock.time(),
-            )
-            self._drop("old-query")
-        elif verdict is QueryVerdict.BEFORE_MIN_TIME:
-            self._drop("query-before-min-time")
         if verdict is not QueryVerdict.NEW:
+            self._refused("query", msg.name, msg.ltime, self._query_clock.time(), verdict.value)
             return False
         self._count("queries")
         rebroadcast = not msg.flags & QUERY_FLAG_NO_BROADCAST
