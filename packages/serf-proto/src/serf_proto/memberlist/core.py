@@ -52,12 +52,13 @@ from serf_proto.memberlist.pushpull import encode_local_state, merge_news, remot
 from serf_proto.memberlist.rules import Verdict, alive_verdict, dead_verdict, suspect_verdict
 from serf_proto.memberlist.selection import k_random_nodes
 from serf_proto.memberlist.sessions import JoinOp, Phase, Probe, Relay, Stream, StreamKind
-from serf_proto.memberlist.state import Node, NodeRecord, ip_bytes, ip_text
+from serf_proto.memberlist.state import Node, NodeRecord, SharedNodes, ip_bytes, ip_text
 from serf_proto.memberlist.stats import MemberlistStats
 from serf_proto.memberlist.suspicion import Suspicion
 from serf_proto.memberlist.versions import NO_VSN, Vsn, valid_alive_vsn, verify_protocol, vsn_tuple
 from serf_proto.memberlist.wireio import WireIO, decode_packet_message
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
+from serf_proto.shared_table import SharedTable
 from serf_proto.timers import TimerQueue
 from serf_proto.types import Address, NodeState
 from serf_proto.wire.framing import (
@@ -77,6 +78,7 @@ from serf_proto.wire.messages import (
     Message,
     Nack,
     Ping,
+    PushNodeState,
     PushPull,
     Suspect,
     UserMsg,
@@ -134,6 +136,8 @@ class Memberlist:
         # Building the node list for a merge check is skipped when nobody looks at it.
         merge_check = getattr(type(self.delegate), "notify_merge", None)
         self._merge_hook = merge_check is not NullDelegate.notify_merge
+        alive_check = getattr(type(self.delegate), "notify_alive", None)
+        self._alive_hook = alive_check is not NullDelegate.notify_alive
         # Without delegate broadcasts, an empty queue lets the gossip ticker sleep: the outcome
         # is the same as Go's idle ticks, at no cost.
         user_broadcasts = getattr(type(self.delegate), "get_broadcasts", None)
@@ -146,7 +150,7 @@ class Memberlist:
         self._tick_at: dict[Hashable, float] = {}
         self._out: list[Output] = []
         self._nodes: list[NodeRecord] = []
-        self._node_map: dict[str, NodeRecord] = {}
+        self._node_map: SharedTable[NodeRecord] = SharedTable()
         self._probe_index = 0
         self._seq_no = 0
         self._incarnation = 0
@@ -227,6 +231,54 @@ class Memberlist:
         count = len(self._broadcasts)
         self._broadcasts.reset()
         return count
+
+    @property
+    def owned_records(self) -> int:
+        """How many node records this node holds itself: all of them, unless it adopted a
+        shared table (then only those it changed since, and its own)."""
+        return self._node_map.own_count
+
+    def share_table(self, now: float) -> SharedNodes:
+        """Freeze our node table into a base that fresh nodes can adopt (``adopt_table``) and
+        keep using it copy-on-write ourselves; our own record stays private. For the
+        simulator's converged start: N nodes then hold one table, not N. As in a cluster
+        that has long been running, the next push/pull falls at a random point of the
+        (size-scaled) interval."""
+        base = SharedNodes(dict(self._node_map.items()), tuple(self._nodes))
+        self._node_map = SharedTable(base.records)
+        self._nodes = list(base.order)
+        self._writable(self._node_map[self.config.name])
+        self._rephase_push_pull(now)
+        return base
+
+    def adopt_table(self, base: SharedNodes, now: float) -> None:
+        """Start from ``base`` (another node's ``share_table``) instead of learning every node
+        through gossip: the table becomes ``base`` copy-on-write with our own record kept,
+        in a probe order shuffled with our random source, and the next push/pull falls at a
+        random point of the scaled interval. The delegate is not told about the nodes (the
+        layer above adopts its own table). Only a fresh node (that knows nothing but itself)
+        can adopt a table."""
+        me = self.config.name
+        if len(self._node_map) != 1:
+            raise InvalidState("only a node that knows nothing but itself can adopt a table")
+        mine = self._node_map[me]
+        table: SharedTable[NodeRecord] = SharedTable(base.records)
+        table[me] = mine
+        nodes = [mine if rec.name == me else rec for rec in base.order]
+        if me not in base.records:
+            nodes.append(mine)
+        self.rng.shuffle(nodes)
+        self._node_map = table
+        self._nodes = nodes
+        self._probe_index = 0
+        self._rephase_push_pull(now)
+
+    def _rephase_push_pull(self, now: float) -> None:
+        """Move the next push/pull to a random point of the interval scaled to today's table
+        (a fresh node's first one falls within the unscaled interval, like Go's)."""
+        if self.config.push_pull_interval > 0 and not self._shutdown:
+            interval = push_pull_scale(self.config.push_pull_interval, len(self._nodes))
+            self._timers.schedule(("pushpull",), now + self.rng.random() * interval)
 
     @property
     def has_left(self) -> bool:
@@ -867,7 +919,7 @@ class Memberlist:
             )
             self.stats.drop("bad_vsn")
             return
-        if not bootstrap or not is_local:
+        if self._alive_hook and (not bootstrap or not is_local):
             err = self.delegate.notify_alive(self._node_from_alive(a, port, rec))
             if err is not None:
                 log.warning("ignoring alive message for '%s': %s", a.node, err)
@@ -916,14 +968,16 @@ class Memberlist:
             )
             self._node_map[a.node] = rec
             self._insert_random(rec)
-        elif address_changed:
-            log.info(
-                "Updating address for left or failed node %s from %s to %s:%d",
-                a.node,
-                rec.addr,
-                ip_text_or(a.addr, "?"),
-                port,
-            )
+        else:
+            if address_changed:
+                log.info(
+                    "Updating address for left or failed node %s from %s to %s:%d",
+                    a.node,
+                    rec.addr,
+                    ip_text_or(a.addr, "?"),
+                    port,
+                )
+            rec = self._writable(rec)
         # Any suspicion is over.
         if self._suspicions.pop(a.node, None) is not None:
             self._timers.cancel(("suspect", a.node))
@@ -978,6 +1032,7 @@ class Memberlist:
             return
         self._encode_and_broadcast(s.node, s, now)
         self.stats.suspicions += 1
+        rec = self._writable(rec)
         rec.incarnation = s.incarnation
         rec.state = NodeState.SUSPECT
         rec.wire_cache = None
@@ -1032,6 +1087,7 @@ class Memberlist:
             self._encode_and_broadcast(d.node, d, now, self._leave_broadcast_done)
         else:
             self._encode_and_broadcast(d.node, d, now)
+        rec = self._writable(rec)
         rec.incarnation = d.incarnation
         rec.state = NodeState.LEFT if d.node == d.from_node else NodeState.DEAD
         rec.wire_cache = None
@@ -1042,12 +1098,31 @@ class Memberlist:
         self._incarnation += 1
         if accused >= self._incarnation:
             self._incarnation = accused + 1
+        me = self._writable(me)
         me.incarnation = self._incarnation
         me.wire_cache = None
         self.stats.refutations += 1
         self._awareness.apply_delta(1)
         alive = Alive(me.incarnation, me.name, me.ip, me.addr.port, me.meta, self._vsn_bytes)
         self._encode_and_broadcast(me.name, alive, now)
+
+    def _is_old_news(self, s: PushNodeState) -> bool:
+        """Whether a peer's *alive* entry changes nothing here: a known node, same address,
+        no newer incarnation (what ``_alive_node`` would return on at once)."""
+        rec = self._node_map.get(s.name)
+        if rec is None or s.incarnation > rec.incarnation or s.name == self.config.name:
+            return False
+        port = s.port if (self.config.protocol_version >= 2 and s.port) else self.config.bind_port
+        return rec.ip == s.addr and rec.addr.port == port
+
+    def _writable(self, rec: NodeRecord) -> NodeRecord:
+        """``rec`` if it is ours, else our private copy of the shared record, which replaces it
+        in the table and in the probe list (see :mod:`serf_proto.shared_table`)."""
+        mine = self._node_map.own(rec.name, NodeRecord.copy)
+        if mine is not rec:
+            nodes = self._nodes
+            nodes[nodes.index(rec)] = mine
+        return mine
 
     def _insert_random(self, rec: NodeRecord) -> None:
         nodes = self._nodes
@@ -1217,7 +1292,7 @@ class Memberlist:
             veto = self.delegate.notify_merge(remote_nodes(msg.states))
             if veto is not None:
                 return veto
-        for news in merge_news(msg.states, self.config.name):
+        for news in merge_news(msg.states, self.config.name, self._is_old_news):
             match news:
                 case Alive():
                     self._alive_node(news, now)

@@ -11,7 +11,7 @@ remote "dead" is never accepted outright.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from serf_proto.memberlist.state import Node, NodeRecord, ip_text
 from serf_proto.memberlist.versions import NO_VSN, vsn_tuple
@@ -50,11 +50,20 @@ def encode_local_state(nodes: Sequence[NodeRecord], user: bytes, join: bool) -> 
     return b"".join(parts)
 
 
-def merge_news(states: Iterable[PushNodeState], me: str) -> list[Alive | Dead | Suspect]:
-    """The messages a peer's table amounts to, in its order (Go ``mergeState``)."""
+def merge_news(
+    states: Iterable[PushNodeState],
+    me: str,
+    old_news: Callable[[PushNodeState], bool] | None = None,
+) -> list[Alive | Dead | Suspect]:
+    """The messages a peer's table amounts to, in its order (Go ``mergeState``).
+
+    ``old_news(s)`` may say that an *alive* entry would change nothing; it is then left out
+    (in a converged cluster that is nearly every entry)."""
     news: list[Alive | Dead | Suspect] = []
     for s in states:
         if s.state == NodeState.ALIVE:
+            if old_news is not None and old_news(s):
+                continue
             news.append(Alive(s.incarnation, s.name, s.addr, s.port, s.meta, s.vsn))
         elif s.state == NodeState.LEFT:
             news.append(Dead(s.incarnation, s.name, s.name))

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from serf_proto.types import Address, NodeState
 
-__all__ = ["Node", "NodeRecord", "ip_bytes", "ip_text", "node_address"]
+__all__ = ["Node", "NodeRecord", "SharedNodes", "ip_bytes", "ip_text", "node_address"]
 
 
 @lru_cache(maxsize=65536)
@@ -113,6 +114,20 @@ class NodeRecord:
             self.addr = node_address(ip, port)
             self.wire_cache = None
 
+    def copy(self) -> NodeRecord:
+        """An independent record with the same fields (copy-on-write of a shared table)."""
+        twin = NodeRecord.__new__(NodeRecord)
+        twin.name = self.name
+        twin.ip = self.ip
+        twin.addr = self.addr
+        twin.meta = self.meta
+        twin.incarnation = self.incarnation
+        twin.state = self.state
+        twin.vsn = self.vsn
+        twin.state_change = self.state_change
+        twin.wire_cache = self.wire_cache
+        return twin
+
     @property
     def dead_or_left(self) -> bool:
         """Whether the node is DEAD or LEFT."""
@@ -129,3 +144,15 @@ class NodeRecord:
             self.vsn,
             self.state_change,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SharedNodes:
+    """A frozen node table many memberlists read copy-on-write (see ``Memberlist.share_table``).
+
+    Nothing may change ``records`` or the records in it once it exists; ``order`` is the
+    table's records in probe order.
+    """
+
+    records: Mapping[str, NodeRecord]
+    order: tuple[NodeRecord, ...]

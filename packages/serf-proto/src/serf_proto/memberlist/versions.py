@@ -41,14 +41,21 @@ def verify_protocol(remote: Sequence[PushNodeState], local: Iterable[NodeRecord]
     """Go ``verifyProtocol``: the versions every node speaks must lie in the range every alive
     node understands. Returns the error text, or None when the merge may go ahead."""
     local = list(local)
-    ranges: list[Vsn] = [vsn_tuple(s.vsn) for s in remote if len(s.vsn) == 6 and s.state == 0]
-    ranges.extend(rec.vsn for rec in local if rec.state == NodeState.ALIVE)
+    # Clusters speak a handful of distinct version sets: check those, and name a node only
+    # when one is out of range.
+    alive_remote = {s.vsn for s in remote if len(s.vsn) == 6 and s.state == 0}
+    ranges: list[Vsn] = [vsn_tuple(v) for v in alive_remote]
+    ranges.extend({rec.vsn for rec in local if rec.state == NodeState.ALIVE})
     if not ranges:
         return None
     max_pmin = max(v[0] for v in ranges)
     min_pmax = min(v[1] for v in ranges)
     max_dmin = max(v[3] for v in ranges)
     min_dmax = min(v[4] for v in ranges)
+    spoken = {vsn_tuple(v) if len(v) == 6 else NO_VSN for v in {s.vsn for s in remote}}
+    spoken.update(rec.vsn for rec in local)
+    if all(max_pmin <= v[2] <= min_pmax and max_dmin <= v[5] <= min_dmax for v in spoken):
+        return None
     speakers = [(s.name, vsn_tuple(s.vsn) if len(s.vsn) == 6 else NO_VSN) for s in remote]
     speakers.extend((rec.name, rec.vsn) for rec in local)
     for name, v in speakers:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from serf_proto.memberlist.delegate import NullDelegate
 from serf_proto.memberlist.state import Node
 
 if TYPE_CHECKING:
@@ -69,10 +70,7 @@ class SerfDelegate:
         """Another node claims a known name from a different address."""
         self._node._name_conflict(existing, other)
 
-    def notify_merge(self, nodes: list[Node]) -> str | None:
-        """Serf installs no merge veto."""
-        return None
-
-    def notify_alive(self, node: Node) -> str | None:
-        """Serf installs no alive veto."""
-        return None
+    # Serf installs no merge or alive veto; sharing NullDelegate's hooks tells memberlist so,
+    # and it then skips building the node lists they would receive.
+    notify_merge = NullDelegate.notify_merge
+    notify_alive = NullDelegate.notify_alive

@@ -21,9 +21,12 @@ This module holds the data and the transition rules only; the node applies the r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from serf_proto.memberlist.state import SharedNodes
+from serf_proto.shared_table import SharedTable
 from serf_proto.types import Address, Member, MemberStatus
 
 
@@ -56,11 +59,34 @@ class MemberState:
     status_ltime: int = 0
     leave_time: float | None = None
 
+    def copy(self) -> MemberState:
+        """An independent member with the same fields (copy-on-write of a shared table)."""
+        return MemberState(
+            self.name,
+            self.addr,
+            self.tags,
+            self.status,
+            self.protocol,
+            self.delegate,
+            self.status_ltime,
+            self.leave_time,
+        )
+
     def view(self) -> Member:
         """A frozen copy for events and reads."""
         return Member(
             self.name, self.addr, dict(self.tags), self.status, self.protocol, self.delegate
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SharedTables:
+    """A node's frozen tables that fresh nodes adopt copy-on-write (``SerfNode.share_tables``):
+    memberlist's node table, Serf's members (never to be changed) and the member clock."""
+
+    nodes: SharedNodes
+    members: Mapping[str, MemberState]
+    member_clock: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +110,8 @@ class MemberTable:
     """Members by name, plus the failed and left lists and the recent-intent buffer."""
 
     local_name: str
-    members: dict[str, MemberState] = field(default_factory=dict)
+    #: May sit on a base shared with other nodes: mutate only what :meth:`own_entry` returns.
+    members: SharedTable[MemberState] = field(default_factory=SharedTable)
     failed: list[MemberState] = field(default_factory=list)
     left: list[MemberState] = field(default_factory=list)
     recent_intents: dict[str, Intent] = field(default_factory=dict)
@@ -93,8 +120,12 @@ class MemberTable:
         return len(self.members)
 
     def get(self, name: str) -> MemberState | None:
-        """The member called ``name``, if known."""
+        """The member called ``name``, if known (read it, do not change it)."""
         return self.members.get(name)
+
+    def own_entry(self, name: str) -> MemberState:
+        """Our own mutable ``name`` (a private copy when the table shares it)."""
+        return self.members.own(name, MemberState.copy)
 
     def views(self) -> list[Member]:
         """Every known member (any status), in insertion order."""
@@ -126,6 +157,7 @@ class MemberTable:
             return self._upsert_intent(name, IntentType.JOIN, ltime, now)
         if ltime <= member.status_ltime:
             return False
+        member = self.own_entry(name)
         member.status_ltime = ltime
         if member.status == MemberStatus.LEAVING:
             member.status = MemberStatus.ALIVE
@@ -146,6 +178,7 @@ class MemberTable:
             return LeaveIntentResult()
         if name == self.local_name and local_alive:
             return LeaveIntentResult(refute=True)
+        member = self.own_entry(name)
         status = member.status
         if status == MemberStatus.ALIVE:
             member.status = MemberStatus.LEAVING
@@ -191,6 +224,7 @@ class MemberTable:
                 member.status_ltime = leave
             self.members[name] = member
             return member, False
+        member = self.own_entry(name)
         old = member.status
         if old == MemberStatus.FAILED and member.leave_time is not None:
             flapped = now - member.leave_time < flap_timeout
@@ -209,8 +243,9 @@ class MemberTable:
         """Memberlist reports ``name`` dead or left. Returns the member if its status changed
         (to ``left`` from leaving, or ``failed`` from alive), else None."""
         member = self.members.get(name)
-        if member is None:
+        if member is None or member.status not in (MemberStatus.LEAVING, MemberStatus.ALIVE):
             return None
+        member = self.own_entry(name)
         if member.status == MemberStatus.LEAVING:
             member.status = MemberStatus.LEFT
             member.leave_time = now
@@ -232,9 +267,9 @@ class MemberTable:
         delegate: tuple[int, int, int],
     ) -> MemberState | None:
         """Memberlist reports new meta or address for ``name``; returns the member if known."""
-        member = self.members.get(name)
-        if member is None:
+        if name not in self.members:
             return None
+        member = self.own_entry(name)
         member.addr = addr
         member.tags = tags
         member.protocol = protocol

@@ -60,6 +60,7 @@ from serf_proto.events import (
 )
 from serf_proto.memberlist.core import Memberlist
 from serf_proto.memberlist.state import Node, ip_bytes, ip_text
+from serf_proto.shared_table import SharedTable
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.serf.coalesce import MemberEventCoalescer, UserEventCoalescer
 from serf_proto.serf.config import SerfConfig
@@ -80,7 +81,7 @@ from serf_proto.serf.keymanager import (
     handle_key_request,
 )
 from serf_proto.serf.lamport import Clocks, LamportClock
-from serf_proto.serf.members import MemberState, MemberTable
+from serf_proto.serf.members import MemberState, MemberTable, SharedTables
 from serf_proto.serf.query import (
     INTERNAL_QUERY_PREFIX,
     QueryBuffer,
@@ -312,6 +313,31 @@ class SerfNode:
     def members(self) -> list[Member]:
         """Every known member, whatever its status (Go ``Members``)."""
         return self._members.views()
+
+    def share_tables(self, now: float) -> SharedTables:
+        """Freeze our memberlist and member tables into a base that fresh nodes adopt with
+        :meth:`adopt_tables`; we keep using it copy-on-write. For the simulator's converged
+        start (see :mod:`serf_proto.shared_table`): N nodes then share one table, not N."""
+        self._now = now
+        members = dict(self._members.members.items())
+        self._members.members = SharedTable(members)
+        self._members.own_entry(self.name)
+        return SharedTables(self._ml.share_table(now), members, self._clock.time())
+
+    def adopt_tables(self, base: SharedTables, now: float) -> None:
+        """Know every node of ``base`` (another node's :meth:`share_tables`) as that node knew
+        it, without the gossip that taught it: memberlist adopts the node table and Serf the
+        member table, copy-on-write, keeping our own entries; the member clock witnesses the
+        base's. No member events are emitted. Only a fresh node can adopt tables."""
+        self._now = now
+        mine = self._members.get(self.name)
+        if len(self._members) != 1 or mine is None or self._members.failed or self._members.left:
+            raise InvalidState("only a node that knows nothing but itself can adopt tables")
+        self._ml.adopt_table(base.nodes, now)
+        table = SharedTable(base.members)
+        table[self.name] = mine
+        self._members.members = table
+        self._clock.witness(base.member_clock)
 
     def local_member(self) -> Member:
         """Our own member entry."""
@@ -1224,9 +1250,12 @@ class SerfNode:
         for name in pp.left_members:
             ltime = pp.status_ltimes.get(name, 0)
             self._handle_leave_intent(MessageLeave(ltime + 1, name), now)
+        witness = self._clock.witness
+        apply_join = self._members.apply_join_intent
         for name, ltime in pp.status_ltimes.items():
-            if name not in left:
-                self._handle_join_intent(MessageJoin(ltime, name), now)
+            if name not in left:  # a join intent each (what _handle_join_intent does)
+                witness(ltime)
+                apply_join(name, ltime, now)
         if join and self._ignore_old_joins > 0:
             self._events.min_time = max(self._events.min_time, pp.event_ltime)
         for slot in pp.events:

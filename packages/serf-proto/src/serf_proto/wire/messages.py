@@ -396,6 +396,9 @@ def push_pull_header_from_map(obj: Any) -> PushPullHeader:
 def push_node_state_from_map(obj: Any) -> PushNodeState:
     """Build a ``PushNodeState`` from its decoded msgpack map."""
     d = as_map(obj, "push node state")
+    fast = _push_node_state_as_go_writes(d)
+    if fast is not None:
+        return fast
     return PushNodeState(
         get_str(d, b"Name"),
         get_bytes(d, b"Addr"),
@@ -405,6 +408,40 @@ def push_node_state_from_map(obj: Any) -> PushNodeState:
         get_int(d, b"State"),
         get_bytes(d, b"Vsn"),
     )
+
+
+def _push_node_state_as_go_writes(d: dict[bytes, Any]) -> PushNodeState | None:
+    """The entry when every field is present with the type Go writes and within range (the
+    push/pull hot path: a big table has thousands); None sends it to the general checks."""
+    try:
+        name = d[b"Name"]
+        addr = d[b"Addr"]
+        port = d[b"Port"]
+        meta = d[b"Meta"]
+        incarnation = d[b"Incarnation"]
+        state = d[b"State"]
+        vsn = d[b"Vsn"]
+    except KeyError:
+        return None
+    if (
+        type(name) is not bytes
+        or type(addr) is not bytes
+        or type(meta) is not bytes
+        or type(vsn) is not bytes
+        or type(port) is not int
+        or type(incarnation) is not int
+        or type(state) is not int
+        or not 0 <= port <= 0xFFFF
+        or not 0 <= incarnation <= 0xFFFFFFFF
+        or not -(1 << 63) <= state < (1 << 63)
+        or len(meta) > META_MAX_SIZE
+    ):
+        return None
+    try:
+        text = name.decode()
+    except UnicodeDecodeError:
+        return None
+    return PushNodeState(text, addr, port, meta, incarnation, state, vsn)
 
 
 def user_msg_len_from_map(obj: Any) -> int:
