@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from serf_proto.shared_table import SharedTable
 
 

@@ -60,7 +60,6 @@ from serf_proto.events import (
 )
 from serf_proto.memberlist.core import Memberlist
 from serf_proto.memberlist.state import Node, ip_bytes, ip_text
-from serf_proto.shared_table import SharedTable
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.serf.coalesce import MemberEventCoalescer, UserEventCoalescer
 from serf_proto.serf.config import SerfConfig
@@ -100,6 +99,7 @@ from serf_proto.serf.snapshot import (
     parse_address,
 )
 from serf_proto.serf.user_events import EventBuffer, EventVerdict
+from serf_proto.shared_table import SharedTable
 from serf_proto.timers import TimerQueue
 from serf_proto.types import Address, Member, MemberStatus
 from serf_proto.wire import (
