@@ -467,16 +467,54 @@ def _next(unpacker: msgpack.Unpacker) -> Any:
         raise MalformedMessage(f"invalid msgpack: {exc}") from exc
 
 
+#: Decoded push/pull entries by their exact bytes. A node table changes little between two
+#: push/pulls and every node encodes a given entry alike, so most entries of a big table were
+#: decoded before; the entries are immutable, hence safe to share. Emptied when full.
+_STATE_CACHE: dict[bytes, PushNodeState] = {}
+_STATE_CACHE_MAX = 32768
+
+
+def _skip(unpacker: msgpack.Unpacker) -> None:
+    try:
+        unpacker.skip()
+    except msgpack.OutOfData as exc:
+        raise TruncatedInput("stream message is truncated") from exc
+    except Exception as exc:
+        raise MalformedMessage(f"invalid msgpack: {exc}") from exc
+
+
+def _push_node_state(raw: bytes) -> PushNodeState:
+    """The entry encoded by exactly ``raw`` (one msgpack map), through the cache."""
+    state = _STATE_CACHE.get(raw)
+    if state is None:
+        try:
+            obj = msgpack.unpackb(raw, raw=True)
+        except Exception as exc:
+            raise MalformedMessage(f"invalid msgpack: {exc}") from exc
+        state = push_node_state_from_map(obj)
+        if len(_STATE_CACHE) >= _STATE_CACHE_MAX:
+            _STATE_CACHE.clear()
+        _STATE_CACHE[raw] = state
+    return state
+
+
 def _decode_push_pull(data: bytes | memoryview) -> PushPull:
     """Decode a complete push/pull (``06`` + header + states + user state)."""
-    unpacker = _unpacker(data[1:])
+    body = data[1:]
+    unpacker = _unpacker(body)
     header = push_pull_header_from_map(_next(unpacker))
-    states = tuple(push_node_state_from_map(_next(unpacker)) for _ in range(header.nodes))
+    states: list[PushNodeState] = []
+    start = unpacker.tell()
+    for _ in range(header.nodes):
+        _skip(unpacker)
+        end = unpacker.tell()
+        states.append(_push_node_state(bytes(body[start:end])))
+        start = end
     used = 1 + unpacker.tell()
     user_state = bytes(data[used : used + header.user_state_len])
     if len(user_state) < header.user_state_len:
         raise TruncatedInput("push/pull user state is truncated")
-    return PushPull(header.join, states, user_state)
+    return PushPull(header.join, tuple(states), user_state)
 
 
 def _decode_stream_user(data: bytes | memoryview) -> UserMsg:
