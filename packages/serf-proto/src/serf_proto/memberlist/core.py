@@ -141,7 +141,14 @@ class Memberlist:
         # Without delegate broadcasts, an empty queue lets the gossip ticker sleep: the outcome
         # is the same as Go's idle ticks, at no cost.
         user_broadcasts = getattr(type(self.delegate), "get_broadcasts", None)
-        self._quiet_gossip = user_broadcasts is NullDelegate.get_broadcasts
+        # A delegate that can say how many broadcasts it holds (``pending_broadcasts``) and
+        # calls ``wake_gossip`` whenever it queues one may park the ticker too.
+        self._delegate_pending: Callable[[], int] | None = getattr(
+            self.delegate, "pending_broadcasts", None
+        )
+        self._quiet_gossip = (
+            user_broadcasts is NullDelegate.get_broadcasts or self._delegate_pending is not None
+        )
         self._gossip_parked = False
         self.rng = rng
         self.stats = MemberlistStats()
@@ -486,7 +493,11 @@ class Memberlist:
         kind = key[0]
         if kind == "gossip":
             self._gossip(now)
-            if self._quiet_gossip and not self._broadcasts:
+            if (
+                self._quiet_gossip
+                and not self._broadcasts
+                and (self._delegate_pending is None or not self._delegate_pending())
+            ):
                 # Nothing to send and nobody else can add anything without telling us: park
                 # the ticker (keeping its phase) until the next broadcast is queued.
                 self._gossip_parked = True
@@ -513,6 +524,12 @@ class Memberlist:
                 self._end_stream(st, "i/o timeout", now, close=True)
         elif kind == "leave":
             self._finish_leave("timeout waiting for leave broadcast")
+
+    def wake_gossip(self, now: float) -> None:
+        """The delegate queued a broadcast: restart the gossip ticker if it was parked (a
+        delegate with ``pending_broadcasts`` must call this, or its broadcasts may wait)."""
+        if self._gossip_parked:
+            self._wake_gossip(now)
 
     def _wake_gossip(self, now: float) -> None:
         """Restart the parked gossip ticker at its next tick after ``now``."""

@@ -38,6 +38,11 @@ class SerfDelegate:
         """Intent, then query, then event broadcasts within ``limit`` bytes."""
         return self._node._get_broadcasts(overhead, limit)
 
+    def pending_broadcasts(self) -> int:
+        """How many Serf broadcasts wait (the node wakes memberlist's gossip when it queues
+        one, so an idle node's gossip ticker can sleep)."""
+        return self._node._pending_broadcasts()
+
     def local_state(self, join: bool) -> bytes:
         """Our ``messagePushPull`` for a push/pull exchange."""
         return self._node._local_state()
