@@ -6,12 +6,13 @@ A node keeps a table of every node it has heard of, each with a state (alive, su
 left) and an incarnation number that only the node itself may raise. Three periodic tasks run
 off one :class:`~serf_proto.timers.TimerQueue`:
 
-* **Probe** (every ``probe_interval``): walk a shuffled node list round-robin and ping the next
-  node. No ack within ``probe_timeout`` → ask ``indirect_checks`` random peers to ping it for us
-  (and try a TCP ping in parallel). No ack by the end of the (awareness-scaled) probe interval →
-  *suspect* it. A suspicion turns into *dead* when its Lifeguard timer runs out; every new
-  independent accuser shortens that timer. A node that hears it is suspected or dead refutes by
-  gossiping an alive message with a higher incarnation.
+* **Probe** (every ``probe_interval``): walk the node list in random order (drawn one step
+  at a time) and ping the next node. No ack within ``probe_timeout`` → ask
+  ``indirect_checks`` random peers to ping it for us (and try a TCP ping in parallel). No
+  ack by the end of the (awareness-scaled) probe interval → *suspect* it. A suspicion turns
+  into *dead* when its Lifeguard timer runs out; every new independent accuser shortens that
+  timer. A node that hears it is suspected or dead refutes by gossiping an alive message
+  with a higher incarnation.
 * **Gossip** (every ``gossip_interval``): send queued broadcasts (alive/suspect/dead news and the
   delegate's messages) to ``gossip_nodes`` random peers. Each broadcast is sent a limited number
   of times, scaled by ``log10`` of the cluster size.
@@ -260,8 +261,8 @@ class Memberlist:
 
     def adopt_table(self, base: SharedNodes, now: float) -> None:
         """Start from ``base`` (another node's ``share_table``) instead of learning every node
-        through gossip: the table becomes ``base`` copy-on-write with our own record kept,
-        in a probe order shuffled with our random source, and the next push/pull falls at a
+        through gossip: the table becomes ``base`` copy-on-write with our own record kept
+        (the probe walk draws its order from our random source), and the next push/pull falls at a
         random point of the scaled interval. The delegate is not told about the nodes (the
         layer above adopts its own table). Only a fresh node (that knows nothing but itself)
         can adopt a table."""
@@ -271,10 +272,12 @@ class Memberlist:
         mine = self._node_map[me]
         table: SharedTable[NodeRecord] = SharedTable(base.records)
         table[me] = mine
-        nodes = [mine if rec.name == me else rec for rec in base.order]
-        if me not in base.records:
+        nodes = list(base.order)
+        shared_me = base.records.get(me)
+        if shared_me is None:
             nodes.append(mine)
-        self.rng.shuffle(nodes)
+        else:
+            nodes[nodes.index(shared_me)] = mine
         self._node_map = table
         self._nodes = nodes
         self._probe_index = 0
@@ -569,8 +572,15 @@ class Memberlist:
                 self._probe_index = 0
                 checked += 1
                 continue
-            rec = nodes[self._probe_index]
-            self._probe_index += 1
+            # Fisher–Yates, one step per probe: swap a random entry not yet probed this round
+            # into place. The round visits the nodes in the uniform random order Go gets by
+            # shuffling the list at the start of each round, at O(1) per probe.
+            i = self._probe_index
+            j = self.rng.randrange(i, len(nodes))
+            rec = nodes[j]
+            nodes[j] = nodes[i]
+            nodes[i] = rec
+            self._probe_index = i + 1
             if rec.name == self.config.name or rec.state >= NodeState.DEAD:
                 checked += 1
                 continue
@@ -578,7 +588,8 @@ class Memberlist:
             return
 
     def _reset_nodes(self, now: float) -> None:
-        """Reap nodes dead or left for longer than gossip_to_the_dead_time, then shuffle."""
+        """Reap nodes dead or left for longer than gossip_to_the_dead_time (the next round's
+        order is drawn as it goes, see ``_probe_tick``)."""
         limit = self.config.gossip_to_the_dead_time
         keep: list[NodeRecord] = []
         for rec in self._nodes:
@@ -587,7 +598,6 @@ class Memberlist:
                 self._suspicions.pop(rec.name, None)
             else:
                 keep.append(rec)
-        self.rng.shuffle(keep)
         self._nodes = keep
 
     def _probe_node(self, rec: NodeRecord, now: float) -> None:

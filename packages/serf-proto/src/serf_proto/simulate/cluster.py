@@ -16,9 +16,9 @@ shortcut then empties the broadcast queue. What the node emits while absorbing t
 
 Every other node then adopts that node's tables (``SerfNode.adopt_tables``) copy-on-write: all
 nodes read one shared table and each keeps only the entries it changed since (its own, and
-later every member it sees suspected, failed or updated), in a probe order shuffled with its
-own random source. A converged cluster of N nodes thus costs O(N) memory and time to build,
-not O(N²), which is what lets ``serf simulate`` run 10,000 nodes in one process.
+later every member it sees suspected, failed or updated); each draws its probe order from its
+own random source as it probes. A converged cluster of N nodes thus costs O(N) memory and
+time to build, not O(N²), which is what lets ``serf simulate`` run 10,000 nodes in one process.
 """
 
 from __future__ import annotations
