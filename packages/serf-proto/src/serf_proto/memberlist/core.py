@@ -137,6 +137,8 @@ class Memberlist:
         # Building the node list for a merge check is skipped when nobody looks at it.
         merge_check = getattr(type(self.delegate), "notify_merge", None)
         self._merge_hook = merge_check is not NullDelegate.notify_merge
+        ping_check = getattr(type(self.delegate), "notify_ping_complete", None)
+        self._ping_hook = ping_check is not NullDelegate.notify_ping_complete
         alive_check = getattr(type(self.delegate), "notify_alive", None)
         self._alive_hook = alive_check is not NullDelegate.notify_alive
         # Without delegate broadcasts, an empty queue lets the gossip ticker sleep: the outcome
@@ -614,13 +616,15 @@ class Memberlist:
         else:
             suspect = encode_message(Suspect(rec.incarnation, rec.name, cfg.name))
             self._raw_send(rec.addr, make_compound([ping, suspect]), rec)
+        # The end of the probe is armed when the direct ping times out: most probes are acked
+        # before that, and then there is one timer to cancel, not two.
         self._timers.schedule(("probe_timeout", seq), now + cfg.probe_timeout)
-        self._timers.schedule(("probe_end", seq), probe.deadline)
 
     def _probe_direct_timeout(self, seq: int, now: float) -> None:
         probe = self._probe
         if probe is None or probe.seq != seq or probe.phase is not Phase.DIRECT:
             return
+        self._timers.schedule(("probe_end", seq), probe.deadline)
         probe.phase = Phase.INDIRECT
         cfg = self.config
         target = probe.target
@@ -872,7 +876,7 @@ class Memberlist:
         probe = self._probe
         if probe is not None and probe.seq == seq:
             self.stats.acks_received += 1
-            if probe.phase is Phase.DIRECT:
+            if probe.phase is Phase.DIRECT and self._ping_hook:
                 rec = self._node_map.get(probe.target.name)
                 node = rec.snapshot() if rec is not None else probe.target
                 self.delegate.notify_ping_complete(node, now - probe.sent, ack.payload)
