@@ -78,7 +78,13 @@ def test_a_mixed_cluster_runs_handlers_and_answers_queries(
     query = go.serf("query", "-timeout=5s", "ping", "x")
     assert "Response from 'p1': pong-from-p1" in query.stdout
     assert go.serf("leave").returncode == 0
-    wait_until(lambda: "member-leave" in log.read_text(), what="member-leave handler")
+    try:
+        wait_until(lambda: "member-leave" in log.read_text(), what="member-leave handler")
+    except AssertionError as exc:  # say what each side saw
+        raise AssertionError(
+            f"{exc}\n--- handler log ---\n{log.read_text()}\n--- p1 ---\n{ours.output()}"
+            f"\n--- g1 ---\n{go.output()}"
+        ) from None
 
 
 def test_start_join_failure_exits_1_after_the_banner(
