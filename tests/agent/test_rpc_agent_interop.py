@@ -56,7 +56,7 @@ class Cluster:
         return self.cli(self.go_rpc, *args), self.cli(self.py_rpc, *args)
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+def wait_until(check: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

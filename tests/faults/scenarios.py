@@ -25,6 +25,12 @@ SUSPECT_LOG = "Suspect {name} has failed"
 REFUTE_LOG = "Refuting a suspect message"
 
 
+#: How long an event may take to reach every node. Gossip usually takes well under a second,
+#: but a node its retransmissions all missed only gets the event from its next push/pull,
+#: which falls anywhere within the 30 s push/pull interval (Go's and ours alike).
+EVENT_DELIVERY_TIMEOUT = 65.0
+
+
 @dataclass
 class LossResult:
     loss: float
@@ -154,7 +160,9 @@ def run_partition(
 
     try:
         wait_until(
-            lambda: not any(missing().values()), timeout=30, what="every event on every node"
+            lambda: not any(missing().values()),
+            timeout=EVENT_DELIVERY_TIMEOUT,
+            what="every event on every node",
         )
     finally:
         result.missing_events = {k: v for k, v in missing().items() if v}
@@ -199,7 +207,9 @@ def run_kill_restart(cluster: Cluster, victims: list[Agent], *, events: int = 3)
     def delivered_everywhere() -> bool:
         return all(set(names) <= {r.name for r in a.user_events()} for a in cluster.agents)
 
-    wait_until(delivered_everywhere, timeout=30, what="the old events on every node")
+    wait_until(
+        delivered_everywhere, timeout=EVENT_DELIVERY_TIMEOUT, what="the old events on every node"
+    )
     # Only a persisted event clock protects against replays after kill -9: wait for it.
     for victim in victims:
         newest = max(int(r.ltime) for r in victim.user_events() if r.name in names)
@@ -223,7 +233,7 @@ def run_kill_restart(cluster: Cluster, victims: list[Agent], *, events: int = 3)
     sender.event("after-restart", "x")
     wait_until(
         lambda: all("after-restart" in {r.name for r in a.user_events()} for a in cluster.agents),
-        timeout=30,
+        timeout=EVENT_DELIVERY_TIMEOUT,
         what="a new event on every node after the restart",
     )
     for victim in victims:
