@@ -134,23 +134,19 @@ class Memberlist:
     ) -> None:
         self.config = config
         self.delegate: MemberlistDelegate = delegate if delegate is not None else NullDelegate()
-        # Building the node list for a merge check is skipped when nobody looks at it.
-        merge_check = getattr(type(self.delegate), "notify_merge", None)
-        self._merge_hook = merge_check is not NullDelegate.notify_merge
-        ping_check = getattr(type(self.delegate), "notify_ping_complete", None)
-        self._ping_hook = ping_check is not NullDelegate.notify_ping_complete
-        alive_check = getattr(type(self.delegate), "notify_alive", None)
-        self._alive_hook = alive_check is not NullDelegate.notify_alive
+        # What a hook would receive is not built when the delegate keeps NullDelegate's hook.
+        self._merge_hook = _overrides(self.delegate, "notify_merge")
+        self._ping_hook = _overrides(self.delegate, "notify_ping_complete")
+        self._alive_hook = _overrides(self.delegate, "notify_alive")
         # Without delegate broadcasts, an empty queue lets the gossip ticker sleep: the outcome
-        # is the same as Go's idle ticks, at no cost.
-        user_broadcasts = getattr(type(self.delegate), "get_broadcasts", None)
-        # A delegate that can say how many broadcasts it holds (``pending_broadcasts``) and
-        # calls ``wake_gossip`` whenever it queues one may park the ticker too.
+        # is the same as Go's idle ticks, at no cost. A delegate that can say how many
+        # broadcasts it holds (``pending_broadcasts``) and calls ``wake_gossip`` whenever it
+        # queues one may park the ticker too.
         self._delegate_pending: Callable[[], int] | None = getattr(
             self.delegate, "pending_broadcasts", None
         )
         self._quiet_gossip = (
-            user_broadcasts is NullDelegate.get_broadcasts or self._delegate_pending is not None
+            not _overrides(self.delegate, "get_broadcasts") or self._delegate_pending is not None
         )
         self._gossip_parked = False
         self.rng = rng
@@ -1334,6 +1330,11 @@ class Memberlist:
         if msg.user_state:
             self.delegate.merge_remote_state(msg.user_state, msg.join)
         return None
+
+
+def _overrides(delegate: MemberlistDelegate, hook: str) -> bool:
+    """Whether ``delegate`` has its own ``hook`` rather than NullDelegate's no-op."""
+    return getattr(type(delegate), hook, None) is not getattr(NullDelegate, hook)
 
 
 def ip_text_or(raw: bytes, default: str) -> str:
