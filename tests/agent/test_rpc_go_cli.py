@@ -200,7 +200,7 @@ def test_leave_replies_then_shuts_the_agent_down() -> None:
     async def scenario() -> None:
         async with serving() as (backend, port):
             code, out = await serf(port, "leave")
-            assert code == 0 and "Graceful leave complete" in out
+            assert code == 0 and "Graceful leave complete" in out, out
             assert backend.calls[-2:] == [("leave",), ("shutdown",)]
 
     asyncio.run(scenario())
