@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,6 @@ from tests.agent.agentproc import AgentProcess, wait_until
 
 # Go's CLI is the RPC client here.
 pytestmark = pytest.mark.interop
-
-
-@pytest.fixture
-def procs() -> Iterator[list[AgentProcess]]:
-    started: list[AgentProcess] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def test_agents_with_the_same_label_join_and_see_each_other(

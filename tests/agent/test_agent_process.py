@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,14 +17,6 @@ pytestmark = pytest.mark.interop
 
 KEY1 = "YS029FLySwr2lkH4HAqaxcLwAK+j3pl2HNISYL8BHDQ="
 KEY2 = "hbbBBrflCBbYjPCBx/GlQd81gxmXG6L+aXWfEYX/2cE="
-
-
-@pytest.fixture
-def procs() -> Iterator[list[AgentProcess]]:
-    started: list[AgentProcess] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def test_the_agent_prints_gos_banner_and_answers_gos_cli(

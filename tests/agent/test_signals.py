@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,6 @@ import pytest
 from tests.agent.agentproc import AgentProcess, wait_until
 
 pytestmark = pytest.mark.interop
-
-
-@pytest.fixture
-def procs() -> Iterator[list[AgentProcess]]:
-    started: list[AgentProcess] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def pair(

@@ -4,7 +4,6 @@ event stream (no handler re-runs old events), and a graceful leave is remembered
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,6 @@ import pytest
 from tests.agent.agentproc import AgentProcess, wait_until
 
 pytestmark = pytest.mark.interop
-
-
-@pytest.fixture
-def procs() -> Iterator[list[AgentProcess]]:
-    started: list[AgentProcess] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def handler_lines(log: Path) -> list[str]:
