@@ -917,8 +917,7 @@ class Memberlist:
         self._broadcasts.queue_broadcast(
             Broadcast(encode_message(msg), name=name, on_finished=on_finished)
         )
-        if self._gossip_parked:
-            self._wake_gossip(now)
+        self.wake_gossip(now)
 
     def _alive_node(self, a: Alive, now: float, bootstrap: bool = False) -> None:
         cfg = self.config

@@ -892,8 +892,11 @@ class SerfNode:
             self._broadcast(queue, bytes(buf))
 
     def _handle_join_intent(self, msg: MessageJoin, now: float) -> bool:
-        self._clock.witness(msg.ltime)
-        return self._members.apply_join_intent(msg.node, msg.ltime, now)
+        return self._join_intent(msg.node, msg.ltime, now)
+
+    def _join_intent(self, name: str, ltime: int, now: float) -> bool:
+        self._clock.witness(ltime)
+        return self._members.apply_join_intent(name, ltime, now)
 
     def _handle_leave_intent(self, msg: MessageLeave, now: float) -> bool:
         self._clock.witness(msg.ltime)
@@ -1254,12 +1257,9 @@ class SerfNode:
         for name in pp.left_members:
             ltime = pp.status_ltimes.get(name, 0)
             self._handle_leave_intent(MessageLeave(ltime + 1, name), now)
-        witness = self._clock.witness
-        apply_join = self._members.apply_join_intent
         for name, ltime in pp.status_ltimes.items():
-            if name not in left:  # a join intent each (what _handle_join_intent does)
-                witness(ltime)
-                apply_join(name, ltime, now)
+            if name not in left:
+                self._join_intent(name, ltime, now)
         if join and self._ignore_old_joins > 0:
             self._events.min_time = max(self._events.min_time, pp.event_ltime)
         for slot in pp.events:

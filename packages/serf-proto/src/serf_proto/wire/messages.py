@@ -18,6 +18,7 @@ label) live in ``framing`` and ``packet``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -459,8 +460,17 @@ def _unpacker(data: bytes | memoryview) -> msgpack.Unpacker:
 
 
 def _next(unpacker: msgpack.Unpacker) -> Any:
+    return _step(unpacker.unpack)
+
+
+def _skip(unpacker: msgpack.Unpacker) -> None:
+    _step(unpacker.skip)
+
+
+def _step(read: Callable[[], Any]) -> Any:
+    """``read()`` one msgpack object, with its errors turned into ``DecodeError``s."""
     try:
-        return unpacker.unpack()
+        return read()
     except msgpack.OutOfData as exc:
         raise TruncatedInput("stream message is truncated") from exc
     except Exception as exc:
@@ -472,15 +482,6 @@ def _next(unpacker: msgpack.Unpacker) -> Any:
 #: decoded before; the entries are immutable, hence safe to share. Emptied when full.
 _STATE_CACHE: dict[bytes, PushNodeState] = {}
 _STATE_CACHE_MAX = 32768
-
-
-def _skip(unpacker: msgpack.Unpacker) -> None:
-    try:
-        unpacker.skip()
-    except msgpack.OutOfData as exc:
-        raise TruncatedInput("stream message is truncated") from exc
-    except Exception as exc:
-        raise MalformedMessage(f"invalid msgpack: {exc}") from exc
 
 
 def _push_node_state(raw: bytes) -> PushNodeState:
