@@ -54,10 +54,11 @@ def _kinds(mix: str, size: int) -> list[AgentKind]:
 
 def loss(cluster: Cluster, level: float, seconds: float) -> tuple[bool, str]:
     r = run_loss(cluster, loss=level, seconds=seconds)
-    ok = not r.failed_reports and not r.not_alive_observations
+    ok = not r.failed_reports and not r.not_alive_observations and not r.unanswered_polls
     text = (
         f"{level:.0%} loss for {seconds:.0f} s: {r.dropped_packets} packets dropped, "
-        f"{r.polls} views polled, {len(r.not_alive_observations)} non-alive observations, "
+        f"{r.polls} views polled ({len(r.unanswered_polls)} unanswered), "
+        f"{len(r.not_alive_observations)} non-alive observations, "
         f"failed reports {r.failed_reports or 'none'}"
     )
     return ok, text

@@ -14,6 +14,7 @@ from serf_proto.types import Address
 
 from tests.asyncio.conftest import Runner
 from tests.asyncio.fake_core import FakeCore
+from tests.conftest import require_ipv6_loopback
 
 
 @asynccontextmanager
@@ -202,17 +203,9 @@ def test_a_core_that_raises_is_logged_and_counted_and_the_binding_keeps_running(
     run_on_loop(body())
 
 
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
 def test_ipv6_nodes_exchange_packets_and_streams(run_on_loop: Runner) -> None:
+    require_ipv6_loopback()
+
     async def body() -> None:
         async with bound("::1") as (a, ta, _), bound("::1") as (b, tb, _):
             assert ta.local_address and tb.local_address
@@ -227,8 +220,7 @@ def test_ipv6_nodes_exchange_packets_and_streams(run_on_loop: Runner) -> None:
 
 
 def test_a_dual_stack_node_reaches_an_ipv4_peer(run_on_loop: Runner) -> None:
-    if not _has_ipv6_loopback():
-        pytest.skip("no IPv6 loopback")
+    require_ipv6_loopback()
 
     async def body() -> None:
         async with bound("::") as (a, ta, _), bound("127.0.0.1") as (b, tb, _):
@@ -242,8 +234,7 @@ def test_a_dual_stack_node_reaches_an_ipv4_peer(run_on_loop: Runner) -> None:
 
 
 def test_an_ipv4_wildcard_bind_is_dual_stack_like_go(run_on_loop: Runner) -> None:
-    if not _has_ipv6_loopback():
-        pytest.skip("no IPv6 loopback")
+    require_ipv6_loopback()
 
     async def body() -> None:
         async with (

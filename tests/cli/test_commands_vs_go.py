@@ -53,10 +53,30 @@ def info_text(run: Run) -> object:
     return (run.code, masked, run.err)
 
 
+_VOLATILE_INFO_KEYS = frozenset(
+    (
+        "goroutines",
+        "member_time",
+        "event_time",
+        "query_time",
+        "health_score",
+        "coordinate_resets",
+        "intent_queue",
+        "event_queue",
+        "query_queue",
+    )
+)
+
+
 def info_json(run: Run) -> object:
+    """Every section and value, with the same volatile values masked as in ``info_text``."""
     doc = canonical_json(run.out)
     assert isinstance(doc, dict)
-    return (run.code, {section: sorted(values) for section, values in doc.items()}, run.err)
+    masked = {
+        section: {k: "*" if k in _VOLATILE_INFO_KEYS else v for k, v in values.items()}
+        for section, values in doc.items()
+    }
+    return (run.code, masked, run.err)
 
 
 def rtt_masked(run: Run) -> object:

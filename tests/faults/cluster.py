@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from tests.faults.netlab import NetLab, Node
+from tests.faults.netlab import NetLab, NetLabError, Node
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GO_SERF = Path("/usr/bin/serf")
@@ -203,7 +203,9 @@ class Agent:
         """Like `members`, but None when the agent does not answer (paused, restarting)."""
         try:
             return self.members()
-        except Exception:
+        except (NetLabError, subprocess.TimeoutExpired):
+            # The CLI exited non-zero (no agent answering) or hung past its timeout; any other
+            # error (bad JSON, a bug here) is not "no answer" and propagates.
             return None
 
     def info(self) -> dict[str, dict[str, str]]:

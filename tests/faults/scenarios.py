@@ -36,6 +36,7 @@ class LossResult:
     loss: float
     seconds: float
     polls: int = 0
+    unanswered_polls: list[str] = field(default_factory=list)
     not_alive_observations: list[str] = field(default_factory=list)
     failed_reports: dict[str, set[str]] = field(default_factory=dict)
     dropped_packets: int = 0
@@ -51,7 +52,10 @@ def run_loss(cluster: Cluster, *, loss: float, seconds: float, poll: float = 2.0
             cluster.check_running()
             for observer, view in cluster.views().items():
                 result.polls += 1
-                for name, status in (view or {}).items():
+                if view is None:
+                    result.unanswered_polls.append(observer)
+                    continue
+                for name, status in view.items():
                     if status != "alive":
                         result.not_alive_observations.append(f"{observer} saw {name} {status}")
             time.sleep(poll)

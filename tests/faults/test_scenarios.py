@@ -38,6 +38,7 @@ def test_ten_percent_loss_on_every_link_never_fails_a_member(
     print(result)
     assert result.dropped_packets > 0
     assert result.failed_reports == {}
+    assert result.unanswered_polls == []
     assert result.not_alive_observations == []
     cluster.wait_all_alive(timeout=10)
 
