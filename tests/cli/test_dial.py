@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from serf_cli.dial import DialError, dial, parse_port, split_host_port
+from serf_cli.dial import DialError, dial, parse_port
+from serf_proto.gocompat import split_host_port
 
 from tests.cli.harness import free_port
 

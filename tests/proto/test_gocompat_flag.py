@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from serf_cli.flags import FlagError, FlagSet, HelpRequestedError
+from serf_proto.gocompat import FlagError, FlagSet, HelpRequestedError
 
 
 def flagset() -> FlagSet:
