@@ -40,6 +40,17 @@ DURATIONS = [
     "2562047h47m16.854775808s", "-2562047h47m16.854775808s", "9223372036854775807ns",
     "9223372036854775808ns", "99999999999999999999s",
 ]  # fmt: skip
+#: Bind addresses Go refuses while setting up the agent (none of them may be valid: a valid
+#: one would start an agent; a run that outlives its timeout is killed). Not listed: a
+#: bracketed host followed by anything but ``:port`` (``[::1]x:1``), on which Go's agent loops
+#: forever appending the default port; ours refuses it with "missing port in address".
+BAD_BINDS = [
+    "127.0.0.1:abc", "127.0.0.1:1x", "127.0.0.1:+-1", "127.0.0.1:70000", "127.0.0.1:-1",
+    "127.0.0.1:99999999999999999999", "127.0.0.1:-99999999999", "::1", "[::1", "a:b:c",
+    "[::1]:1:2", "a[b:1", "ab]:1",
+]  # fmt: skip
+#: Encryption keys that are not Go base64.
+BAD_KEYS = ["abc$def", "YQ", "YQ=", "ab==cdef", "abcde=", "=", "YWJj YWJj", "YWJjé"]
 #: Flag syntax around ``serf query`` (each ends in positionals or fails in the parser).
 QUERY_LINES = [
     ["-timeout", "1s", "q"],
@@ -70,7 +81,7 @@ def _go(args: list[str]) -> Run:
         [GO_SERF, *args],
         capture_output=True,
         env=_env(None),
-        timeout=30,
+        timeout=10,
         stdin=subprocess.DEVNULL,
         cwd=Path("/"),
     )
@@ -116,6 +127,11 @@ def query_args(*flags: str) -> list[str]:
     return ["query", *flags, CLOSED_RPC, "q"]
 
 
+def setup_args(flag: str, empty_dir: Path) -> list[str]:
+    """An agent that fails while resolving its settings (empty config dir, closed RPC)."""
+    return ["agent", "-bind=127.0.0.1:0", flag, f"-config-dir={empty_dir}", CLOSED_RPC]
+
+
 def agent_verdict(run: Run) -> tuple[int, str, str]:
     """Exit code, the flag error (stderr) and the first stdout line (our help text differs)."""
     return run.code, run.err, run.out.split("\n", 1)[0]
@@ -155,6 +171,23 @@ def test_durations_accept_and_refuse_like_go() -> None:
     outs = "".join(run.out for run in go_runs)
     assert "time: missing unit" in outs and "time: unknown unit" in outs
     assert "connection refused" in outs
+
+
+def test_addresses_and_keys_are_refused_like_go(tmp_path: Path) -> None:
+    lines = [
+        ["agent", f"-bind={addr}", f"-config-dir={tmp_path}", CLOSED_RPC] for addr in BAD_BINDS
+    ]
+    lines += [setup_args(f"-advertise={addr}", tmp_path) for addr in BAD_BINDS[:8]]
+    lines += [setup_args(f"-encrypt={key}", tmp_path) for key in BAD_KEYS]
+    go_runs = run_go_all(lines)
+    mismatches = []
+    for args, go in zip(lines, go_runs, strict=True):
+        if agent_verdict(run_ours(args)) != agent_verdict(go):
+            mismatches.append((args, agent_verdict(go), agent_verdict(run_ours(args))))
+    assert mismatches == []
+    outs = "".join(run.out for run in go_runs)
+    for text in ("unknown port", "invalid port", "too many colons", "illegal base64 data"):
+        assert text in outs
 
 
 def test_flag_syntax_matches_go() -> None:

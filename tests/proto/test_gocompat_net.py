@@ -10,6 +10,7 @@ from serf_proto.gocompat import (
     decode_base64,
     is_private,
     join_host_port,
+    parse_port,
     split_host_port,
 )
 
@@ -119,3 +120,42 @@ def test_base64_errors_carry_go_s_byte_offset(text: str, offset: int) -> None:
     with pytest.raises(Base64Error) as info:
         decode_base64(text)
     assert str(info.value) == f"illegal base64 data at input byte {offset}"
+
+
+@pytest.mark.parametrize(
+    ("text", "port"),
+    [("", 0), ("+", 0), ("0", 0), ("80", 80), ("+80", 80), ("-0", 0), ("65535", 65535)],
+)
+def test_numeric_ports_parse_like_go(text: str, port: int) -> None:
+    assert parse_port(text) == port
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("65536", "address 65536: invalid port"),
+        ("-1", "address -1: invalid port"),
+        ("99999999999999999999", "address 99999999999999999999: invalid port"),
+        ("abc", "address tcp/abc: unknown port"),
+        ("1x", "address tcp/1x: unknown port"),
+        ("+-1", "address tcp/+-1: unknown port"),
+        ("\u0663", "address tcp/\u0663: unknown port"),
+    ],
+)
+def test_bad_ports_are_refused_with_go_s_text(text: str, message: str) -> None:
+    with pytest.raises(AddrError) as info:
+        parse_port(text)
+    assert str(info.value) == message
+
+
+def test_service_names_go_through_the_lookup() -> None:
+    services = {"gossip": 7946, "huge": 70000}
+
+    def lookup(name: str) -> int:
+        return services[name]  # KeyError is a LookupError: unknown
+
+    assert parse_port("gossip", lookup) == 7946
+    with pytest.raises(AddrError, match="address huge: invalid port"):
+        parse_port("huge", lookup)
+    with pytest.raises(AddrError, match="address tcp/other: unknown port"):
+        parse_port("other", lookup)

@@ -25,6 +25,7 @@ from serf_proto.gocompat import (
     choose_private_address,
     decode_base64,
     join_host_port,
+    parse_port,
     split_host_port,
 )
 
@@ -81,14 +82,8 @@ def address_parts(address: str, default_port: int = DEFAULT_BIND_PORT) -> tuple[
     except AddrError as exc:
         if exc.why != "missing port in address":
             raise
-        bracketed = address if address.startswith("[") or ":" not in address else f"[{address}]"
-        host, port_text = split_host_port(f"{bracketed}:{default_port}")
-    try:
-        port = int(port_text) if port_text else 0
-    except ValueError:
-        raise ValueError(f"lookup tcp/{port_text}: unknown port") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"address {address}: invalid port")
+        host, port_text = split_host_port(f"{address}:{default_port}")
+    port = parse_port(port_text, lambda name: socket.getservbyname(name, "tcp"))
     if not host:
         return "0.0.0.0", port
     try:

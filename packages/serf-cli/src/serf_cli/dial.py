@@ -12,35 +12,16 @@ import errno
 import os
 import socket
 
-from serf_proto.gocompat import AddrError, split_host_port
+from serf_proto.gocompat import AddrError, parse_port, split_host_port
 
 
 class DialError(OSError):
     """The connection could not be opened; ``str()`` is Go's ``net.OpError`` text."""
 
 
-def parse_port(service: str) -> int:
-    """Go's port parsing: decimal (clamped like Go), else a service name from the services db."""
-    if service == "":
-        return 0
-    text = service
-    negative = False
-    if text[0] in "+-":
-        negative = text[0] == "-"
-        text = text[1:]
-    if text and all("0" <= c <= "9" for c in text):
-        value = min(int(text), (1 << 30) - 1 if not negative else 1 << 30)
-        port = -value if negative else value
-    elif not text:
-        port = 0
-    else:
-        try:
-            port = socket.getservbyname(service, "tcp")
-        except OSError:
-            raise DialError(f"dial tcp: address tcp/{service}: unknown port") from None
-    if not 0 <= port <= 65535:
-        raise DialError(f"dial tcp: address {service}: invalid port")
-    return port
+def tcp_service_port(name: str) -> int:
+    """The port of TCP service ``name`` from the system's services database."""
+    return socket.getservbyname(name, "tcp")
 
 
 def _format_addr(ip: str, port: int) -> str:
@@ -85,9 +66,9 @@ def dial(address: str, timeout: float) -> socket.socket:
         raise DialError("dial tcp: missing address")
     try:
         host, service = split_host_port(address)
+        port = parse_port(service, tcp_service_port)
     except AddrError as exc:
         raise DialError(f"dial tcp: {exc}") from None
-    port = parse_port(service)
     first_error: DialError | None = None
     for family, ip in _resolve(host, port):
         shown = _format_addr(ip, port) if host != "" else f":{port}"

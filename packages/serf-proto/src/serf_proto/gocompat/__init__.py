@@ -6,8 +6,8 @@ it loads neither the Serf core nor pydantic, asyncio, msgpack or cryptography):
 * :mod:`~serf_proto.gocompat.flag`: Go's ``flag`` package (:class:`FlagSet`);
 * :mod:`~serf_proto.gocompat.strconv`: ``strconv.ParseBool``/``ParseInt``/``Quote``;
 * :mod:`~serf_proto.gocompat.durations`: ``time.ParseDuration`` and ``Duration.String``;
-* :mod:`~serf_proto.gocompat.net`: ``net.SplitHostPort``/``JoinHostPort`` and the private
-  address a wildcard bind advertises;
+* :mod:`~serf_proto.gocompat.net`: ``net.SplitHostPort``/``JoinHostPort``, port parsing and
+  the private address a wildcard bind advertises;
 * :mod:`~serf_proto.gocompat.b64`: ``base64.StdEncoding`` decoding of gossip keys;
 * :mod:`~serf_proto.gocompat.output`: ``json.MarshalIndent``, ``columnize``, ``%#v``;
 * :mod:`~serf_proto.gocompat.ui`: the ``mitchellh/cli`` UI (:class:`Ui`).
@@ -31,6 +31,7 @@ from serf_proto.gocompat.net import (
     choose_private_address,
     is_private,
     join_host_port,
+    parse_port,
     split_host_port,
 )
 from serf_proto.gocompat.output import GoStruct, columnize, go_json, go_sharp_v
@@ -71,5 +72,6 @@ __all__ = [
     "parse_bool",
     "parse_duration",
     "parse_int",
+    "parse_port",
     "split_host_port",
 ]

@@ -1,4 +1,5 @@
-"""Go's ``net.SplitHostPort`` / ``net.JoinHostPort``, and the private address Go advertises.
+"""Go's ``net.SplitHostPort`` / ``JoinHostPort``, port parsing, and the private address Go
+advertises.
 
 ``split_host_port`` follows Go's rules exactly (the port is everything after the last colon;
 an IPv6 host needs brackets; stray brackets are errors) and raises :class:`AddrError` whose
@@ -13,7 +14,7 @@ first unique-local IPv6 one. Enumerating the interfaces is I/O and lives with th
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 #: Go's error when a wildcard bind finds no private address to advertise.
 NO_PRIVATE_IP = "No private IP address found, and explicit IP not provided"
@@ -65,6 +66,34 @@ def split_host_port(hostport: str) -> tuple[str, str]:
     if "]" in hostport[k:]:
         raise AddrError("unexpected ']' in address", hostport)
     return host, hostport[i + 1 :]
+
+
+def parse_port(service: str, lookup: Callable[[str], int] | None = None) -> int:
+    """Go's port resolution for the port text of ``host:port`` (``net.parsePort``, then a
+    service lookup): decimal with an optional sign (huge values clamp as in Go), ``""`` is 0,
+    anything else is a service name passed to ``lookup`` (which raises ``OSError`` or
+    ``LookupError`` for an unknown one; without ``lookup`` every name is unknown).
+
+    Raises :class:`AddrError`: ``address tcp/NAME: unknown port`` or ``address N: invalid port``.
+    """
+    text = service
+    negative = False
+    if text[:1] in ("+", "-"):
+        negative = text[0] == "-"
+        text = text[1:]
+    if all("0" <= c <= "9" for c in text):
+        value = min(int(text or "0"), (1 << 30) if negative else (1 << 30) - 1)
+        port = -value if negative else value
+    else:
+        try:
+            if lookup is None:
+                raise LookupError(service)
+            port = lookup(service)
+        except (OSError, LookupError):
+            raise AddrError("unknown port", f"tcp/{service}") from None
+    if not 0 <= port <= 65535:
+        raise AddrError("invalid port", service)
+    return port
 
 
 def join_host_port(host: str, port: int | str) -> str:
