@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from serf_proto.gocompat import FlagError, FlagSet, HelpRequestedError
+from serf_proto.gocompat import FlagError, FlagSet, HelpRequestedError, unmarshal_tags
 
 
 def flagset() -> FlagSet:
@@ -105,3 +105,15 @@ def test_was_set_tells_given_flags_from_defaults() -> None:
     fs.parse(["-name=dflt"])
     assert fs.was_set("name")
     assert not fs.was_set("on")
+
+
+def test_tags_split_at_the_first_equals_sign_like_serf() -> None:
+    assert unmarshal_tags(["role=web", "dc=a=b", "empty="]) == {
+        "role": "web",
+        "dc": "a=b",
+        "empty": "",
+    }
+    for bad in ("novalue", "=v"):
+        with pytest.raises(ValueError) as info:
+            unmarshal_tags([bad])
+        assert str(info.value) == f"Invalid tag: '{bad}'"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from serf_proto.gocompat import SECOND, DurationError, FlagSet, parse_duration
+from serf_proto.gocompat import SECOND, DurationError, FlagSet, parse_duration, unmarshal_tags
 
 from serf_agent.config import AgentConfig, ConfigError
 
@@ -202,17 +202,6 @@ class AgentFlags:
     positionals: list[str] = field(default_factory=list)
 
 
-def parse_tags(pairs: list[str]) -> dict[str, str]:
-    """Parse ``key=value`` strings; raises :class:`ConfigError` ``Invalid tag: '<s>'``."""
-    tags: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"Invalid tag: '{pair}'")
-        tags[key] = value
-    return tags
-
-
 def agent_flag_set() -> FlagSet:
     """A :class:`FlagSet` defining every flag of :data:`AGENT_FLAGS`."""
     flags = FlagSet()
@@ -255,8 +244,8 @@ def parse_agent_flags(argv: list[str]) -> AgentFlags:
         else:
             values[spec.key] = flags.get_str(spec.name)
     try:
-        values["tags"] = parse_tags(lists.pop("tags", []))
-    except ConfigError as exc:
+        values["tags"] = unmarshal_tags(lists.pop("tags", []))
+    except ValueError as exc:
         raise ConfigError(f"Error: {exc}") from None
     for key in ("retry_interval", "broadcast_timeout"):
         if values.get(key):

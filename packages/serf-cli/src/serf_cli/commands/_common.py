@@ -36,17 +36,6 @@ def connect(flags: FlagSet, ui: Ui) -> RPCClient | None:
         return None
 
 
-def unmarshal_tags(pairs: list[str]) -> dict[str, str]:
-    """Split ``key=value`` strings at the first ``=``; raise ``ValueError("Invalid tag: 'x'")``."""
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"Invalid tag: '{pair}'")
-        result[key] = value
-    return result
-
-
 def usage_error(ui: Ui, message: str, help_text: str) -> int:
     """Print an argument error, a blank line and the help (all on stdout); return 1."""
     ui.output(message)

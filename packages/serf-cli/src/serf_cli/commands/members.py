@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import socket
 
-from serf_proto.gocompat import FlagSet, GoStruct, Ui, columnize, go_json, go_trim_space
+from serf_proto.gocompat import (
+    FlagSet,
+    GoStruct,
+    Ui,
+    columnize,
+    go_json,
+    go_trim_space,
+    unmarshal_tags,
+)
 
 from serf_cli.commands._common import (
     add_rpc_flags,
     connect,
     parse_flags,
-    unmarshal_tags,
 )
 from serf_cli.rpc_client import Member, RPCError
 

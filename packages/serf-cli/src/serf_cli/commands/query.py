@@ -9,13 +9,12 @@ the timeout, so a handler that answers nothing costs the full wait, as without t
 
 from __future__ import annotations
 
-from serf_proto.gocompat import FlagSet, GoStruct, Ui, go_json, go_trim_space
+from serf_proto.gocompat import FlagSet, GoStruct, Ui, go_json, go_trim_space, unmarshal_tags
 
 from serf_cli.commands._common import (
     add_rpc_flags,
     connect,
     parse_flags,
-    unmarshal_tags,
     usage_error,
 )
 from serf_cli.rpc_client import ClientClosedError, RPCClient, RPCError

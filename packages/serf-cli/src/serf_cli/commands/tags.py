@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from serf_proto.gocompat import FlagSet, Ui
+from serf_proto.gocompat import FlagSet, Ui, unmarshal_tags
 
-from serf_cli.commands._common import add_rpc_flags, connect, parse_flags, unmarshal_tags
+from serf_cli.commands._common import add_rpc_flags, connect, parse_flags
 from serf_cli.rpc_client import RPCError
 
 HELP = """\

@@ -3,7 +3,8 @@
 One implementation of each, shared by ``serf_agent`` and ``serf_cli``, stdlib-only (importing
 it loads neither the Serf core nor pydantic, asyncio, msgpack or cryptography):
 
-* :mod:`~serf_proto.gocompat.flag`: Go's ``flag`` package (:class:`FlagSet`);
+* :mod:`~serf_proto.gocompat.flag`: Go's ``flag`` package (:class:`FlagSet`) and Serf's
+  ``-tag key=value`` syntax;
 * :mod:`~serf_proto.gocompat.strconv`: ``strconv.ParseBool``/``ParseInt``/``Quote``;
 * :mod:`~serf_proto.gocompat.durations`: ``time.ParseDuration`` and ``Duration.String``;
 * :mod:`~serf_proto.gocompat.net`: ``net.SplitHostPort``/``JoinHostPort``, port parsing and
@@ -23,7 +24,7 @@ from serf_proto.gocompat.durations import (
     format_duration,
     parse_duration,
 )
-from serf_proto.gocompat.flag import FlagError, FlagSet, HelpRequestedError
+from serf_proto.gocompat.flag import FlagError, FlagSet, HelpRequestedError, unmarshal_tags
 from serf_proto.gocompat.net import (
     NO_PRIVATE_IP,
     PRIVATE_NETWORKS,
@@ -74,4 +75,5 @@ __all__ = [
     "parse_int",
     "parse_port",
     "split_host_port",
+    "unmarshal_tags",
 ]

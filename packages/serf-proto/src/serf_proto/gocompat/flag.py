@@ -169,3 +169,15 @@ class FlagSet:
                 quoted = go_quote(value)
                 raise FlagError(f"invalid value {quoted} for flag -{name}: {exc}") from None
         return rest
+
+
+def unmarshal_tags(pairs: list[str]) -> dict[str, str]:
+    """Serf's ``UnmarshalTags`` for ``-tag key=value`` flags: split at the first ``=``; a pair
+    without ``=`` or with an empty key raises ``ValueError`` ``Invalid tag: 'pair'``."""
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"Invalid tag: '{pair}'")
+        tags[key] = value
+    return tags
