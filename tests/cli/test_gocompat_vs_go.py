@@ -3,13 +3,14 @@
 Go runs as real processes (all at once); ours runs in-process through the same dispatcher as
 the ``serf`` command. Every case fails or stops before any network traffic: ``serf agent`` is
 given a config directory that does not exist (Go reads it right after parsing the flags and the
-durations), ``serf query`` a closed loopback RPC port.
+durations) or a bind port that does not exist, ``serf query`` a closed loopback RPC port.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -171,6 +172,23 @@ def test_durations_accept_and_refuse_like_go() -> None:
     outs = "".join(run.out for run in go_runs)
     assert "time: missing unit" in outs and "time: unknown unit" in outs
     assert "connection refused" in outs
+
+
+def test_config_file_durations_decode_like_go(tmp_path: Path) -> None:
+    lines = []
+    for i, text in enumerate(DURATIONS):
+        path = tmp_path / f"c{i}.json"
+        path.write_text(json.dumps({"broadcast_timeout": text}), encoding="utf-8")
+        # An unknown bind port stops every agent that gets past its config.
+        lines.append(["agent", f"-config-file={path}", "-bind=127.0.0.1:1x", CLOSED_RPC])
+    go_runs = run_go_all(lines)
+    mismatches = []
+    for args, go in zip(lines, go_runs, strict=True):
+        if agent_verdict(run_ours(args)) != agent_verdict(go):
+            mismatches.append((args, agent_verdict(go), agent_verdict(run_ours(args))))
+    assert mismatches == []
+    outs = "".join(run.out for run in go_runs)
+    assert "time: invalid duration" in outs and "unknown port" in outs
 
 
 def test_addresses_and_keys_are_refused_like_go(tmp_path: Path) -> None:
