@@ -117,3 +117,23 @@ def test_tags_split_at_the_first_equals_sign_like_serf() -> None:
         with pytest.raises(ValueError) as info:
             unmarshal_tags([bad])
         assert str(info.value) == f"Invalid tag: '{bad}'"
+
+
+def test_given_lists_every_flag_in_command_line_order() -> None:
+    flags = FlagSet()
+    flags.repeated("config-file")
+    flags.repeated("config-dir")
+    flags.boolean("replay")
+    flags.integer("retry-max")
+    rest = flags.parse(
+        ["-config-dir=d1", "-replay", "--config-file", "f1", "-config-dir=d2", "-retry-max=0x10"]
+    )
+    assert rest == []
+    assert flags.given == [
+        ("config-dir", "d1"),
+        ("replay", "true"),
+        ("config-file", "f1"),
+        ("config-dir", "d2"),
+        ("retry-max", "0x10"),
+    ]
+    assert flags.get_int("retry-max") == 16
