@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import pytest
 from serf_agent.config import AgentConfig, ConfigError, default_config, merge
-from serf_agent.flags import (
-    FlagError,
-    HelpRequested,
-    agent_help,
-    parse_agent_flags,
-    parse_go_int,
-)
+from serf_agent.flags import agent_help, parse_agent_flags
 from serf_agent.settings import (
     address_parts,
     check_config,
     check_log_level,
     check_serf_limits,
-    decode_key,
     resolve_network,
 )
+from serf_proto.gocompat import FlagError, HelpRequestedError, decode_base64
 
 
 def test_every_go_agent_flag_sets_its_config_key() -> None:
@@ -144,19 +138,26 @@ def test_value_errors_use_gos_text(argv: list[str], message: str) -> None:
 
 def test_help_flags_are_recognised_and_the_help_lists_every_flag() -> None:
     for arg in ("-h", "-help", "--help"):
-        with pytest.raises(HelpRequested):
+        with pytest.raises(HelpRequestedError):
             parse_agent_flags([arg])
     text = agent_help()
     for name in ("-bind", "-snapshot", "-retry-max", "-tags-file", "-label"):
         assert name in text
 
 
-def test_go_integers_accept_prefixes() -> None:
-    assert parse_go_int("0x10") == 16
-    assert parse_go_int("-3") == -3
-    assert parse_go_int("010") == 8
-    with pytest.raises(ValueError):
-        parse_go_int("1_0")
+@pytest.mark.parametrize(
+    ("text", "value"), [("0x10", 16), ("-3", -3), ("010", 8), ("1_000", 1000), ("0b_11", 3)]
+)
+def test_integer_flags_take_go_base_zero_syntax(text: str, value: int) -> None:
+    assert parse_agent_flags([f"-retry-max={text}"]).layer.retry_max_attempts == value
+
+
+def test_durations_beyond_go_s_range_are_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_agent_flags(["-retry-interval=2562048h"])
+    assert str(info.value) == 'Error: time: invalid duration "2562048h"'
+    flags = parse_agent_flags(["-retry-interval=2562047h"])
+    assert flags.layer.retry_interval == 2562047 * 3600
 
 
 def checked(**values: object) -> AgentConfig:
@@ -266,7 +267,7 @@ def test_create_phase_errors(values: dict[str, object], message: str) -> None:
 
 def test_a_key_of_the_wrong_size_is_refused_like_memberlist() -> None:
     with pytest.raises(ConfigError) as info:
-        check_serf_limits(checked(), decode_key("abcdefghij=="))
+        check_serf_limits(checked(), decode_base64("abcdefghij=="))
     assert str(info.value) == "Failed to create memberlist: key size must be 16, 24 or 32 bytes"
 
 
@@ -276,5 +277,5 @@ def test_a_key_of_the_wrong_size_is_refused_like_memberlist() -> None:
 )
 def test_base64_errors_report_gos_byte_position(text: str, position: int) -> None:
     with pytest.raises(ValueError) as info:
-        decode_key(text)
+        decode_base64(text)
     assert str(info.value) == f"illegal base64 data at input byte {position}"

@@ -8,7 +8,6 @@ from serf_asyncio.addresses import (
     advertise_address,
     first_private_address,
     interface_ipv4_addresses,
-    is_private,
     resolve,
     split_host_port,
 )
@@ -65,13 +64,6 @@ def test_a_wildcard_bind_without_a_private_address_is_refused() -> None:
 def test_a_specific_bind_address_is_advertised_as_is() -> None:
     assert advertise_address("127.0.0.1", 7000) == Address("127.0.0.1", 7000)
     assert advertise_address("::1", 7000) == Address("::1", 7000)
-
-
-def test_private_means_what_go_sockaddr_calls_private() -> None:
-    private = ("10.1.1.1", "192.168.0.1", "100.64.0.1", "172.31.0.1", "fd12::1")
-    public = ("127.0.0.1", "169.254.0.1", "0.0.0.0", "::1", "192.0.2.2", "fe80::1", "8.8.8.8")
-    assert [is_private(ip) for ip in private] == [True] * len(private)
-    assert [is_private(ip) for ip in public] == [False] * len(public)
 
 
 def test_the_host_interfaces_include_loopback_and_the_private_choice_is_one_of_them() -> None:

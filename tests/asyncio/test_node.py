@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import pytest
-from serf_asyncio import JoinError, NodeStopped, SerfNode, node_config, start_node
+from serf_asyncio import JoinError, NodeStopped, SerfNode, decode_key, node_config, start_node
 from serf_asyncio.addresses import first_private_address
 from serf_proto.errors import PayloadTooLarge, UnknownQuery
 from serf_proto.events import MemberEvent, MemberEventType, Query, QueryAck, UserEvent
@@ -202,3 +202,15 @@ def test_a_wildcard_bind_advertises_the_hosts_private_address(run_on_loop: Runne
             assert node.address.port == node.bind_address.port != 0
 
     run_on_loop(body())
+
+
+def test_keys_decode_as_go_base64_with_go_s_error_texts() -> None:
+    key = bytes(range(16))
+    assert decode_key(base64.b64encode(key).decode()) == key
+    assert decode_key(key) == key
+    with pytest.raises(ValueError) as info:
+        decode_key("abc$def")
+    assert str(info.value) == "invalid encryption key: illegal base64 data at input byte 3"
+    with pytest.raises(ValueError) as info:
+        decode_key(base64.b64encode(b"short").decode())
+    assert str(info.value) == "key size must be 16, 24 or 32 bytes"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from serf_cli.dial import DialError, dial, parse_port, split_host_port
+from serf_cli.dial import DialError, dial, tcp_service_port
+from serf_proto.gocompat import parse_port, split_host_port
 
 from tests.cli.harness import free_port
 
@@ -46,3 +47,4 @@ def test_host_port_split_and_port_parse_follow_go() -> None:
     assert split_host_port("host:") == ("host", "")
     assert parse_port("") == 0
     assert parse_port("+80") == 80
+    assert parse_port("http", tcp_service_port) == 80

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from serf_cli.main import COMMANDS, dispatch, usage_text
-from serf_cli.ui import Ui
+from serf_proto.gocompat import Ui
 
 from tests.cli.harness import free_port
 

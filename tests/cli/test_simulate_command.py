@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from serf_cli.main import dispatch
-from serf_cli.ui import Ui
+from serf_proto.gocompat import Ui
 
 #: Fields that measure the process, not the simulated run.
 PROCESS_FIELDS = ("wall_s", "build_s", "run_s", "deliveries_per_s", "peak_rss_mib")

@@ -47,6 +47,7 @@ from serf_proto.events import (
     SnapshotAppend,
     UserEvent,
 )
+from serf_proto.gocompat import join_host_port, split_host_port
 from serf_proto.serf.config import SerfConfig
 from serf_proto.serf.node import SerfNode
 from serf_proto.serf.query import INTERNAL_QUERY_PREFIX, QueryParams
@@ -68,12 +69,7 @@ from serf_agent.keyring_file import StartupState, write_keyring, write_tags
 from serf_agent.logging_setup import AgentLogging
 from serf_agent.metrics import Metrics, mirror_core_stats
 from serf_agent.rpc.stats import runtime_section
-from serf_agent.settings import (
-    NetworkSettings,
-    join_host_port,
-    private_address,
-    split_host_port,
-)
+from serf_agent.settings import NetworkSettings, private_address
 from serf_agent.snapshot_file import SnapshotFile, previously_failed
 
 logger = logging.getLogger("serf_agent.agent")

@@ -1,26 +1,10 @@
-"""Atomic, private file writes and Go-compatible JSON for the agent's small state files."""
+"""Atomic, private file writes for the agent's small state files."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
-from typing import Any
-
-
-def go_json(value: Any) -> str:
-    """``json.MarshalIndent(value, "", "  ")`` as Go writes it (sorted keys, HTML escaped)."""
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    for raw, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(raw, escaped)
-    return text
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:

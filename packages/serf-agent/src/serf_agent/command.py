@@ -27,10 +27,19 @@ import signal
 import sys
 from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
+
+from serf_proto.gocompat import (
+    SECOND,
+    FlagError,
+    HelpRequestedError,
+    Ui,
+    format_duration,
+    join_host_port,
+)
 
 from serf_agent.config import AgentConfig, ConfigError, default_config, merge, read_config_paths
-from serf_agent.flags import FlagError, HelpRequested, agent_help, parse_agent_flags
+from serf_agent.flags import agent_help, parse_agent_flags
 from serf_agent.handlers import HandlerSpec
 from serf_agent.keyring_file import StateFileError, load_startup_state
 from serf_agent.logging_setup import AgentLogging, SyslogError
@@ -39,7 +48,6 @@ from serf_agent.settings import (
     check_config,
     check_log_level,
     check_serf_limits,
-    join_host_port,
     resolve_network,
 )
 
@@ -49,34 +57,6 @@ if TYPE_CHECKING:  # the runtime import waits until the networking runtime is kn
 #: Seconds a graceful leave may take before the command gives up and exits 1 (Go: 3 s).
 GRACEFUL_TIMEOUT = 3.0
 HELP_ARGS = ("-h", "-help", "--help")
-
-
-class Ui:
-    """Go's prefixed UI: ``==> `` for output and errors, four spaces for info; all on stdout."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
-
-    def output(self, text: str) -> None:
-        """A status line (``==> text``)."""
-        self._write("==> ", text)
-
-    def error(self, text: str) -> None:
-        """An error line (``==> text``)."""
-        self._write("==> ", text)
-
-    def info(self, text: str) -> None:
-        """A detail line (four spaces)."""
-        self._write("    ", text)
-
-    def _write(self, prefix: str, text: str) -> None:
-        lines = text.split("\n")
-        body = "\n".join([prefix + lines[0], *lines[1:]])
-        try:
-            self.stream.write(body + "\n")
-            self.stream.flush()
-        except (OSError, ValueError):
-            pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +71,7 @@ class LoadedConfig:
 def load_config(argv: list[str], hostname: str | None = None) -> LoadedConfig:
     """Flags, then config files, merged as Go merges them, then Go's ``readConfig`` checks.
 
-    Raises :class:`FlagError`, :class:`HelpRequested` or :class:`ConfigError`.
+    Raises :class:`FlagError`, :class:`HelpRequestedError` or :class:`ConfigError`.
     """
     flags = parse_agent_flags(argv)
     config = default_config()
@@ -115,17 +95,17 @@ def missing_runtime() -> str | None:
 
 def main(argv: list[str]) -> int:
     """Run ``serf agent`` with ``argv`` (the arguments after ``agent``); return the exit code."""
-    ui = Ui()
+    ui = Ui.prefixed()
     if any(arg in HELP_ARGS for arg in argv):
-        sys.stderr.write(agent_help() + "\n")
+        ui.stderr(agent_help())
         return 0
     try:
         loaded = load_config(argv)
-    except HelpRequested:
-        sys.stderr.write(agent_help() + "\n")
+    except HelpRequestedError:
+        ui.stderr(agent_help())
         return 0
     except FlagError as exc:
-        sys.stderr.write(f"{exc}\n")
+        ui.stderr(str(exc))
         ui.output(agent_help())
         return 1
     except ConfigError as exc:
@@ -390,7 +370,7 @@ class AgentCommand:
         self.ui.output("Reloading configuration...")
         try:
             loaded = load_config(self.argv)
-        except (FlagError, HelpRequested, ConfigError):
+        except (FlagError, HelpRequestedError, ConfigError):
             self.ui.error("Failed to reload configs")
             return
         new = loaded.config
@@ -427,9 +407,7 @@ def _go_bool(value: bool) -> str:
 
 
 def _go_duration(seconds: float) -> str:
-    from serf_agent.durations import format_duration
-
-    return format_duration(seconds)
+    return format_duration(round(seconds * SECOND))
 
 
 _SIGNAL_NAMES: dict[int, str] = {

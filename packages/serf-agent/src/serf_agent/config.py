@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from serf_agent.durations import DurationError, parse_duration
+from serf_proto.gocompat import SECOND, DurationError, parse_duration
 
 #: Gossip port used when an address has none (Go ``DefaultBindPort``).
 DEFAULT_BIND_PORT = 7946
@@ -207,7 +206,7 @@ def decode_config(text: str) -> AgentConfig:
         raise ConfigError(f"{len(errors)} error(s) decoding:\n\n{lines}")
     for key in sorted(durations):
         try:
-            values[key] = parse_duration(durations[key])
+            values[key] = parse_duration(durations[key]) / SECOND
         except DurationError as exc:
             raise ConfigError(str(exc)) from None
     try:

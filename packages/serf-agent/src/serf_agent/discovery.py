@@ -17,10 +17,9 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 
+from serf_proto.gocompat import join_host_port
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
-
-from serf_agent.settings import join_host_port
 
 logger = logging.getLogger("serf_agent.discovery")
 

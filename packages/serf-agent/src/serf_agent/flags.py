@@ -1,10 +1,9 @@
-"""The ``serf agent`` command line, parsed with the rules of Go's ``flag`` package.
+"""The ``serf agent`` command line, parsed by Go's ``flag`` rules (:mod:`serf_proto.gocompat`).
 
-Go's rules, which scripts rely on: one or two leading dashes are equivalent; a value is given as
-``-f=v`` or ``-f v``; a boolean is ``-f`` / ``-f=true`` / ``-f=false`` (never ``-f false``);
-parsing stops at the first argument that is not a flag (``--`` is swallowed); repeatable flags
-append. The result is a config *layer* (see :mod:`serf_agent.config`) plus the list of config
-paths, so the flags merge last, exactly as Go merges them.
+The result is a config *layer* (see :mod:`serf_agent.config`) plus the list of config paths, so
+the flags merge last, exactly as Go merges them. ``-retry-interval`` and ``-broadcast-timeout``
+are string flags parsed afterwards with ``time.ParseDuration``, as in Go, so their errors read
+``Error: time: invalid duration "x"``.
 """
 
 from __future__ import annotations
@@ -13,16 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from serf_proto.gocompat import SECOND, DurationError, FlagSet, parse_duration, unmarshal_tags
+
 from serf_agent.config import AgentConfig, ConfigError
-from serf_agent.durations import DurationError, parse_duration
-
-
-class FlagError(Exception):
-    """The command line cannot be parsed; ``str()`` is Go's ``flag`` message (for stderr)."""
-
-
-class HelpRequested(Exception):  # noqa: N818 - mirrors Go's flag.ErrHelp
-    """``-h`` or ``-help`` was given as a flag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,133 +202,55 @@ class AgentFlags:
     positionals: list[str] = field(default_factory=list)
 
 
-def parse_go_bool(text: str) -> bool:
-    """Go ``strconv.ParseBool``; raises ``ValueError`` on anything else."""
-    if text in ("1", "t", "T", "true", "TRUE", "True"):
-        return True
-    if text in ("0", "f", "F", "false", "FALSE", "False"):
-        return False
-    raise ValueError(text)
-
-
-def parse_go_int(text: str) -> int:
-    """Go ``strconv.ParseInt(s, 0, 64)``: decimal, ``0x``, ``0o``/``0`` octal, ``0b``, ``_``."""
-    body = text.lstrip("+-")
-    if not body or body.startswith("_") or body.endswith("_"):
-        raise ValueError(text)
-    sign = -1 if text.startswith("-") else 1
-    lowered = body.lower()
-    if lowered.startswith(("0x", "0o", "0b")):
-        value = int(lowered, 0)
-    elif len(body) > 1 and body.startswith("0"):
-        value = int(body.replace("_", ""), 8)
-    else:
-        if "_" in body:
-            raise ValueError(text)
-        value = int(body, 10)
-    value *= sign
-    if not -(2**63) <= value < 2**63:
-        raise ValueError(text)
-    return value
-
-
-def split_flags(
-    argv: list[str], is_bool: Callable[[str], bool | None]
-) -> tuple[list[tuple[str, str | None]], list[str]]:
-    """Split ``argv`` Go-style into ``(name, value)`` pairs and the remaining positionals.
-
-    ``is_bool(name)`` says whether a flag is boolean (``None``: the flag does not exist). A
-    non-boolean flag without ``=`` takes the next argument. Raises :class:`FlagError` with Go's
-    texts and :class:`HelpRequested` for ``-h``/``-help``.
-    """
-    pairs: list[tuple[str, str | None]] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if len(arg) < 2 or not arg.startswith("-"):
-            break
-        i += 1
-        dashes = 2 if arg.startswith("--") else 1
-        if arg == "--":
-            break
-        name = arg[dashes:]
-        if not name or name.startswith(("-", "=")):
-            raise FlagError(f"bad flag syntax: {arg}")
-        value: str | None = None
-        if "=" in name:
-            name, value = name.split("=", 1)
-        kind = is_bool(name)
-        if kind is None:
-            if name in ("h", "help"):
-                raise HelpRequested()
-            raise FlagError(f"flag provided but not defined: -{name}")
-        if not kind and value is None:
-            if i >= len(argv):
-                raise FlagError(f"flag needs an argument: -{name}")
-            value = argv[i]
-            i += 1
-        pairs.append((name, value))
-    return pairs, argv[i:]
-
-
-def parse_tags(pairs: list[str]) -> dict[str, str]:
-    """Parse ``key=value`` strings; raises :class:`ConfigError` ``Invalid tag: '<s>'``."""
-    tags: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"Invalid tag: '{pair}'")
-        tags[key] = value
-    return tags
+def agent_flag_set() -> FlagSet:
+    """A :class:`FlagSet` defining every flag of :data:`AGENT_FLAGS`."""
+    flags = FlagSet()
+    define: dict[str, Callable[[str], None]] = {
+        "string": flags.string,
+        "bool": flags.boolean,
+        "int": flags.integer,
+        "list": flags.repeated,
+    }
+    for spec in AGENT_FLAGS:
+        define[spec.kind](spec.name)
+    return flags
 
 
 def parse_agent_flags(argv: list[str]) -> AgentFlags:
     """Parse ``serf agent`` arguments into a config layer.
 
-    Raises :class:`FlagError` (unknown flag, bad value: print it on stderr with the help),
-    :class:`HelpRequested`, or :class:`ConfigError` (``Error: Invalid tag: 'foo'``,
-    ``Error: time: invalid duration "abc"``), all before anything is started.
+    Raises :class:`~serf_proto.gocompat.FlagError` (unknown flag, bad value: print it on stderr
+    with the help), :class:`~serf_proto.gocompat.HelpRequestedError`, or :class:`ConfigError`
+    (``Error: Invalid tag: 'foo'``, ``Error: time: invalid duration "abc"``), all before
+    anything is started.
     """
-
-    def is_bool(name: str) -> bool | None:
-        spec = _BY_NAME.get(name)
-        return None if spec is None else spec.kind == "bool"
-
-    pairs, positionals = split_flags(argv, is_bool)
+    flags = agent_flag_set()
+    positionals = flags.parse(argv)
     values: dict[str, Any] = {}
     lists: dict[str, list[str]] = {}
-    disable_compression = False
-    for name, raw in pairs:
+    for name, text in flags.given:
         spec = _BY_NAME[name]
-        assert raw is not None or spec.kind == "bool"
+        if spec.kind == "list":  # -config-file and -config-dir share one ordered list
+            lists.setdefault(spec.key, []).append(text)
+    for spec in AGENT_FLAGS:
+        if spec.kind == "list" or spec.name == "disable-compression":
+            continue
+        if not flags.was_set(spec.name):
+            continue
         if spec.kind == "bool":
-            try:
-                flag = True if raw is None else parse_go_bool(raw)
-            except ValueError:
-                raise FlagError(f'invalid boolean value "{raw}" for -{name}: parse error') from None
-            if name == "disable-compression":
-                disable_compression = flag
-            else:
-                values[spec.key] = flag
+            values[spec.key] = flags.get_bool(spec.name)
         elif spec.kind == "int":
-            assert raw is not None
-            try:
-                values[spec.key] = parse_go_int(raw)
-            except ValueError:
-                raise FlagError(f'invalid value "{raw}" for flag -{name}: parse error') from None
-        elif spec.kind == "list":
-            assert raw is not None
-            lists.setdefault(spec.key, []).append(raw)
+            values[spec.key] = flags.get_int(spec.name)
         else:
-            values[spec.key] = raw
+            values[spec.key] = flags.get_str(spec.name)
     try:
-        values["tags"] = parse_tags(lists.pop("tags", []))
-    except ConfigError as exc:
+        values["tags"] = unmarshal_tags(lists.pop("tags", []))
+    except ValueError as exc:
         raise ConfigError(f"Error: {exc}") from None
     for key in ("retry_interval", "broadcast_timeout"):
         if values.get(key):
             try:
-                values[key] = parse_duration(values[key])
+                values[key] = parse_duration(values[key]) / SECOND
             except DurationError as exc:
                 raise ConfigError(f"Error: {exc}") from None
         else:
@@ -345,7 +259,7 @@ def parse_agent_flags(argv: list[str]) -> AgentFlags:
         values.pop("protocol")
     config_paths = lists.pop("config_paths", [])
     values.update(lists)
-    values["enable_compression"] = not disable_compression
+    values["enable_compression"] = not flags.get_bool("disable-compression")
     return AgentFlags(AgentConfig.model_validate(values), config_paths, positionals)
 
 

@@ -16,10 +16,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from serf_agent.atomic_file import go_json, write_atomic
-from serf_agent.settings import decode_key
+from serf_proto.gocompat import KEY_SIZE_ERROR, KEY_SIZES, Base64Error, decode_base64, go_json
 
-KEY_SIZES = (16, 24, 32)
+from serf_agent.atomic_file import write_atomic
 
 logger = logging.getLogger("serf_agent.files")
 
@@ -46,11 +45,11 @@ def load_keyring(path: str) -> list[bytes]:
     keys: list[bytes] = []
     for text in raw:
         try:
-            key = decode_key(text)
-        except ValueError as exc:
-            raise StateFileError(exc.args[0]) from None
+            key = decode_base64(text)
+        except Base64Error as exc:
+            raise StateFileError(str(exc)) from None
         if len(key) not in KEY_SIZES:
-            raise StateFileError("key size must be 16, 24 or 32 bytes")
+            raise StateFileError(KEY_SIZE_ERROR)
         keys.append(key)
     if not keys:
         raise StateFileError(f"no keys present in keyring file: {path}")

@@ -17,6 +17,18 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
+from serf_proto.gocompat import (
+    KEY_SIZE_ERROR,
+    KEY_SIZES,
+    AddrError,
+    Base64Error,
+    choose_private_address,
+    decode_base64,
+    join_host_port,
+    parse_port,
+    split_host_port,
+)
+
 from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
 from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
 
@@ -59,31 +71,6 @@ class NetworkSettings:
         return join_host_port(self.bind_host, self.bind_port)
 
 
-def join_host_port(host: str, port: int) -> str:
-    """Go ``net.JoinHostPort``: brackets around IPv6 literals."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def split_host_port(address: str) -> tuple[str, str]:
-    """Go ``net.SplitHostPort``; raises :class:`ValueError` with Go's message."""
-    if address.startswith("["):
-        end = address.find("]")
-        if end < 0:
-            raise ValueError(f"address {address}: missing ']' in address")
-        host, rest = address[1:end], address[end + 1 :]
-        if not rest:
-            raise ValueError(f"address {address}: missing port in address")
-        if not rest.startswith(":") or ":" in rest[1:]:
-            raise ValueError(f"address {address}: too many colons in address")
-        return host, rest[1:]
-    if ":" not in address:
-        raise ValueError(f"address {address}: missing port in address")
-    host, _, port = address.rpartition(":")
-    if ":" in host:
-        raise ValueError(f"address {address}: too many colons in address")
-    return host, port
-
-
 def address_parts(address: str, default_port: int = DEFAULT_BIND_PORT) -> tuple[str, int]:
     """Go's ``AddrParts``: ``ip[:port]`` (or a host name) to an IP string and a port.
 
@@ -92,17 +79,11 @@ def address_parts(address: str, default_port: int = DEFAULT_BIND_PORT) -> tuple[
     """
     try:
         host, port_text = split_host_port(address)
-    except ValueError as exc:
-        if "missing port" not in str(exc):
+    except AddrError as exc:
+        if exc.why != "missing port in address":
             raise
-        bracketed = address if address.startswith("[") or ":" not in address else f"[{address}]"
-        host, port_text = split_host_port(f"{bracketed}:{default_port}")
-    try:
-        port = int(port_text) if port_text else 0
-    except ValueError:
-        raise ValueError(f"lookup tcp/{port_text}: unknown port") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"address {address}: invalid port")
+        host, port_text = split_host_port(f"{address}:{default_port}")
+    port = parse_port(port_text, lambda name: socket.getservbyname(name, "tcp"))
     if not host:
         return "0.0.0.0", port
     try:
@@ -198,66 +179,6 @@ def check_log_level(level: str) -> str:
     return upper
 
 
-_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_B64_VALUES = {byte: index for index, byte in enumerate(_B64_ALPHABET)}
-
-
-def decode_key(text: str) -> bytes:
-    """Decode standard padded base64 exactly as Go's ``base64.StdEncoding`` does.
-
-    Newlines are skipped; anything else outside the alphabet, wrong padding, a short final
-    group or bytes after the padding raise :class:`ValueError` ``illegal base64 data at input
-    byte N`` with Go's ``N``.
-    """
-    src = text.encode("utf-8", "surrogateescape")
-    out = bytearray()
-    si = 0
-
-    def corrupt(position: int) -> ValueError:
-        return ValueError(f"illegal base64 data at input byte {position}")
-
-    while si < len(src):
-        quantum: list[int] = []
-        finished = False
-        while len(quantum) < 4:
-            if si == len(src):
-                if not quantum:
-                    return bytes(out)
-                raise corrupt(si - len(quantum))
-            byte = src[si]
-            si += 1
-            if byte in _B64_VALUES:
-                quantum.append(_B64_VALUES[byte])
-                continue
-            if byte in b"\r\n":
-                continue
-            if byte != ord("="):
-                raise corrupt(si - 1)
-            if len(quantum) < 2:
-                raise corrupt(si - 1)
-            if len(quantum) == 2:
-                while si < len(src) and src[si] in b"\r\n":
-                    si += 1
-                if si == len(src):
-                    raise corrupt(len(src))
-                if src[si] != ord("="):
-                    raise corrupt(si - 1)
-                si += 1
-            while si < len(src) and src[si] in b"\r\n":
-                si += 1
-            if si < len(src):
-                raise corrupt(si)
-            finished = True
-            break
-        value = 0
-        for digit in quantum + [0] * (4 - len(quantum)):
-            value = (value << 6) | digit
-        out += value.to_bytes(3, "big")[: len(quantum) - 1]
-        if finished:
-            break
-    return bytes(out)
-
-
 def resolve_network(config: AgentConfig) -> NetworkSettings:
     """Go's ``setupAgent`` checks: bind/advertise addresses, interface, key and profile."""
     notices: list[str] = []
@@ -289,8 +210,8 @@ def resolve_network(config: AgentConfig) -> NetworkSettings:
     key: bytes | None = None
     if config.encrypt_key:
         try:
-            key = decode_key(config.encrypt_key)
-        except ValueError as exc:
+            key = decode_base64(config.encrypt_key)
+        except Base64Error as exc:
             raise ConfigError(f"Invalid encryption key: {exc}") from None
     if config.profile not in PROFILES:
         raise ConfigError(f"Unknown profile: {config.profile}")
@@ -315,26 +236,13 @@ def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
         raise ConfigError(
             f"user event size limit exceeds limit of {USER_EVENT_SIZE_HARD_LIMIT} bytes"
         )
-    if key is not None and len(key) not in (16, 24, 32):
-        raise ConfigError("Failed to create memberlist: key size must be 16, 24 or 32 bytes")
-
-
-#: The private ranges memberlist considers when it must pick an address to advertise
-#: (go-sockaddr's RFC 6890 "private" blocks): IPv4 first, then unique-local IPv6.
-PRIVATE_NETWORKS = tuple(
-    ipaddress.ip_network(n)
-    for n in ("10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-)
+    if key is not None and len(key) not in KEY_SIZES:
+        raise ConfigError(f"Failed to create memberlist: {KEY_SIZE_ERROR}")
 
 
 def private_address() -> str | None:
-    """The address Go's memberlist advertises when bound to ``0.0.0.0``: the first private
-    IPv4 address of any interface, else the first unique-local IPv6 one; ``None`` if none."""
-    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
-    for _index, name in socket.if_nameindex():
-        for text in interface_addresses(name):
-            ip = ipaddress.ip_address(text)
-            if any(ip in net for net in PRIVATE_NETWORKS):
-                found.append(ip)
-    found.sort(key=lambda ip: ip.version)
-    return str(found[0]) if found else None
+    """The address Go's memberlist advertises when bound to ``0.0.0.0``, chosen among the
+    addresses of every interface (see :func:`serf_proto.gocompat.choose_private_address`)."""
+    return choose_private_address(
+        text for _index, name in socket.if_nameindex() for text in interface_addresses(name)
+    )

@@ -22,6 +22,7 @@ import struct
 import sys
 from collections.abc import Iterable
 
+from serf_proto.gocompat import NO_PRIVATE_IP, choose_private_address
 from serf_proto.types import Address
 
 #: Serf's default gossip port (UDP and TCP).
@@ -163,13 +164,6 @@ def interface_ipv4_addresses() -> list[str]:
     return found
 
 
-#: What go-sockaddr (and so memberlist) calls private when it picks an address to advertise.
-PRIVATE_NETWORKS = tuple(
-    ipaddress.ip_network(net)
-    for net in ("10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-)
-
-
 def interface_ipv6_addresses() -> list[str]:
     """The IPv6 addresses of this host's interfaces (Linux ``/proc/net/if_inet6``)."""
     found: list[str] = []
@@ -185,23 +179,12 @@ def interface_ipv6_addresses() -> list[str]:
     return found
 
 
-def is_private(ip: str) -> bool:
-    """True for RFC 1918 and RFC 6598 IPv4 and unique-local (``fc00::/7``) IPv6 addresses."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(addr in net for net in PRIVATE_NETWORKS)
-
-
 def first_private_address(candidates: Iterable[str] | None = None) -> str | None:
     """Go's choice for a wildcard bind: the first private IPv4 address of this host (or of
     ``candidates``), else the first unique-local IPv6 one; None when there is neither."""
     if candidates is None:
         candidates = [*interface_ipv4_addresses(), *interface_ipv6_addresses()]
-    private = [ip for ip in candidates if is_private(ip)]
-    private.sort(key=lambda ip: ipaddress.ip_address(ip).version)  # stable: IPv4 first
-    return private[0] if private else None
+    return choose_private_address(candidates)
 
 
 def advertise_address(
@@ -226,6 +209,6 @@ def advertise_address(
     if is_unspecified(bind_host):
         ip = first_private_address(candidates)
         if ip is None:
-            raise AddressError("No private IP address found, and explicit IP not provided")
+            raise AddressError(NO_PRIVATE_IP)
         return Address(ip, bind_port)
     return Address(str(ipaddress.ip_address(bind_host)), bind_port)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from serf_proto.config import MemberlistConfig
+from serf_proto.gocompat import KEY_SIZE_ERROR, KEY_SIZES, Base64Error, decode_base64
 from serf_proto.serf import SerfConfig
 
 from serf_asyncio.addresses import AddressError, split_host_port
@@ -23,13 +22,13 @@ def decode_key(key: str | bytes) -> bytes:
     """
     if isinstance(key, str):
         try:
-            raw = base64.b64decode(key, validate=True)
-        except binascii.Error as exc:
+            raw = decode_base64(key)
+        except Base64Error as exc:
             raise ValueError(f"invalid encryption key: {exc}") from None
     else:
         raw = bytes(key)
-    if len(raw) not in (16, 24, 32):
-        raise ValueError("key size must be 16, 24 or 32 bytes")
+    if len(raw) not in KEY_SIZES:
+        raise ValueError(KEY_SIZE_ERROR)
     return raw
 
 

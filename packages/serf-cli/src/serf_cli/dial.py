@@ -1,9 +1,9 @@
 """Open a TCP connection to ``host:port`` and describe failures the way Go's ``net.Dial`` does.
 
 Scripts match on the error text (``dial tcp 127.0.0.1:7373: connect: connection refused``), so
-address parsing follows ``net.SplitHostPort`` and port parsing follows Go's resolver: the same
-inputs fail with the same words. Name lookups use the system resolver; their failure reads
-``dial tcp: lookup NAME: no such host``.
+addresses are split by ``net.SplitHostPort`` (:mod:`serf_proto.gocompat`) and ports parsed as
+Go's resolver does: the same inputs fail with the same words. Name lookups use the system
+resolver; their failure reads ``dial tcp: lookup NAME: no such host``.
 """
 
 from __future__ import annotations
@@ -12,67 +12,16 @@ import errno
 import os
 import socket
 
+from serf_proto.gocompat import AddrError, parse_port, split_host_port
+
 
 class DialError(OSError):
     """The connection could not be opened; ``str()`` is Go's ``net.OpError`` text."""
 
 
-def _addr_error(addr: str, why: str) -> DialError:
-    return DialError(f"dial tcp: address {addr}: {why}")
-
-
-def split_host_port(hostport: str) -> tuple[str, str]:
-    """``net.SplitHostPort``: split ``host:port`` / ``[v6]:port``; raise Go's error text."""
-    missing_port = "missing port in address"
-    i = hostport.rfind(":")
-    if i < 0:
-        raise _addr_error(hostport, missing_port)
-    j = k = 0
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        if end < 0:
-            raise _addr_error(hostport, "missing ']' in address")
-        if end + 1 == len(hostport):
-            raise _addr_error(hostport, missing_port)
-        if end + 1 != i:
-            if hostport[end + 1] == ":":
-                raise _addr_error(hostport, "too many colons in address")
-            raise _addr_error(hostport, missing_port)
-        host = hostport[1:end]
-        j, k = 1, end + 1
-    else:
-        host = hostport[:i]
-        if ":" in host:
-            raise _addr_error(hostport, "too many colons in address")
-    if "[" in hostport[j:]:
-        raise _addr_error(hostport, "unexpected '[' in address")
-    if "]" in hostport[k:]:
-        raise _addr_error(hostport, "unexpected ']' in address")
-    return host, hostport[i + 1 :]
-
-
-def parse_port(service: str) -> int:
-    """Go's port parsing: decimal (clamped like Go), else a service name from the services db."""
-    if service == "":
-        return 0
-    text = service
-    negative = False
-    if text[0] in "+-":
-        negative = text[0] == "-"
-        text = text[1:]
-    if text and all("0" <= c <= "9" for c in text):
-        value = min(int(text), (1 << 30) - 1 if not negative else 1 << 30)
-        port = -value if negative else value
-    elif not text:
-        port = 0
-    else:
-        try:
-            port = socket.getservbyname(service, "tcp")
-        except OSError:
-            raise DialError(f"dial tcp: address tcp/{service}: unknown port") from None
-    if not 0 <= port <= 65535:
-        raise DialError(f"dial tcp: address {service}: invalid port")
-    return port
+def tcp_service_port(name: str) -> int:
+    """The port of TCP service ``name`` from the system's services database."""
+    return socket.getservbyname(name, "tcp")
 
 
 def _format_addr(ip: str, port: int) -> str:
@@ -115,8 +64,11 @@ def dial(address: str, timeout: float) -> socket.socket:
     """Connect to ``address`` (``host:port``) within ``timeout`` seconds, or raise ``DialError``."""
     if address == "":
         raise DialError("dial tcp: missing address")
-    host, service = split_host_port(address)
-    port = parse_port(service)
+    try:
+        host, service = split_host_port(address)
+        port = parse_port(service, tcp_service_port)
+    except AddrError as exc:
+        raise DialError(f"dial tcp: {exc}") from None
     first_error: DialError | None = None
     for family, ip in _resolve(host, port):
         shown = _format_addr(ip, port) if host != "" else f":{port}"

@@ -20,7 +20,7 @@ import os
 import sys
 from types import ModuleType
 
-from serf_cli.ui import Ui
+from serf_proto.gocompat import Ui
 
 #: command name -> (module implementing it, one-line synopsis shown in the usage)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -111,11 +111,11 @@ def dispatch(args: list[str], ui: Ui) -> int:
     help_text: str | None = module.HELP
     if is_help or top_flags:
         if top_flags:
-            ui.err(_INVALID_TOP_FLAGS)
+            ui.stderr(_INVALID_TOP_FLAGS)
         if help_text is None:
             code = _run_command(module, ["-h"], ui)
             return 1 if top_flags else code
-        ui.err(help_text)
+        ui.stderr(help_text)
         return 1 if top_flags else 0
     return _run_command(module, sub_args, ui)
 

@@ -52,11 +52,12 @@ from serf_proto.events import (
     QueryResponse,
     UserEvent,
 )
+from serf_proto.gocompat import Base64Error, decode_base64
 from serf_proto.types import Member
 
 from serf_agent.backend import AgentEvent, CoordinateView
 from serf_agent.rpc.decode import Field, FieldError, Kind, decode_struct
-from serf_agent.rpc.gocompat import Base64Error, compile_anchored, go_base64_decode, matches
+from serf_agent.rpc.gocompat import compile_anchored, matches
 
 IPC_VERSION = 1
 #: Largest buffered, still incomplete request (bytes); longer objects close the connection.
@@ -539,7 +540,7 @@ class RpcSession:
             return self._respond(seq, body["ID"], body["Payload"] or b"", now)
         if command in ("install-key", "use-key", "remove-key"):
             try:
-                key = go_base64_decode(body["Key"])
+                key = decode_base64(body["Key"])
             except Base64Error as exc:
                 return Reply(self.reply_keys(seq, None, str(exc)))
             return KeyRequest(seq, command.removesuffix("-key"), key)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagError, FlagSet, HelpRequestedError, Ui
+
 from serf_cli.dial import DialError
-from serf_cli.flags import FlagError, FlagSet, HelpRequestedError
 from serf_cli.rpc_client import RPCClient, RPCError, default_rpc_addr, default_rpc_auth
-from serf_cli.ui import Ui
 
 
 def add_rpc_flags(flags: FlagSet) -> None:
@@ -19,11 +19,11 @@ def parse_flags(flags: FlagSet, args: list[str], help_text: str, ui: Ui) -> list
     try:
         return flags.parse(args)
     except HelpRequestedError:
-        ui.out(help_text)
+        ui.output(help_text)
         return None
     except FlagError as exc:
-        ui.err(str(exc))
-        ui.out(help_text)
+        ui.stderr(str(exc))
+        ui.output(help_text)
         return None
 
 
@@ -32,24 +32,13 @@ def connect(flags: FlagSet, ui: Ui) -> RPCClient | None:
     try:
         return RPCClient.connect(flags.get_str("rpc-addr"), flags.get_str("rpc-auth"))
     except (DialError, RPCError) as exc:
-        ui.out(f"Error connecting to Serf agent: {exc}")
+        ui.output(f"Error connecting to Serf agent: {exc}")
         return None
-
-
-def unmarshal_tags(pairs: list[str]) -> dict[str, str]:
-    """Split ``key=value`` strings at the first ``=``; raise ``ValueError("Invalid tag: 'x'")``."""
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"Invalid tag: '{pair}'")
-        result[key] = value
-    return result
 
 
 def usage_error(ui: Ui, message: str, help_text: str) -> int:
     """Print an argument error, a blank line and the help (all on stdout); return 1."""
-    ui.out(message)
-    ui.out("")
-    ui.out(help_text)
+    ui.output(message)
+    ui.output("")
+    ui.output(help_text)
     return 1

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import cast
 
-from serf_cli.ui import Ui
+from serf_proto.gocompat import Ui
 
 
 def delegate(module: str, command: str, args: list[str], ui: Ui) -> int:
@@ -18,11 +18,11 @@ def delegate(module: str, command: str, args: list[str], ui: Ui) -> int:
     try:
         target = importlib.import_module(module)
     except ImportError as exc:
-        ui.out(f"Error: serf {command} is not available: {exc}")
+        ui.output(f"Error: serf {command} is not available: {exc}")
         return 1
     main = getattr(target, "main", None)
     if not callable(main):
-        ui.out(f"Error: serf {command} is not available: {module} has no main()")
+        ui.output(f"Error: serf {command} is not available: {module} has no main()")
         return 1
     code = cast(Callable[[list[str]], int | None], main)(list(args))
     return int(code or 0)

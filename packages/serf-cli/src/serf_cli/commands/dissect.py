@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import Ui
+
 from serf_cli.commands._delegate import delegate
-from serf_cli.ui import Ui
 
 #: ``serf_proto.wire.dissect.main`` prints its own help for ``-h``.
 HELP = None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagSet, Ui
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags, usage_error
-from serf_cli.flags import FlagSet
 from serf_cli.rpc_client import RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf event [options] name payload
@@ -46,7 +46,7 @@ def run(args: list[str], ui: Ui) -> int:
         try:
             client.user_event(name, payload, coalesce)
         except RPCError as exc:
-            ui.out(f"Error sending event: {exc}")
+            ui.output(f"Error sending event: {exc}")
             return 1
-    ui.out(f"Event '{name}' dispatched! Coalescing enabled: {str(coalesce).lower()}")
+    ui.output(f"Event '{name}' dispatched! Coalescing enabled: {str(coalesce).lower()}")
     return 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagSet, Ui
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags, usage_error
-from serf_cli.flags import FlagSet
 from serf_cli.rpc_client import RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf force-leave [options] name
@@ -41,6 +41,6 @@ def run(args: list[str], ui: Ui) -> int:
         try:
             client.force_leave(rest[0], prune=flags.get_bool("prune"))
         except RPCError as exc:
-            ui.out(f"Error force leaving: {exc}")
+            ui.output(f"Error force leaving: {exc}")
             return 1
     return 0

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagSet, Ui, go_json, go_trim_space
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags
-from serf_cli.flags import FlagSet
-from serf_cli.gofmt import go_json, go_trim_space
 from serf_cli.rpc_client import RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf info [options]
@@ -47,7 +46,7 @@ def run(args: list[str], ui: Ui) -> int:
         try:
             stats = client.stats()
         except RPCError as exc:
-            ui.out(f"Error querying agent: {exc}")
+            ui.output(f"Error querying agent: {exc}")
             return 1
     fmt = flags.get_str("format")
     if fmt == "json":
@@ -55,7 +54,7 @@ def run(args: list[str], ui: Ui) -> int:
     elif fmt == "text":
         text = stats_text(stats)
     else:
-        ui.out(f'Encoding error: Invalid output format "{fmt}"')
+        ui.output(f'Encoding error: Invalid output format "{fmt}"')
         return 1
-    ui.out(go_trim_space(text))
+    ui.output(go_trim_space(text))
     return 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagSet, Ui
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags, usage_error
-from serf_cli.flags import FlagSet
 from serf_cli.rpc_client import RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf join [options] address ...
@@ -39,7 +39,7 @@ def run(args: list[str], ui: Ui) -> int:
         except RPCError as exc:
             num, error = 0, str(exc)
     if error:
-        ui.out(f"Error joining the cluster: {error}")
+        ui.output(f"Error joining the cluster: {error}")
         return 1
-    ui.out(f"Successfully joined cluster by contacting {num} nodes.")
+    ui.output(f"Successfully joined cluster by contacting {num} nodes.")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import os
 
-from serf_cli.ui import Ui
+from serf_proto.gocompat import Ui
 
 HELP = """\
 Usage: serf keygen
@@ -18,5 +18,5 @@ Usage: serf keygen
 def run(args: list[str], ui: Ui) -> int:
     """Print the key; arguments are ignored, as in Go."""
     del args
-    ui.out(base64.b64encode(os.urandom(32)).decode("ascii"))
+    ui.output(base64.b64encode(os.urandom(32)).decode("ascii"))
     return 0

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagSet, Ui, columnize
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags
-from serf_cli.flags import FlagSet
-from serf_cli.gofmt import columnize
 from serf_cli.rpc_client import KeyResponse, RPCClient, RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf keys [options]...
@@ -72,23 +71,23 @@ _ACTIONS = (
 
 def _print_failures(ui: Ui, resp: KeyResponse) -> None:
     if resp.messages:
-        ui.out(columnize([f"failed: | {node} | {msg}" for node, msg in resp.messages.items()]))
-    ui.out("")
+        ui.output(columnize([f"failed: | {node} | {msg}" for node, msg in resp.messages.items()]))
+    ui.output("")
 
 
 def _list(ui: Ui, client: RPCClient) -> int:
-    ui.out("==> Asking all members for installed keys...")
+    ui.output("==> Asking all members for installed keys...")
     try:
         resp = client.key_operation("list-keys")
     except RPCError as exc:
         resp = KeyResponse(str(exc), {}, {}, 0, 0, 0)
     if resp.error:
         _print_failures(ui, resp)
-        ui.out(f"Failed to gather member keys: {resp.error}")
+        ui.output(f"Failed to gather member keys: {resp.error}")
         return 1
-    ui.out("==> Keys gathered, listing cluster keys...")
-    ui.out("")
-    ui.out(columnize([f"{key} | [{num}/{resp.num_nodes}]" for key, num in resp.keys.items()]))
+    ui.output("==> Keys gathered, listing cluster keys...")
+    ui.output("")
+    ui.output(columnize([f"{key} | [{num}/{resp.num_nodes}]" for key, num in resp.keys.items()]))
     return 0
 
 
@@ -104,10 +103,10 @@ def run(args: list[str], ui: Ui) -> int:
         return 1
     chosen = [a for a in _ACTIONS if flags.get_str(a[0])]
     if len(chosen) + int(flags.get_bool("list")) > 1:
-        ui.out("Only one of -install, -use, -remove, or -list allowed")
+        ui.output("Only one of -install, -use, -remove, or -list allowed")
         return 1
     if not chosen and not flags.get_bool("list"):
-        ui.out(HELP)
+        ui.output(HELP)
         return 1
     client = connect(flags, ui)
     if client is None:
@@ -116,14 +115,14 @@ def run(args: list[str], ui: Ui) -> int:
         if not chosen:
             return _list(ui, client)
         flag, command, progress, success, error_prefix = chosen[0]
-        ui.out(f"==> {progress}")
+        ui.output(f"==> {progress}")
         try:
             resp = client.key_operation(command, flags.get_str(flag))
         except RPCError as exc:
             resp = KeyResponse(str(exc), {}, {}, 0, 0, 0)
     if resp.error:
         _print_failures(ui, resp)
-        ui.out(f"{error_prefix}: {resp.error}")
+        ui.output(f"{error_prefix}: {resp.error}")
         return 1
-    ui.out(f"==> {success}")
+    ui.output(f"==> {success}")
     return 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagSet, Ui
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags
-from serf_cli.flags import FlagSet
 from serf_cli.rpc_client import RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf leave
@@ -31,7 +31,7 @@ def run(args: list[str], ui: Ui) -> int:
         try:
             client.leave()
         except RPCError as exc:
-            ui.out(f"Error leaving: {exc}")
+            ui.output(f"Error leaving: {exc}")
             return 1
-    ui.out("Graceful leave complete")
+    ui.output("Graceful leave complete")
     return 0

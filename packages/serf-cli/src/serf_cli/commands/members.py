@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import socket
 
+from serf_proto.gocompat import (
+    FlagSet,
+    GoStruct,
+    Ui,
+    columnize,
+    go_json,
+    go_trim_space,
+    unmarshal_tags,
+)
+
 from serf_cli.commands._common import (
     add_rpc_flags,
     connect,
     parse_flags,
-    unmarshal_tags,
 )
-from serf_cli.flags import FlagSet
-from serf_cli.gofmt import GoStruct, columnize, go_json, go_trim_space
 from serf_cli.rpc_client import Member, RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf members [options]
@@ -111,12 +117,12 @@ def run(args: list[str], ui: Ui) -> int:
     tag_pairs = flags.get_list("tag")
     role = flags.get_str("role")
     if role:
-        ui.out("Deprecation warning: 'Role' has been replaced with 'Tags'")
+        ui.output("Deprecation warning: 'Role' has been replaced with 'Tags'")
         tag_pairs.append(f"role={role}")
     try:
         tags = unmarshal_tags(tag_pairs)
     except ValueError as exc:
-        ui.out(f"Error: {exc}")
+        ui.output(f"Error: {exc}")
         return 1
     client = connect(flags, ui)
     if client is None:
@@ -125,7 +131,7 @@ def run(args: list[str], ui: Ui) -> int:
         try:
             members = client.members_filtered(tags, flags.get_str("status"), flags.get_str("name"))
         except RPCError as exc:
-            ui.out(f"Error retrieving members: {exc}")
+            ui.output(f"Error retrieving members: {exc}")
             return 1
     fmt = flags.get_str("format")
     if fmt == "json":
@@ -133,7 +139,7 @@ def run(args: list[str], ui: Ui) -> int:
     elif fmt == "text":
         text = members_text(members, flags.get_bool("detailed"))
     else:
-        ui.out(f'Encoding error: Invalid output format "{fmt}"')
+        ui.output(f'Encoding error: Invalid output format "{fmt}"')
         return 1
-    ui.out(go_trim_space(text))
+    ui.output(go_trim_space(text))
     return 0

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagSet, Ui, go_sharp_v
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags
-from serf_cli.flags import FlagSet
-from serf_cli.gofmt import go_sharp_v
 from serf_cli.rpc_client import ClientClosedError, RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf monitor [options]
@@ -43,24 +42,24 @@ def run(args: list[str], ui: Ui) -> int:
         try:
             stream = client.stream("*")
         except RPCError as exc:
-            ui.out(f"Error starting stream: {exc}")
+            ui.output(f"Error starting stream: {exc}")
             return 1
         try:
             client.monitor(flags.get_str("log-level"))
         except RPCError as exc:
-            ui.out(f"Error starting monitor: {exc}")
+            ui.output(f"Error starting monitor: {exc}")
             return 1
         try:
             while True:
                 handle, record = client.next_record()
                 if handle == stream:
                     for line in event_lines(record):
-                        ui.out(line)
+                        ui.output(line)
                 else:
-                    ui.out(str(record.get("Log", "")))
+                    ui.output(str(record.get("Log", "")))
         except ClientClosedError:
-            ui.out("")
-            ui.out(
+            ui.output("")
+            ui.output(
                 "Remote side ended the monitor! This usually means that the\n"
                 "remote side has exited or crashed."
             )

@@ -9,17 +9,15 @@ the timeout, so a handler that answers nothing costs the full wait, as without t
 
 from __future__ import annotations
 
+from serf_proto.gocompat import FlagSet, GoStruct, Ui, go_json, go_trim_space, unmarshal_tags
+
 from serf_cli.commands._common import (
     add_rpc_flags,
     connect,
     parse_flags,
-    unmarshal_tags,
     usage_error,
 )
-from serf_cli.flags import FlagSet
-from serf_cli.gofmt import GoStruct, go_json, go_trim_space
 from serf_cli.rpc_client import ClientClosedError, RPCClient, RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf query [options] name payload
@@ -84,7 +82,7 @@ def run(args: list[str], ui: Ui) -> int:
     try:
         filter_tags = unmarshal_tags(flags.get_list("tag"))
     except ValueError as exc:
-        ui.out(f"Error: {exc}")
+        ui.output(f"Error: {exc}")
         return 1
     if not rest:
         return usage_error(ui, "A query name must be specified.", HELP)
@@ -94,7 +92,7 @@ def run(args: list[str], ui: Ui) -> int:
         )
     relay_factor = flags.get_int("relay-factor")
     if not 0 <= relay_factor <= 255:
-        ui.out("Relay factor must be between 0 and 255")
+        ui.output("Relay factor must be between 0 and 255")
         return 1
     name = rest[0]
     payload = rest[1].encode("utf-8", "surrogateescape") if len(rest) == 2 else None
@@ -106,14 +104,14 @@ def run(args: list[str], ui: Ui) -> int:
     with client:
         fmt = flags.get_str("format")
         if fmt not in ("text", "json"):
-            ui.out(f"Invalid format: {fmt}")
+            ui.output(f"Invalid format: {fmt}")
             return 1
         waiting: set[str] | None = None
         if flags.get_bool("early-exit"):
             try:
                 waiting = _selected_nodes(client, nodes, filter_tags)
             except RPCError as exc:
-                ui.out(f"Error sending query: {exc}")
+                ui.output(f"Error sending query: {exc}")
                 return 1
         try:
             records = client.query(
@@ -126,19 +124,19 @@ def run(args: list[str], ui: Ui) -> int:
                 timeout_ns=flags.get_int("timeout"),
             )
         except RPCError as exc:
-            ui.out(f"Error sending query: {exc}")
+            ui.output(f"Error sending query: {exc}")
             return 1
         acks: list[str] = []
         responses: dict[str, bytes] = {}
         num_responses = 0
         if fmt == "text":
-            ui.out(f"Query '{name}' dispatched")
+            ui.output(f"Query '{name}' dispatched")
         try:
             for rec in records if waiting is None or waiting else ():
                 if rec.kind == "ack":
                     acks.append(rec.sender)
                     if fmt == "text":
-                        ui.out(f"Ack from '{rec.sender}'")
+                        ui.output(f"Ack from '{rec.sender}'")
                 elif rec.kind == "response":
                     responses[rec.sender] = rec.payload
                     num_responses += 1
@@ -153,18 +151,18 @@ def run(args: list[str], ui: Ui) -> int:
                         if not waiting:
                             break
         except ClientClosedError:
-            ui.out("Error: the connection to the Serf agent closed before the query finished")
+            ui.output("Error: the connection to the Serf agent closed before the query finished")
             return 1
         except KeyboardInterrupt:
             return 1
     if fmt == "text":
         if not no_ack:
-            ui.out(f"Total Acks: {len(acks)}")
-        ui.out(f"Total Responses: {num_responses}")
+            ui.output(f"Total Acks: {len(acks)}")
+        ui.output(f"Total Responses: {num_responses}")
         return 0
     result = GoStruct(
         Acks=acks or None,
         Responses={k: v.decode("utf-8", "surrogateescape") for k, v in responses.items()},
     )
-    ui.out(go_trim_space(go_json(result)))
+    ui.output(go_trim_space(go_json(result)))
     return 0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
+from serf_proto.gocompat import FlagSet, Ui
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags
-from serf_cli.flags import FlagSet
 from serf_cli.rpc_client import ClientClosedError, RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf reachability [options]
@@ -53,17 +53,17 @@ def run(args: list[str], ui: Ui) -> int:
         try:
             members = client.members()
         except RPCError as exc:
-            ui.out(f"Error getting members: {exc}")
+            ui.output(f"Error getting members: {exc}")
             return 1
         live = [m.name for m in members if m.status == "alive"]
         live_set = set(live)
-        ui.out(f"Total members: {len(members)}, live members: {len(live_set)}")
+        ui.output(f"Total members: {len(members)}, live members: {len(live_set)}")
         try:
             records = client.query("_serf_ping", None, request_ack=True)
         except RPCError as exc:
-            ui.out(f"Error sending query: {exc}")
+            ui.output(f"Error sending query: {exc}")
             return 1
-        ui.out("Starting reachability test...")
+        ui.output("Starting reachability test...")
         start = last = time.monotonic()
         num_acks = 0
         acks_from: list[str] = []
@@ -73,43 +73,43 @@ def run(args: list[str], ui: Ui) -> int:
                 if rec.kind != "ack":
                     continue
                 if verbose:
-                    ui.out(f"\tAck from '{rec.sender}'")
+                    ui.output(f"\tAck from '{rec.sender}'")
                 num_acks += 1
                 if rec.sender in acks_from:
                     dups = True
-                    ui.out(f"Duplicate response from '{rec.sender}'")
+                    ui.output(f"Duplicate response from '{rec.sender}'")
                 else:
                     acks_from.append(rec.sender)
                 last = time.monotonic()
         except ClientClosedError:
             pass
         except KeyboardInterrupt:
-            ui.out("Test interrupted")
+            ui.output("Test interrupted")
             return 1
     if verbose:
         total, to_last = time.monotonic() - start, last - start
-        ui.out(f"Query time: {total:.2f} sec, time to last response: {to_last:.2f} sec")
+        ui.output(f"Query time: {total:.2f} sec, time to last response: {to_last:.2f} sec")
     exit_code = 0
     if dups:
-        ui.out(DUPLICATE_RESPONSES)
+        ui.output(DUPLICATE_RESPONSES)
         exit_code = 1
     expected = len(live_set)
     if num_acks == expected:
-        ui.out("Successfully contacted all live nodes")
+        ui.output("Successfully contacted all live nodes")
     elif num_acks > expected:
-        ui.out("Received more acks than live nodes! Acks from non-live nodes:")
+        ui.output("Received more acks than live nodes! Acks from non-live nodes:")
         for name in acks_from:
             if name not in live_set:
-                ui.out(f"\t{name}")
-        ui.out(TOO_MANY_ACKS)
-        ui.out(TROUBLESHOOTING)
+                ui.output(f"\t{name}")
+        ui.output(TOO_MANY_ACKS)
+        ui.output(TROUBLESHOOTING)
         return 1
     else:
-        ui.out("Received less acks than live nodes! Missing acks from:")
+        ui.output("Received less acks than live nodes! Missing acks from:")
         for name in live:
             if name not in acks_from:
-                ui.out(f"\t{name}")
-        ui.out(TOO_FEW_ACKS)
-        ui.out(TROUBLESHOOTING)
+                ui.output(f"\t{name}")
+        ui.output(TOO_FEW_ACKS)
+        ui.output(TROUBLESHOOTING)
         return 1
     return exit_code

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
+from serf_proto.gocompat import FlagSet, Ui, go_quote
+
 from serf_cli.commands._common import add_rpc_flags, connect, parse_flags, usage_error
-from serf_cli.flags import FlagSet
-from serf_cli.gofmt import go_quote
 from serf_cli.rpc_client import Coordinate, RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf rtt [options] node1 [node2]
@@ -62,7 +61,7 @@ def run(args: list[str], ui: Ui) -> int:
             try:
                 stats = client.stats()
             except RPCError as exc:
-                ui.out(f"Error querying agent: {exc}")
+                ui.output(f"Error querying agent: {exc}")
                 return 1
             nodes.append(stats.get("agent", {}).get("name", ""))
         elif len(nodes) != 2:
@@ -72,16 +71,16 @@ def run(args: list[str], ui: Ui) -> int:
             try:
                 coord = client.get_coordinate(node)
             except RPCError as exc:
-                ui.out(f"Error getting coordinates: {exc}")
+                ui.output(f"Error getting coordinates: {exc}")
                 return 1
             if coord is None:
-                ui.out(f"Could not find a coordinate for node {go_quote(node)}")
+                ui.output(f"Could not find a coordinate for node {go_quote(node)}")
                 return 1
             coords.append(coord)
     try:
         rtt = format_rtt_ms(distance_ns(coords[0], coords[1]))
     except ValueError as exc:
-        ui.out(f"Error getting coordinates: {exc}")
+        ui.output(f"Error getting coordinates: {exc}")
         return 1
-    ui.out(f"Estimated {nodes[0]} <-> {nodes[1]} rtt: {rtt}")
+    ui.output(f"Estimated {nodes[0]} <-> {nodes[1]} rtt: {rtt}")
     return 0

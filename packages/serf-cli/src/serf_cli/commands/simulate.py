@@ -14,11 +14,10 @@ import resource
 import sys
 import time
 
+from serf_proto.gocompat import FlagSet, Ui
 from serf_proto.simulate import ScenarioError, ScenarioSpec, render_text, run_scenario
 
 from serf_cli.commands._common import parse_flags, usage_error
-from serf_cli.flags import FlagSet
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf simulate [options]
@@ -153,9 +152,9 @@ def run(args: list[str], ui: Ui) -> int:
         out["run_s"] = round(run_s, 3)
         out["deliveries_per_s"] = round(result.deliveries / run_s) if run_s > 0 else None
         out["peak_rss_mib"] = round(rss, 1)
-        ui.out(json.dumps(out, sort_keys=False))
+        ui.output(json.dumps(out, sort_keys=False))
     else:
-        ui.out(
+        ui.output(
             render_text(
                 result,
                 wall_s=wall,

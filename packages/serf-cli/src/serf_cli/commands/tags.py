@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from serf_cli.commands._common import add_rpc_flags, connect, parse_flags, unmarshal_tags
-from serf_cli.flags import FlagSet
+from serf_proto.gocompat import FlagSet, Ui, unmarshal_tags
+
+from serf_cli.commands._common import add_rpc_flags, connect, parse_flags
 from serf_cli.rpc_client import RPCError
-from serf_cli.ui import Ui
 
 HELP = """\
 Usage: serf tags [options] ...
@@ -30,7 +30,7 @@ def run(args: list[str], ui: Ui) -> int:
         return 1
     pairs, delete = flags.get_list("set"), flags.get_list("delete")
     if not pairs and not delete:
-        ui.out(HELP)
+        ui.output(HELP)
         return 1
     client = connect(flags, ui)
     if client is None:
@@ -39,12 +39,12 @@ def run(args: list[str], ui: Ui) -> int:
         try:
             tags = unmarshal_tags(pairs)
         except ValueError as exc:
-            ui.out(f"Error: {exc}")
+            ui.output(f"Error: {exc}")
             return 1
         try:
             client.update_tags(tags, delete)
         except RPCError as exc:
-            ui.out(f"Error setting tags: {exc}")
+            ui.output(f"Error setting tags: {exc}")
             return 1
-    ui.out("Successfully updated agent tags")
+    ui.output("Successfully updated agent tags")
     return 0

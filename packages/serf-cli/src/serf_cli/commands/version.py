@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from serf_proto import GO_SERF_VERSION, SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN
-
-from serf_cli.ui import Ui
+from serf_proto.gocompat import Ui
 
 #: Go's version command has an empty help text (``serf version -h`` prints a blank line).
 HELP = ""

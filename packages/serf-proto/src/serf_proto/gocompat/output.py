@@ -1,67 +1,23 @@
 """Text formats Go's ``serf`` command prints, reproduced exactly.
 
-* :func:`go_quote` is ``strconv.Quote`` (``%q``);
-* :func:`go_sharp_v` is ``fmt``'s ``%#v`` for values go-msgpack decodes into ``interface{}``
-  (what ``serf monitor`` prints for event records);
-* :func:`go_json` is ``json.MarshalIndent(v, "", "  ")`` (HTML-safe escapes, sorted map keys);
+* :func:`go_json` is ``json.MarshalIndent(v, "", "  ")``: map keys sorted, struct fields in
+  declaration order (:class:`GoStruct`), ``<``, ``>``, ``&``, U+2028 and U+2029 escaped as
+  ``\\u003c``-style sequences, invalid UTF-8 replaced by U+FFFD. Python's ``json`` module
+  escapes differently (``ensure_ascii``) and has no struct/map distinction;
 * :func:`columnize` is ``ryanuber/columnize.SimpleFormat`` (``|``-separated cells, two-space
-  glue, widths measured in bytes but padded in runes, as that version does);
-* :func:`go_trim_space` is ``strings.TrimSpace``.
+  glue, widths measured in bytes but padded in runes, as the version Serf vendors does);
+* :func:`go_sharp_v` is ``fmt``'s ``%#v`` for values go-msgpack decodes into ``interface{}``
+  (what ``serf monitor`` prints for event records).
 
 Strings that came off the wire may hold undecodable bytes as ``surrogateescape`` code points
-(U+DC80..U+DCFF); each of them stands for one raw byte, as in a Go string.
+(U+DC80..U+DCFF); each stands for one raw byte, as in a Go string.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-#: Characters ``unicode.IsSpace`` accepts.
-_GO_SPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_QUOTE_ESCAPES["\v"] = "\\v"
-
-
-def _raw_byte(ch: str) -> int | None:
-    """The raw byte a surrogateescape code point stands for, else ``None``."""
-    cp = ord(ch)
-    if 0xDC80 <= cp <= 0xDCFF:
-        return cp - 0xDC00
-    return None
-
-
-def go_trim_space(text: str) -> str:
-    """``strings.TrimSpace``: strip Go's Unicode white space from both ends."""
-    return text.strip(_GO_SPACE)
-
-
-def go_quote(text: str) -> str:
-    """``strconv.Quote``: a double-quoted Go string literal."""
-    out = ['"']
-    for ch in text:
-        raw = _raw_byte(ch)
-        cp = ord(ch)
-        if raw is not None:
-            out.append(f"\\x{raw:02x}")
-        elif ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch.isprintable():
-            out.append(ch)
-        elif ch in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[ch])
-        elif cp < 0x20 or cp == 0x7F:
-            out.append(f"\\x{cp:02x}")
-        elif 0xD800 <= cp <= 0xDFFF:
-            out.append("\\ufffd")
-        elif cp < 0x10000:
-            out.append(f"\\u{cp:04x}")
-        else:
-            out.append(f"\\U{cp:08x}")
-    out.append('"')
-    return "".join(out)
+from serf_proto.gocompat.strconv import go_quote, go_trim_space
 
 
 def _go_float(value: float) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from serf_cli.flags import FlagError, FlagSet, HelpRequestedError
+from serf_proto.gocompat import FlagError, FlagSet, HelpRequestedError, unmarshal_tags
 
 
 def flagset() -> FlagSet:
@@ -105,3 +105,35 @@ def test_was_set_tells_given_flags_from_defaults() -> None:
     fs.parse(["-name=dflt"])
     assert fs.was_set("name")
     assert not fs.was_set("on")
+
+
+def test_tags_split_at_the_first_equals_sign_like_serf() -> None:
+    assert unmarshal_tags(["role=web", "dc=a=b", "empty="]) == {
+        "role": "web",
+        "dc": "a=b",
+        "empty": "",
+    }
+    for bad in ("novalue", "=v"):
+        with pytest.raises(ValueError) as info:
+            unmarshal_tags([bad])
+        assert str(info.value) == f"Invalid tag: '{bad}'"
+
+
+def test_given_lists_every_flag_in_command_line_order() -> None:
+    flags = FlagSet()
+    flags.repeated("config-file")
+    flags.repeated("config-dir")
+    flags.boolean("replay")
+    flags.integer("retry-max")
+    rest = flags.parse(
+        ["-config-dir=d1", "-replay", "--config-file", "f1", "-config-dir=d2", "-retry-max=0x10"]
+    )
+    assert rest == []
+    assert flags.given == [
+        ("config-dir", "d1"),
+        ("replay", "true"),
+        ("config-file", "f1"),
+        ("config-dir", "d2"),
+        ("retry-max", "0x10"),
+    ]
+    assert flags.get_int("retry-max") == 16

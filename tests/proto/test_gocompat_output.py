@@ -6,8 +6,8 @@ import pytest
 from serf_cli.commands.info import stats_text
 from serf_cli.commands.members import format_addr, members_json, members_text
 from serf_cli.commands.rtt import distance_ns, format_rtt_ms
-from serf_cli.gofmt import GoStruct, columnize, go_json, go_quote, go_sharp_v, go_trim_space
 from serf_cli.rpc_client import Coordinate, Member
+from serf_proto.gocompat import GoStruct, columnize, go_json, go_quote, go_sharp_v, go_trim_space
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,25 @@
 """Command-line flags with the syntax and error texts of Go's ``flag`` package.
 
-Rules (Go's ``FlagSet.Parse`` with ``ContinueOnError``):
+Go's ``FlagSet.Parse`` (``ContinueOnError``), as every ``serf`` command uses it:
 
-* ``-name``, ``--name``, ``-name=value`` and ``-name value`` (the last not for bool flags);
+* ``-name``, ``--name``, ``-name=value`` and ``-name value`` (the last never for bool flags:
+  ``-x false`` sets ``-x`` and leaves ``false`` as a positional argument);
 * parsing stops at the first argument that does not start with ``-`` (or is exactly ``-``);
   ``--`` ends the flags and is dropped; everything after is positional;
-* bool flags take ``true``/``false`` only as ``-flag=value``;
-* list flags append on every use (``-tag a=1 -tag b=2``).
+* bool values are ``strconv.ParseBool`` text, int values ``strconv.ParseInt(s, 0, 64)``,
+  duration values ``time.ParseDuration``;
+* a list flag appends on every use (``-tag a=1 -tag b=2``).
 
-Errors raise :class:`FlagError` carrying Go's message (``flag provided but not defined: -bogus``);
-``-h=...`` or ``-help=...`` raise :class:`HelpRequestedError`. The caller prints the message on
-stderr and the command's help on stdout, then exits 1, as Go's commands do.
+Errors raise :class:`FlagError` with Go's message (``flag provided but not defined: -bogus``,
+``invalid value "x" for flag -timeout: parse error``); an undefined ``-h``/``-help`` raises
+:class:`HelpRequestedError`. ``argparse`` cannot be configured into these rules (single-dash
+long names, ``=`` handling, stop at the first positional, Go's texts), hence this module.
 """
 
 from __future__ import annotations
 
-from serf_cli.gofmt import go_quote
-from serf_cli.goparse import GoParseError, parse_bool, parse_duration, parse_int
+from serf_proto.gocompat.durations import DurationError, parse_duration
+from serf_proto.gocompat.strconv import GoParseError, go_quote, parse_bool, parse_int
 
 
 class FlagError(Exception):
@@ -44,6 +47,9 @@ class FlagSet:
 
     def __init__(self) -> None:
         self.flags: dict[str, _Flag] = {}
+        #: (name, text) of every flag given on the command line, in order (a bare bool flag's
+        #: text is ``"true"``).
+        self.given: list[tuple[str, str]] = []
 
     def _define(self, name: str, kind: str, default: object) -> None:
         if name in self.flags:
@@ -59,7 +65,7 @@ class FlagSet:
         self._define(name, "bool", default)
 
     def integer(self, name: str, default: int = 0) -> None:
-        """Define an int flag (Go ``strconv.ParseInt`` base 0 syntax)."""
+        """Define an int flag (``strconv.ParseInt`` base 0 syntax)."""
         self._define(name, "int", default)
 
     def duration(self, name: str, default: int = 0) -> None:
@@ -106,11 +112,15 @@ class FlagSet:
         elif flag.kind == "int":
             flag.value = parse_int(text)
         elif flag.kind == "duration":
-            flag.value = parse_duration(text)
+            try:
+                flag.value = parse_duration(text)
+            except DurationError:
+                raise GoParseError("parse error") from None
         else:
             assert isinstance(flag.value, list)
             flag.value = [*flag.value, text]
         flag.is_set = True
+        self.given.append((flag.name, text))
 
     def parse(self, args: list[str]) -> list[str]:
         """Consume flags from ``args``; return the positional arguments that remain."""
@@ -140,9 +150,8 @@ class FlagSet:
                     raise HelpRequestedError
                 raise FlagError(f"flag provided but not defined: -{name}")
             if flag.kind == "bool":
-                text = value if has_value else "true"
                 try:
-                    self._set(flag, text)
+                    self._set(flag, value if has_value else "true")
                 except GoParseError as exc:
                     if has_value:
                         raise FlagError(
@@ -160,3 +169,15 @@ class FlagSet:
                 quoted = go_quote(value)
                 raise FlagError(f"invalid value {quoted} for flag -{name}: {exc}") from None
         return rest
+
+
+def unmarshal_tags(pairs: list[str]) -> dict[str, str]:
+    """Serf's ``UnmarshalTags`` for ``-tag key=value`` flags: split at the first ``=``; a pair
+    without ``=`` or with an empty key raises ``ValueError`` ``Invalid tag: 'pair'``."""
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"Invalid tag: '{pair}'")
+        tags[key] = value
+    return tags
