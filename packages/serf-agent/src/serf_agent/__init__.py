@@ -1,5 +1,6 @@
 """serf_agent: the pyserf agent (config, handlers, snapshots, keyring, RPC and HTTP servers)."""
 
-__version__ = "0.1.0"
+# One version for every pyserf package: serf_proto.__version__.
+from serf_proto import __version__
 
 __all__ = ["__version__"]

@@ -4,6 +4,7 @@
 member; ``Transport`` drives any core with the driving API; ``run`` picks uvloop when present.
 """
 
+from serf_proto import __version__
 from serf_proto.driving import Core
 
 from serf_asyncio.addresses import (
@@ -26,8 +27,6 @@ from serf_asyncio.node import (
 )
 from serf_asyncio.runner import new_event_loop, run, uvloop_available
 from serf_asyncio.transport import BoundSockets, Transport, TransportStats, bind_sockets
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_PORT",

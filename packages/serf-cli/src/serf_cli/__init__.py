@@ -1,5 +1,6 @@
 """serf_cli: the ``serf`` command, a drop-in for Go Serf's CLI."""
 
-__version__ = "0.1.0"
+# One version for every pyserf package: serf_proto.__version__.
+from serf_proto import __version__
 
 __all__ = ["__version__"]

@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
+#: The pyserf version: the one place it is written (every package's build reads it here).
 __version__ = "0.1.0"
 
 #: The Serf version string Go Serf 0.9.4 (Debian) reports; scripts parse it.
