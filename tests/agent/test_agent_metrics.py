@@ -10,6 +10,7 @@ from serf_agent.command import load_config
 from serf_agent.handlers import parse_handler_specs
 from serf_agent.keyring_file import StartupState
 from serf_agent.settings import resolve_network
+from serf_proto import __version__
 
 
 def test_metrics_mirror_the_core_and_count_events_and_handler_runs() -> None:
@@ -60,7 +61,7 @@ def test_a_started_agent_reports_gos_stats_sections() -> None:
 
     stats = asyncio.run(main())
     assert sorted(stats) == ["agent", "event_handlers", "runtime", "serf", "tags"]
-    assert stats["agent"] == {"name": "s"}
+    assert stats["agent"] == {"name": "s", "pyserf_version": __version__}
     assert stats["tags"] == {"dc": "east"}
     assert stats["event_handlers"] == {"query:load": "uptime"}
     assert stats["serf"]["members"] == "1"

@@ -17,7 +17,28 @@ def test_every_declared_metric_is_exported_with_help_and_type() -> None:
     for spec in CATALOGUE:
         assert f"# TYPE {spec.name} {spec.type.value}" in text
         assert f"# HELP {spec.name} " in text
-    assert len(families(Metrics())) == len(CATALOGUE)
+    assert len(families(Metrics(runtime=False))) == len(CATALOGUE)
+
+
+def test_build_process_and_python_runtime_metrics_follow_the_catalogue() -> None:
+    from serf_proto import __version__
+
+    found = families(Metrics())
+    build = found["pyserf_build_info"].samples[0]  # type: ignore[attr-defined]
+    assert (build.name, build.labels, build.value) == (
+        "pyserf_build_info",
+        {"version": __version__},
+        1.0,
+    )
+    for name in (
+        "process_cpu_seconds",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "python_info",
+        "python_gc_collections",
+    ):
+        assert name in found, name
+    assert found["process_resident_memory_bytes"].samples[0].value > 1e6  # type: ignore[attr-defined]
 
 
 def test_counters_only_go_up_but_can_mirror_a_cumulative_total() -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from serf_proto import __version__
 
 pytestmark = pytest.mark.interop
 
@@ -175,7 +176,10 @@ def test_info_has_the_same_sections_and_serf_keys(cluster: Cluster) -> None:
     assert set(g) == set(p)
     assert set(g["serf"]) == set(p["serf"]) and p["serf"]["encrypted"] == "true"
     assert set(g["runtime"]) == set(p["runtime"])
-    assert p["agent"] == {"name": "p1"} and p["tags"] == {"role": "db", "impl": "py"}
+    assert p["agent"] == {"name": "p1", "pyserf_version": __version__} and p["tags"] == {
+        "role": "db",
+        "impl": "py",
+    }
 
 
 def test_query_is_acked_by_every_node_through_either_agent(cluster: Cluster) -> None:

@@ -43,7 +43,9 @@ def test_help_anywhere_prints_the_command_help_on_stderr() -> None:
 
 
 def test_version_anywhere_wins_over_the_command() -> None:
-    expected = "0.8.2-dev\nAgent Protocol: 5 (Understands back to: 2)\n"
+    from serf_proto import __version__
+
+    expected = f"0.8.2-dev\nAgent Protocol: 5 (Understands back to: 2)\npyserf {__version__}\n"
     assert run(["event", "deploy", "-v"]) == (0, expected, "")
     assert run(["--version"]) == (0, expected, "")
     assert run(["version", "-h"]) == (0, "", "\n")

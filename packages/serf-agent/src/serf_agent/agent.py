@@ -63,6 +63,7 @@ from serf_agent.backend import (
     QueryRecord,
     Unsubscribe,
 )
+from serf_agent.build_info import agent_build_info
 from serf_agent.config import AgentConfig
 from serf_agent.handlers import HandlerRunner, HandlerSpec, event_type, handlers_info
 from serf_agent.keyring_file import StartupState, write_keyring, write_tags
@@ -462,7 +463,7 @@ class Agent:
         """Go's ``Agent.Stats()`` sections, every value a string."""
         core = self.core
         return {
-            "agent": {"name": self.config.node_name},
+            "agent": {"name": self.config.node_name, **agent_build_info()},
             "runtime": runtime_section(),
             "serf": core.stats(),
             "tags": dict(core.tags),

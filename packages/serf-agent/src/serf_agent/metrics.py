@@ -9,6 +9,11 @@ the current totals in with ``set``.
 Every metric name is declared once in ``CATALOGUE`` (name, type, help), so the agent and the
 endpoint agree on names and a typo fails loudly (``KeyError``) instead of exporting a new
 series. Label values are free strings.
+
+After the catalogue, ``render`` appends what every Prometheus exporter is expected to have,
+produced by prometheus_client's own collectors in a private registry: ``pyserf_build_info``
+(a gauge of 1 labelled with the version), ``process_*`` (CPU seconds, resident memory, open
+file descriptors, start time; Linux only), ``python_info`` and ``python_gc_*``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Info,
+    generate_latest,
+)
+from serf_proto import __version__
 from serf_proto.memberlist.stats import MemberlistStats
 
 
@@ -97,9 +111,11 @@ class _Series:
 class Metrics:
     """A registry of the metrics in ``CATALOGUE``; single-threaded (use it on the loop)."""
 
-    def __init__(self, catalogue: Iterable[MetricSpec] = CATALOGUE) -> None:
+    def __init__(self, catalogue: Iterable[MetricSpec] = CATALOGUE, runtime: bool = True) -> None:
+        """``runtime=False`` leaves out the build, process and Python runtime metrics."""
         self._series = {spec.name: _Series(spec) for spec in catalogue}
         self._collectors: list[Collector] = []
+        self._runtime = runtime_registry() if runtime else None
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         """Add ``amount`` (>= 0) to counter ``name`` or add to gauge ``name``."""
@@ -153,7 +169,10 @@ class Metrics:
                 lines.append(f"{spec.name} 0")
             for key, number in sorted(series.values.items()):
                 lines.append(f"{spec.name}{_labels_text(key)} {_number(number)}")
-        return "\n".join(lines) + "\n"
+        text = "\n".join(lines) + "\n"
+        if self._runtime is not None:
+            text += generate_latest(self._runtime).decode()
+        return text
 
     def _get(self, name: str, types: tuple[MetricType, ...], labels: dict[str, str]) -> _Series:
         series = self._series[name]
@@ -162,6 +181,18 @@ class Metrics:
         if set(labels) != set(series.spec.labels):
             raise ValueError(f"{name} takes labels {series.spec.labels}, got {tuple(labels)}")
         return series
+
+
+def runtime_registry() -> CollectorRegistry:
+    """A registry of ``pyserf_build_info`` and prometheus_client's process, platform and GC
+    collectors (the same objects its default registry uses; they keep no state of their own)."""
+    registry = CollectorRegistry(auto_describe=True)
+    Info("pyserf_build", "The running pyserf version.", registry=registry).info(
+        {"version": __version__}
+    )
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+    return registry
 
 
 def _key(labels: dict[str, str]) -> Labels:
