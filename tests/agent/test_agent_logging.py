@@ -110,3 +110,61 @@ def test_syslog_receives_go_lines_at_the_console_level(
             logs.uninstall()
     assert datagram.startswith("<132>serf: ")  # LOCAL0 (16) * 8 + warning (4)
     assert datagram.rstrip("\x00").endswith("[WARN] agent: sent")
+
+
+def test_with_log_json_every_stdout_line_of_a_real_agent_is_one_json_object(
+    tmp_path: Path,
+) -> None:
+    """Banner, log lines, a handler's output and the shutdown: all parse with json.loads."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.agent.agentproc import free_port, wait_until
+
+    bind, rpc = free_port(), free_port()
+    out_path = tmp_path / "agent.out"
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "serf_agent",
+                "-node=j1",
+                f"-bind=127.0.0.1:{bind}",
+                f"-rpc-addr=127.0.0.1:{rpc}",
+                "-log-json",
+                "-log-level=debug",
+                "-event-handler=user:deploy=echo handled",
+            ],
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        wait_until(lambda: "Log data will now stream in" in out_path.read_text(), what="agent")
+        subprocess.run(
+            [sys.executable, "-m", "serf_cli", "event", f"-rpc-addr=127.0.0.1:{rpc}", "deploy"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        wait_until(lambda: "handled" in out_path.read_text(), what="the handler's output")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.stderr is not None and proc.stderr.read() == b""
+    proc.stderr.close()
+    lines = out_path.read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert all(
+        isinstance(r, dict) and set(r) >= {"@timestamp", "@level", "@message"} for r in records
+    )
+    messages = [r["@message"] for r in records]
+    assert "Serf agent running!" in messages and "Node name: 'j1'" in messages
+    assert any("handled" in m for m in messages)
+    assert "Gracefully shutting down agent..." in messages

@@ -42,7 +42,7 @@ from serf_agent.config import AgentConfig, ConfigError, default_config, merge, r
 from serf_agent.flags import agent_help, parse_agent_flags
 from serf_agent.handlers import HandlerSpec
 from serf_agent.keyring_file import StateFileError, load_startup_state
-from serf_agent.logging_setup import AgentLogging, SyslogError
+from serf_agent.logging_setup import AgentLogging, JsonUi, SyslogError
 from serf_agent.settings import (
     NetworkSettings,
     check_config,
@@ -111,9 +111,11 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         ui.error(str(exc))
         return 1
+    config = loaded.config
+    if config.log_json:
+        ui = JsonUi()
     for notice in loaded.notices:
         ui.output(notice)
-    config = loaded.config
     try:
         level = check_log_level(config.log_level)
     except ConfigError as exc:

@@ -11,7 +11,9 @@ Three sinks receive the records:
 
 * the console: lines at or above the configured level, each printed with four leading spaces
   on stdout; held back by a gate until the start-up banner is complete, as Go does;
-  ``-log-json`` prints one JSON object per line instead;
+  ``-log-json`` prints one JSON object per line instead, without the indent, and the
+  command's own messages (the banner, "Caught signal", ...) become JSON objects too
+  (:class:`JsonUi`), so every stdout line parses on its own;
 * the :class:`LogTap`: every line at DEBUG or above (TRACE while a monitor asks for it),
   whatever the console level, kept in a ring of the last 512 and fanned out to RPC
   ``monitor`` subscribers, each with its own level;
@@ -28,7 +30,9 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TextIO
+from typing import BinaryIO, TextIO
+
+from serf_proto.gocompat import Ui
 
 TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
@@ -97,24 +101,57 @@ class GoFormatter(logging.Formatter):
         return f"{stamp} [{go_level_name(record.levelno)}] {subsystem(record.name)}: {text}"
 
 
+def json_line(created: float, level: str, module: str, message: str) -> str:
+    """One log object: ``@timestamp`` (UTC, milliseconds), ``@level``, ``@module``, ``@message``."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    millis = int((created % 1) * 1000)
+    return json.dumps(
+        {
+            "@timestamp": f"{stamp}.{millis:03d}Z",
+            "@level": level,
+            "@module": module,
+            "@message": message,
+        },
+        ensure_ascii=False,
+    )
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ``@timestamp``, ``@level``, ``@module``, ``@message``."""
 
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        millis = int(record.msecs)
         text = record.getMessage()
         if record.exc_info:
             text = f"{text}: {self.formatException(record.exc_info)}"
-        return json.dumps(
-            {
-                "@timestamp": f"{stamp}.{millis:03d}Z",
-                "@level": go_level_name(record.levelno).lower(),
-                "@module": subsystem(record.name),
-                "@message": text,
-            },
-            ensure_ascii=False,
+        return json_line(
+            record.created, go_level_name(record.levelno).lower(), subsystem(record.name), text
         )
+
+
+class JsonUi(Ui):
+    """The agent's UI under ``-log-json``: each message one JSON object on stdout.
+
+    ``@module`` is ``agent.ui``; the text loses Go's alignment padding and trailing newlines
+    (``"Node name: 'a'"``); empty messages print nothing. stderr (help, flag errors) stays text.
+    """
+
+    def __init__(self, stdout: BinaryIO | None = None) -> None:
+        super().__init__(stdout, ignore_write_errors=True)
+
+    def _json(self, level: str, text: str) -> None:
+        text = text.strip()
+        if text:
+            line = json_line(time.time(), level, "agent.ui", text) + "\n"
+            self.write_bytes(line.encode("utf-8", "surrogateescape"))
+
+    def output(self, text: str = "") -> None:
+        self._json("info", text)
+
+    def info(self, text: str = "") -> None:
+        self._json("info", text)
+
+    def error(self, text: str = "") -> None:
+        self._json("error", text)
 
 
 class ConsoleHandler(logging.Handler):
@@ -234,7 +271,7 @@ class AgentLogging:
         syslog_facility: str | None = None,
     ) -> None:
         self.console_level = level_number(level)
-        self.console = ConsoleHandler(stream or sys.stdout)
+        self.console = ConsoleHandler(stream or sys.stdout, prefix="" if json_lines else "    ")
         self.console.setFormatter(JsonFormatter() if json_lines else GoFormatter())
         self.console.setLevel(self.console_level)
         self.tap = LogTap(self._update_logger_levels)
