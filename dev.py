@@ -4,6 +4,8 @@
     python3 dev.py agent [serf agent flags...]   # set up .venv, then run `serf agent`
     python3 dev.py test  [pytest args...]        # set up .venv, then run every check and test
     python3 dev.py sync                          # only set up .venv
+    python3 dev.py build [-o DIR]                # the five wheels and sdists (default dist/)
+    python3 dev.py onefile [-o FILE]             # one executable file: dist/serf.pyz
 
 Setting up means: find `uv` on PATH, or install it into a private bootstrap venv
 (`.bootstrap/`), then `uv sync --locked` the whole workspace into `.venv/` at the repo
@@ -89,6 +91,58 @@ def test(extra: list[str]) -> int:
     return 0
 
 
+def build(out_dir: Path) -> None:
+    """Build every distribution (wheel and sdist) of the workspace into ``out_dir``."""
+    log(f"building the wheels into {out_dir}")
+    subprocess.run(
+        [find_uv(), "build", "--all-packages", "--quiet", "--out-dir", str(out_dir)],
+        cwd=ROOT,
+        check=True,
+        env=dict(os.environ, UV_PYTHON_DOWNLOADS="never"),
+    )
+
+
+def onefile(out: Path) -> int:
+    """Build ``out``: the `serf` command and agent as one self-contained executable (shiv).
+
+    The file is a zipapp holding pyserf's wheels and their dependencies, C extensions included,
+    built for this Python version and platform; on first run it unpacks them into
+    ``~/.shiv`` (or ``$SHIV_ROOT``) and runs from there.
+    """
+    wheels = ROOT / "build" / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    build(wheels)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log(f"packing {out} with shiv")
+    cmd = [
+        str(VENV / "bin" / "shiv"),
+        "--quiet",
+        "--compressed",
+        "--reproducible",
+        "--find-links",
+        str(wheels),
+        "--python",
+        "/usr/bin/env python3",
+        "--console-script",
+        "serf",
+        "--output-file",
+        str(out),
+        "pyserf",
+    ]
+    code = subprocess.run(cmd, cwd=ROOT, check=False).returncode
+    if code == 0:
+        log(f"built {out} ({out.stat().st_size / 1e6:.1f} MB): copy it to a host and run it")
+    return code
+
+
+def _out_arg(rest: list[str], default: Path) -> Path:
+    if rest[:1] in (["-o"], ["--out"]) and len(rest) == 2:
+        return Path(rest[1]).resolve()
+    if rest:
+        raise SystemExit(f"usage: dev.py build|onefile [-o PATH] (got {' '.join(rest)})")
+    return default
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(__doc__)
@@ -102,7 +156,12 @@ def main(argv: list[str]) -> int:
         os.execv(str(serf), [str(serf), "agent", *rest])
     if task == "test":
         return test(rest)
-    print(f"unknown task {task!r}; try: agent, test, sync", file=sys.stderr)
+    if task == "build":
+        build(_out_arg(rest, ROOT / "dist"))
+        return 0
+    if task == "onefile":
+        return onefile(_out_arg(rest, ROOT / "dist" / "serf.pyz"))
+    print(f"unknown task {task!r}; try: agent, test, sync, build, onefile", file=sys.stderr)
     return 1
 
 
