@@ -123,3 +123,99 @@ def test_arrivals_list_every_live_node_and_match_the_curve() -> None:
     assert arrivals == sorted(arrivals)
     assert (arrivals[0], arrivals[-1]) == (data["detection"]["first"], data["detection"]["all"])
     assert data["build_s"] >= 0 and data["run_s"] > 0
+
+
+def test_progress_reads_simulated_seconds_rate_and_eta() -> None:
+    from serf_cli.commands.simulate import progress_text
+
+    assert progress_text(12.0, 70.0, 104_620, 2.0, 6.0) == (
+        "simulated 12.0/70.0 s (17%)  52,310 deliveries/s  ETA 0:19"
+    )
+    assert progress_text(0.0, 70.0, 0, 0.0, 0.0).endswith("0 deliveries/s  ETA ?")
+
+
+def test_progress_reporting_does_not_change_the_run() -> None:
+    from serf_proto.simulate import ScenarioSpec, run_scenario
+
+    spec = ScenarioSpec(nodes=12, scenario="failure", duration=20.0)
+    seen: list[float] = []
+    with_progress = run_scenario(spec, on_progress=lambda now, end, d: seen.append(now))
+    assert with_progress.to_dict() == run_scenario(spec).to_dict()
+    assert seen == sorted(seen) and seen[-1] == 30.0  # trigger (10 s) + duration
+
+
+def _simulate_argv(*extra: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "serf_cli", "simulate", "-nodes=60", "-duration=100000s", *extra]
+
+
+def test_sigint_without_a_terminal_prints_the_partial_result_quietly(tmp_path: Any) -> None:
+    """Not a TTY: nothing on stderr but the interruption note; stdout is the JSON object."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(
+        _simulate_argv("-format=json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(3.0)  # let it build the cluster and run a little
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and 0 < doc["duration_s"] < 100010
+    assert err.startswith("Interrupted after ") and err.count("\n") == 1
+
+
+def test_on_a_terminal_progress_shows_and_ctrl_c_prints_the_partial_result(
+    tmp_path: Any,
+) -> None:
+    """A real terminal (tmux): the progress line on stderr, then Ctrl-C."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import time
+
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is missing: .ci/run installs it")
+        pytest.skip("tmux is not installed")
+    session = f"pyserf-sim-{os.getpid()}"
+    sock = str(tmp_path / "tmux.sock")
+    done = tmp_path / "exit-code"
+    command = f"{shlex.join(_simulate_argv())}; echo $? > {shlex.quote(str(done))}; sleep 60"
+    base = [tmux, "-S", sock]
+    subprocess.run(
+        [*base, "new-session", "-d", "-s", session, "-x", "100", "-y", "40", command], check=True
+    )
+
+    def screen() -> str:
+        return subprocess.run(
+            [*base, "capture-pane", "-p", "-t", session], capture_output=True, text=True
+        ).stdout
+
+    try:
+        deadline = time.monotonic() + 60
+        while "deliveries/s  ETA" not in screen():
+            assert time.monotonic() < deadline, screen()
+            time.sleep(0.2)
+        line = next(x for x in screen().splitlines() if x.startswith("simulated "))
+        assert "/100,010.0 s (" in line
+        subprocess.run([*base, "send-keys", "-t", session, "C-c"], check=True)
+        while not done.exists() or not done.read_text().strip():
+            assert time.monotonic() < deadline, screen()
+            time.sleep(0.2)
+        text = screen()
+    finally:
+        subprocess.run([*base, "kill-server"], check=False, capture_output=True)
+    assert done.read_text().strip() == "130"
+    assert "Interrupted after " in text and "Scenario:        event (60 nodes" in text
+    assert "ETA" not in text  # the progress line was cleared before the report

@@ -2,6 +2,10 @@
 
 The protocol code (``serf_proto.simulate``) is pure; this command parses Go-style flags, runs
 the scenario, and adds what only the process can measure: wall time and peak RSS.
+
+On a terminal (stderr is a TTY and the format is text) it shows progress on stderr: the
+simulated seconds, the deliveries per wall-clock second and the estimated time left. Ctrl-C
+during the run prints the partial result measured so far and exits 130.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import math
 import resource
 import sys
 import time
+from typing import TextIO
 
 from serf_proto.gocompat import FlagSet, Ui
 from serf_proto.simulate import ScenarioError, ScenarioSpec, render_text, run_scenario
@@ -58,6 +63,69 @@ def peak_rss_mib() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports KiB, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+#: Exit code after Ctrl-C (128 + SIGINT), with or without a partial result.
+INTERRUPTED = 130
+
+
+class ProgressLine:
+    """One self-rewriting status line on a terminal, at most ``per_second`` updates a second."""
+
+    def __init__(self, stream: TextIO, *, per_second: float = 8.0) -> None:
+        self.stream = stream
+        self.interval = 1.0 / per_second
+        self.started: float | None = None
+        self.start_sim = 0.0
+        self.start_deliveries = 0
+        self.last = 0.0
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        self.stream.write(f"\r{text}\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def building(self, nodes: int) -> None:
+        self.show(f"building {nodes:,} nodes...")
+
+    def update(self, now: float, end: float, deliveries: int) -> None:
+        """The runner's ``on_progress``: rates count from its first call (the run's start)."""
+        wall = time.perf_counter()
+        if self.started is None:
+            self.started = self.last = wall
+            self.start_sim, self.start_deliveries = now, deliveries
+            return
+        if wall - self.last < self.interval:
+            return
+        self.last = wall
+        self.show(
+            progress_text(
+                now,
+                end,
+                deliveries - self.start_deliveries,
+                wall - self.started,
+                now - self.start_sim,
+            )
+        )
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def progress_text(now: float, end: float, deliveries: int, wall: float, simulated: float) -> str:
+    """``simulated 12.0/70.0 s (17%)  52,310 deliveries/s  ETA 0:41`` (rates since the start)."""
+    share = now / end if end > 0 else 1.0
+    rate = deliveries / wall if wall > 0 else 0.0
+    speed = simulated / wall if wall > 0 else 0.0
+    eta = "?"
+    if speed > 0:
+        left = max(0.0, end - now) / speed
+        eta = f"{int(left // 60)}:{int(left % 60):02d}"
+    return f"simulated {now:,.1f}/{end:,.1f} s ({share:.0%})  {rate:,.0f} deliveries/s  ETA {eta}"
 
 
 def _flags() -> FlagSet:
@@ -131,19 +199,36 @@ def run(args: list[str], ui: Ui) -> int:
     # A large cluster holds millions of long-lived objects: collect cycles less often.
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
+    progress = ProgressLine(sys.stderr) if fmt == "text" and sys.stderr.isatty() else None
+    marks: dict[str, float] = {}
+
+    def mark(phase: str) -> None:
+        marks[phase] = time.perf_counter()
+
     try:
-        marks: dict[str, float] = {}
-
-        def mark(phase: str) -> None:
-            marks[phase] = time.perf_counter()
-
+        if progress is not None:
+            progress.building(spec.nodes)
         start = time.perf_counter()
-        result = run_scenario(spec, on_phase=mark)
+        result = run_scenario(
+            spec,
+            on_phase=mark,
+            on_progress=progress.update if progress is not None else None,
+            interruptible=True,
+        )
         wall = time.perf_counter() - start
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.clear()
+        ui.stderr("Interrupted while building the cluster: no result")
+        return INTERRUPTED
     finally:
+        if progress is not None:
+            progress.clear()
         gc.set_threshold(*thresholds)
         logging.disable(previous)
     rss = peak_rss_mib()
+    if result.interrupted:
+        ui.stderr(f"Interrupted after {result.duration_s:.1f} simulated seconds: partial result")
     if fmt == "json":
         out = result.to_dict(arrivals=flags.get_bool("arrivals"))
         run_s = marks["done"] - marks["built"]
@@ -162,4 +247,4 @@ def run(args: list[str], ui: Ui) -> int:
                 peak_rss_mib=rss,
             )
         )
-    return 0
+    return INTERRUPTED if result.interrupted else 0

@@ -72,6 +72,8 @@ class SimulationResult:
     curve: list[tuple[float, float | None]] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
     trace_hash: str = ""
+    #: True when the run was cut short (Ctrl-C with ``interruptible``): a partial result.
+    interrupted: bool = False
 
     def to_dict(self, *, arrivals: bool = False) -> dict[str, Any]:
         """The JSON object of ``serf simulate -format=json`` (without wall time and RSS);
@@ -98,6 +100,8 @@ class SimulationResult:
             "subject": self.subject,
             "trace_hash": self.trace_hash,
         }
+        if self.interrupted:
+            out["interrupted"] = True
         if spec.scenario == "partition":
             out["split_at_s"] = spec.trigger_at
             out["heal_at_s"] = spec.trigger_at + spec.heal_after
@@ -213,13 +217,25 @@ def _trigger(world: World, spec: ScenarioSpec, names: list[str], watcher: _Watch
         watcher.curve = ArrivalCurve(at + spec.heal_after)
 
 
+#: ``on_progress(now, end, deliveries)``: simulated seconds so far and at the end, deliveries.
+Progress = Callable[[float, float, int], None]
+
+
 def run_scenario(
-    spec: ScenarioSpec, *, on_phase: Callable[[str], None] | None = None
+    spec: ScenarioSpec,
+    *,
+    on_phase: Callable[[str], None] | None = None,
+    on_progress: Progress | None = None,
+    interruptible: bool = False,
 ) -> SimulationResult:
     """Build the cluster, run ``spec`` and return what it measured.
 
     ``on_phase`` is called with ``"built"`` once the cluster is ready (converged when the
     scenario starts converged) and with ``"done"`` after the run, so a caller can time them.
+    ``on_progress`` is called after every simulated second of the run (the result does not
+    change). With ``interruptible``, a ``KeyboardInterrupt`` during the run ends it early and
+    the result measures what happened so far (``interrupted`` is set); during the build it
+    propagates.
     """
     world = World(
         seed=spec.seed,
@@ -247,11 +263,25 @@ def run_scenario(
     if spec.scenario == "steady":
         end = spec.duration
     population = spec.nodes - (1 if spec.scenario == "failure" else 0)
-    if spec.stop_when_complete and spec.scenario != "steady":
-        world.run_until(start_of_watch)
-        world.run_until(end, stop=lambda: watcher.complete(population), step=1.0)
-    else:
-        world.run_until(end)
+    early_stop = spec.stop_when_complete and spec.scenario != "steady"
+    interrupted = False
+    try:
+        if on_progress is not None:
+
+            def tick() -> bool:
+                on_progress(world.now, end, world.stats.deliveries)
+                return early_stop and world.now >= start_of_watch and watcher.complete(population)
+
+            world.run_until(end, stop=tick, step=1.0)
+        elif early_stop:
+            world.run_until(start_of_watch)
+            world.run_until(end, stop=lambda: watcher.complete(population), step=1.0)
+        else:
+            world.run_until(end)
+    except KeyboardInterrupt:
+        if not interruptible:
+            raise
+        interrupted = True
     if on_phase is not None:
         on_phase("done")
     live = set(world.running())
@@ -271,6 +301,7 @@ def run_scenario(
         subject=watcher.subject,
         arrivals=times,
         trace_hash=world.trace_hash(),
+        interrupted=interrupted,
     )
     curve = watcher.curve
     if spec.scenario == "failure":
