@@ -240,7 +240,8 @@ def render(groups: dict[str, list[Sample]], run_info: Run, raw: Path | None) -> 
             parts.append("the target lies within the spread of " + ", ".join(unclear))
         if missed:
             parts.append(
-                "missed by " + "; ".join(f"{label} (median {s.median:,.0f})" for label, s in missed)
+                "missed, every sample below it, in "
+                + "; ".join(f"{label} (median {s.median:,.0f})" for label, s in missed)
             )
         lines += ["", f"Target: {TARGET:,} deliveries per CPU second: " + "; ".join(parts) + "."]
     lines += ["", provenance_block(run_info, raw)]
