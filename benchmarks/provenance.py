@@ -125,6 +125,15 @@ class Run:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Run:
+        """The provenance saved by :func:`save_results` (to re-render from a raw file)."""
+        fields = dict(data)
+        fields["load_start"] = tuple(fields["load_start"])
+        if fields.get("load_end") is not None:
+            fields["load_end"] = tuple(fields["load_end"])
+        return cls(**fields)
+
 
 def start(name: str) -> Run:
     """Provenance at the start of benchmark ``name`` (the results file name's first part)."""
@@ -302,7 +311,8 @@ class CellStore:
 
     The file is ``<results_dir>/<name>-<shortcommit>.cells.jsonl``; :meth:`load` returns only
     the samples measured at the same commit (and with the same uncommitted-changes state), so
-    ``--resume`` never mixes code versions.
+    ``--resume`` never mixes code versions. Each sample comes back with ``measured_at``, the
+    UTC time it was stored.
     """
 
     run: Run
@@ -323,19 +333,21 @@ class CellStore:
                 row = json.loads(line)
                 if row["commit"] != self.run.commit or row["dirty"] != self.run.dirty:
                     continue
-                self.samples.setdefault(row["cell"], []).append(row["sample"])
+                sample = {**row["sample"], "measured_at": row["at"]}
+                self.samples.setdefault(row["cell"], []).append(sample)
         return self.samples
 
     def add(self, cell: str, sample: Mapping[str, Any]) -> None:
         """Append one sample of ``cell`` to the file (flushed at once)."""
+        at = _now()
         row = {
             "cell": cell,
             "commit": self.run.commit,
             "dirty": self.run.dirty,
-            "at": _now(),
+            "at": at,
             "sample": dict(sample),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as out:
             out.write(json.dumps(row, default=_jsonable) + "\n")
-        self.samples.setdefault(cell, []).append(dict(sample))
+        self.samples.setdefault(cell, []).append({**sample, "measured_at": at})
