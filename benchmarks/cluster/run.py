@@ -459,7 +459,12 @@ def spreads(rows: list[Result]) -> dict[str, Spread | None]:
 
 
 def render(
-    cells: Cells, idle_window: float, run_info: Run, raw: Path | None, measured: list[str]
+    cells: Cells,
+    idle_window: float,
+    run_info: Run,
+    raw: Path | None,
+    measured: list[str],
+    repeats: int,
 ) -> str:
     """The generated block of the Cluster section of docs/benchmarks.md."""
     lines = [
@@ -499,6 +504,9 @@ def render(
         f"{idle_window:.0f} s per cluster"
         + (f"; clusters measured {min(measured)} to {max(measured)}." if measured else "."),
     ]
+    short = [f"{i} N = {n} ({len(rows)})" for (i, n), rows in cells.items() if len(rows) < repeats]
+    if short:
+        lines.append(f"Cells with fewer than {repeats} clusters: {', '.join(short)}.")
     failures = [(k, r.error) for k, rows in cells.items() for r in rows if r.error]
     for (impl, n), error in failures:
         lines.append(f"Failed cluster: {impl} N = {n}: {error}.")
@@ -629,9 +637,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"== {impl} N={n} cluster {rep + 1}", file=sys.stderr, flush=True)
                         r = bench_cluster(impl, n, args.idle_window, Path(tmp))
                         print(json.dumps(r.__dict__), file=sys.stderr, flush=True)
-                        store.add(
-                            cell, {**r.__dict__, "at": time.strftime("%FT%TZ", time.gmtime())}
-                        )
+                        store.add(cell, r.__dict__)
     cells: Cells = {}
     for cell, samples in store.samples.items():
         cell_impl, cell_n = cell.split("/")
@@ -649,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     raw_rows = {f"{i}/{n}": store.samples[f"{i}/{n}"][: args.repeats] for i, n in cells}
     raw = save_results(run_info, raw_rows, parameters=params, results_dir=args.results_dir)
     measured = [s["measured_at"] for rows in raw_rows.values() for s in rows]
-    section = render(cells, args.idle_window, run_info, raw, measured)
+    section = render(cells, args.idle_window, run_info, raw, measured, args.repeats)
     print(section)
     if args.no_doc:
         return 0

@@ -119,7 +119,9 @@ def simulate(args: list[str], timeout: float) -> SimRun:
     return data
 
 
-def measure(sizes: list[int], max_gib: float, timeout: float) -> dict[str, Any]:
+def measure(
+    sizes: list[int], max_gib: float, timeout: float, small: int = 100, steady_s: float = 120.0
+) -> dict[str, Any]:
     """Every run of the benchmark; sizes that do not fit are listed as skipped."""
     out: dict[str, Any] = {
         "dissemination": [],
@@ -146,19 +148,25 @@ def measure(sizes: list[int], max_gib: float, timeout: float) -> dict[str, Any]:
             out["false_failures"].append(
                 simulate(
                     [
-                        "-nodes=100",
+                        f"-nodes={small}",
                         f"-loss={loss}",
                         "-scenario=steady",
-                        "-duration=120s",
+                        f"-duration={steady_s:g}s",
                         "-tcp-pings=false",
                         f"-lifeguard={str(lifeguard).lower()}",
                     ],
                     timeout,
                 )
             )
-    out["scenarios"] = other_scenarios(timeout)
+    out["scenarios"] = other_scenarios(timeout, small)
     out["false_failures_tcp"] = simulate(
-        ["-nodes=100", "-loss=0.3", "-scenario=steady", "-duration=120s", "-lifeguard=false"],
+        [
+            f"-nodes={small}",
+            "-loss=0.3",
+            "-scenario=steady",
+            f"-duration={steady_s:g}s",
+            "-lifeguard=false",
+        ],
         timeout,
     )
     return out
@@ -169,9 +177,9 @@ def large_run(timeout: float) -> SimRun:
     return simulate([f"-nodes={LARGE}", "-scenario=event", "-duration=60s"], timeout)
 
 
-def other_scenarios(timeout: float) -> list[SimRun]:
+def other_scenarios(timeout: float, nodes: int = 100) -> list[SimRun]:
     """Join and partition runs at 100 nodes (a join of N nodes costs O(N²) gossip)."""
-    base = ["-nodes=100", "-stop-when-complete"]
+    base = [f"-nodes={nodes}", "-stop-when-complete"]
     return [
         simulate([*base, "-scenario=join", "-trigger=0s", "-duration=60s"], timeout),
         simulate([*base, "-scenario=partition", "-heal=20s", "-duration=60s"], timeout),
@@ -305,6 +313,12 @@ def blocks(results: dict[str, Any], run_info: Run, raw: Path | None) -> dict[str
         "|---:|---:|---:|---:|",
     ]
     ff = _ok(results["false_failures"])
+    if ff:
+        lines[:0] = [
+            f"{ff[0]['nodes']:,} nodes, {ff[0]['duration_s']:.0f} simulated seconds per run, "
+            "TCP ping fallback off; one run per cell.",
+            "",
+        ]
     for loss in sorted({r["loss"] for r in ff}):
         on = [r for r in ff if r["loss"] == loss and r["lifeguard"]]
         off = [r for r in ff if r["loss"] == loss and not r["lifeguard"]]
@@ -321,7 +335,7 @@ def blocks(results: dict[str, Any], run_info: Run, raw: Path | None) -> dict[str
         ]
     out["sim-false-failures"] = "\n".join([*lines, *_provenance_lines(run_info, raw, short=True)])
     scen = _ok(results.get("scenarios", []))
-    lines = ["| run | p50 | p99 | all | false failures |", "|---|---:|---:|---:|---:|"]
+    lines = ["| run | nodes | p50 | p99 | all | false failures |", "|---|---:|---:|---:|---:|---:|"]
     for r in scen:
         d = r["dissemination"]
         name = (
@@ -330,7 +344,8 @@ def blocks(results: dict[str, Any], run_info: Run, raw: Path | None) -> dict[str
             else f"partition healed after {r['heal_at_s'] - r['split_at_s']:.0f} s (from the heal)"
         )
         lines.append(
-            f"| {name} | {_s(d['p50'])} | {_s(d['p99'])} | {_s(d['all'])} | {r['false_failures']} |"
+            f"| {name} | {r['nodes']:,} | {_s(d['p50'])} | {_s(d['p99'])} | {_s(d['all'])} | "
+            f"{r['false_failures']} |"
         )
     out["sim-scenarios"] = "\n".join([*lines, *_provenance_lines(run_info, raw, short=True)])
     return out
@@ -426,6 +441,12 @@ def main(argv: list[str]) -> int:
         type=Path,
         help="measure nothing: re-render the docs and plots from a saved raw results file",
     )
+    parser.add_argument(
+        "--small-nodes", type=int, default=100, help="nodes of the false-failure and join runs"
+    )
+    parser.add_argument(
+        "--steady-seconds", type=float, default=120.0, help="length of the false-failure runs"
+    )
     parser.add_argument("--profile", action="store_true", help="print a cProfile and exit")
     add_output_args(parser)
     args = parser.parse_args(argv)
@@ -442,9 +463,9 @@ def main(argv: list[str]) -> int:
     else:
         sizes = [int(s) for s in args.sizes.split(",") if s]
         run_info = start("sim")
-        results = measure(sizes, args.max_gib, args.timeout)
+        results = measure(sizes, args.max_gib, args.timeout, args.small_nodes, args.steady_seconds)
         run_info.finish()
-        params = {"sizes": sizes, "max_gib": args.max_gib, "timeout": args.timeout}
+        params = {k: v for k, v in vars(args).items() if k not in ("results_dir", "from_file")}
         raw = save_results(run_info, results, parameters=params, results_dir=args.results_dir)
     generated = blocks(results, run_info, raw)
     print("\n\n".join(generated.values()))
