@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -101,6 +102,7 @@ class Run:
     python: str
     go_serf: str
     load_start: tuple[float, float, float]
+    diff_hash: str = ""
     finished: str = ""
     load_end: tuple[float, float, float] | None = None
 
@@ -140,6 +142,7 @@ def start(name: str) -> Run:
     excluded = [f":(exclude){p}" for p in OUTPUT_PATHS]
     status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", *excluded)
     dirty = [line[3:] for line in status.splitlines() if line.strip()]
+    diff = _git("diff", "HEAD", "--", ".", *excluded) if dirty else ""
     return Run(
         name=name,
         commit=_git("rev-parse", "HEAD").strip(),
@@ -151,6 +154,7 @@ def start(name: str) -> Run:
         python=platform.python_version(),
         go_serf=_go_serf_version(),
         load_start=os.getloadavg(),
+        diff_hash=hashlib.sha256(diff.encode()).hexdigest()[:16] if dirty else "",
     )
 
 
@@ -310,9 +314,9 @@ class CellStore:
     """Raw samples of a long sweep, one JSON line per sample, appended as they are measured.
 
     The file is ``<results_dir>/<name>-<shortcommit>.cells.jsonl``; :meth:`load` returns only
-    the samples measured at the same commit (and with the same uncommitted-changes state), so
-    ``--resume`` never mixes code versions. Each sample comes back with ``measured_at``, the
-    UTC time it was stored.
+    the samples measured at the same commit and with the same uncommitted changes (the hash of
+    ``git diff HEAD``; empty for a clean tree), so ``--resume`` never mixes code versions.
+    Each sample comes back with ``measured_at``, the UTC time it was stored.
     """
 
     run: Run
@@ -331,7 +335,7 @@ class CellStore:
                 if not line.strip():
                     continue
                 row = json.loads(line)
-                if row["commit"] != self.run.commit or row["dirty"] != self.run.dirty:
+                if row["commit"] != self.run.commit or row["diff"] != self.run.diff_hash:
                     continue
                 sample = {**row["sample"], "measured_at": row["at"]}
                 self.samples.setdefault(row["cell"], []).append(sample)
@@ -343,7 +347,7 @@ class CellStore:
         row = {
             "cell": cell,
             "commit": self.run.commit,
-            "dirty": self.run.dirty,
+            "diff": self.run.diff_hash,
             "at": at,
             "sample": dict(sample),
         }
