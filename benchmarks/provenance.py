@@ -3,7 +3,7 @@
 A benchmark script calls :func:`start` before measuring and :meth:`Run.finish` after; then
 
 * :func:`save_results` writes the raw samples and the provenance as JSON to
-  ``benchmarks/results/<name>-<date>-<shortcommit>.json``;
+  ``benchmarks/results/<name>-<date>-<shortcommit>.json`` (never over an existing file);
 * :func:`provenance_block` renders the line that goes under each generated docs block: the
   commit (and whether the tree had uncommitted changes), the UTC date, the machine (CPU model,
   cores, load average at start and end, Python and Go Serf versions), the exact command and
@@ -172,8 +172,15 @@ def add_output_args(parser: argparse.ArgumentParser) -> None:
 
 
 def results_path(run: Run, results_dir: Path = RESULTS_DIR) -> Path:
-    """``<results_dir>/<name>-<date>-<shortcommit>.json``."""
-    return results_dir / f"{run.name}-{run.date}-{run.short}.json"
+    """``<results_dir>/<name>-<date>-<shortcommit>.json`` (``-dirty`` before ``.json`` for a
+    tree with uncommitted changes); never an existing file: ``-2``, ``-3``, ... are added."""
+    stem = f"{run.name}-{run.date}-{run.short}" + ("-dirty" if run.dirty else "")
+    path = results_dir / f"{stem}.json"
+    count = 1
+    while path.exists():
+        count += 1
+        path = results_dir / f"{stem}-{count}.json"
+    return path
 
 
 def save_results(

@@ -22,6 +22,7 @@ Usage (from the repo root):
     .venv/bin/python -m benchmarks.cluster.run --sizes 5,20,50 --impls go,py,mixed
     .venv/bin/python -m benchmarks.cluster.run --resume        # continue an interrupted sweep
     .venv/bin/python -m benchmarks.cluster.run --resume --report-only   # render what is there
+    .venv/bin/python -m benchmarks.cluster.run --compare benchmarks/results/cluster-OLD.json
 
 Each cluster's figures are appended as soon as they are measured to
 ``benchmarks/results/cluster-<shortcommit>.cells.jsonl``; ``--resume`` skips the clusters that
@@ -56,6 +57,7 @@ from benchmarks.provenance import (
     Run,
     Spread,
     add_output_args,
+    compare,
     fmt_spread,
     provenance_block,
     ratio,
@@ -465,6 +467,7 @@ def render(
     raw: Path | None,
     measured: list[str],
     repeats: int,
+    previous: tuple[str, Cells] | None = None,
 ) -> str:
     """The generated block of the Cluster section of docs/benchmarks.md."""
     lines = [
@@ -530,8 +533,50 @@ def render(
                 f"| {n} | " + " | ".join(fmt_spread(row[k], ".2f") for k in TARGETS) + " |"
             )
         lines += ["", *verdicts(ratios)]
+    if previous is not None:
+        lines += ["", *changes(previous, stats)]
     lines += ["", "![cluster](img/cluster.png)", "", provenance_block(run_info, raw)]
     return "\n".join(lines) + "\n"
+
+
+#: Metrics where a higher value is better (all others: lower is better).
+HIGHER_IS_BETTER = {"burst_min"}
+
+
+def load_previous(path: Path) -> tuple[str, Cells]:
+    """An earlier run's raw results file: its short commit and its clusters by cell."""
+    saved = json.loads(path.read_text())
+    cells: Cells = {}
+    for cell, samples in saved["results"].items():
+        impl, n = cell.split("/")
+        cells[(impl, int(n))] = [
+            Result(**{k: v for k, v in s.items() if k in FIELDS}) for s in samples
+        ]
+    return str(saved["provenance"]["commit"])[:7], cells
+
+
+def changes(
+    previous: tuple[str, Cells], stats: dict[tuple[str, int], dict[str, Spread | None]]
+) -> list[str]:
+    """Every metric of every cell that moved beyond the spread since ``previous``: improved
+    or worse only when the two min–max ranges do not overlap."""
+    commit, old_cells = previous
+    moved = []
+    for key in sorted(set(old_cells) & set(stats), key=lambda k: (k[1], k[0])):
+        old = spreads(old_cells[key])
+        for metric, new in stats[key].items():
+            before = old[metric]
+            if before is None or new is None:
+                continue
+            verdict = compare(before, new, lower_is_better=metric not in HIGHER_IS_BETTER)
+            if verdict != "within spread":
+                moved.append(
+                    f"- {key[0]} N = {key[1]}, {metric}: {verdict}, {before.fmt()} → {new.fmt()}"
+                )
+    head = f"Changes since `{commit}` beyond the spread (min–max ranges that do not overlap)"
+    if not moved:
+        return [f"{head}: none."]
+    return [f"{head}:", "", *moved]
 
 
 def verdicts(ratios: dict[int, dict[str, Spread | None]]) -> list[str]:
@@ -609,6 +654,11 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh", action="store_true", help="discard the clusters already measured at this commit"
     )
     ap.add_argument(
+        "--compare",
+        type=Path,
+        help="an earlier benchmarks/results/cluster-*.json: report what moved beyond the spread",
+    )
+    ap.add_argument(
         "--report-only", action="store_true", help="measure nothing; report what is stored"
     )
     add_output_args(ap)
@@ -644,6 +694,8 @@ def main(argv: list[str] | None = None) -> int:
         if cell_impl in impls and int(cell_n) in sizes:
             kept = [{k: v for k, v in s.items() if k in FIELDS} for s in samples[: args.repeats]]
             cells[(cell_impl, int(cell_n))] = [Result(**s) for s in kept]
+    if not cells:
+        raise SystemExit(f"no clusters of this commit in {store.path}: nothing to report")
     run_info.finish()
     params = {
         "sizes": sizes,
@@ -655,7 +707,8 @@ def main(argv: list[str] | None = None) -> int:
     raw_rows = {f"{i}/{n}": store.samples[f"{i}/{n}"][: args.repeats] for i, n in cells}
     raw = save_results(run_info, raw_rows, parameters=params, results_dir=args.results_dir)
     measured = [s["measured_at"] for rows in raw_rows.values() for s in rows]
-    section = render(cells, args.idle_window, run_info, raw, measured, args.repeats)
+    previous = load_previous(args.compare) if args.compare else None
+    section = render(cells, args.idle_window, run_info, raw, measured, args.repeats, previous)
     print(section)
     if args.no_doc:
         return 0
