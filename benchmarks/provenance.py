@@ -68,7 +68,23 @@ def _go_serf_version() -> str:
     except (OSError, subprocess.TimeoutExpired):
         return "not found"
     first = proc.stdout.strip().splitlines()
-    return first[0].strip() if first else "unknown"
+    reported = first[0].strip() if first else "unknown"
+    # Debian's build reports a stale version string (0.8.2-dev for its 0.9.4 package): name the
+    # package version too, when a package owns the binary.
+    try:
+        owner = subprocess.run(
+            ["dpkg-query", "-S", GO_SERF], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.split(":", 1)[0]
+        version = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", owner],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return reported
+    return f"{reported}, Debian package {owner} {version}" if owner and version else reported
 
 
 def _command() -> str:
