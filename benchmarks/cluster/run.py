@@ -421,8 +421,7 @@ def fmt(v: object) -> str:
     return str(v)
 
 
-#: What each reported figure is, how to read it from one cluster's Result, and whether lower
-#: is better.
+#: Each reported figure, read from one cluster's Result (None: not reached in time).
 METRICS: dict[str, Callable[[Result], float | None]] = {
     "join": lambda r: r.join_s,
     "idle_cpu": lambda r: r.idle_cpu_pct,
@@ -452,6 +451,12 @@ def _num(v: object) -> float | None:
 
 
 Cells = dict[tuple[str, int], list[Result]]
+
+
+def _unreached(rows: list[Result], metric: str) -> str:
+    """`` +k —`` when ``k`` error-free clusters have no value for ``metric``."""
+    k = sum(1 for r in rows if r.error is None and METRICS[metric](r) is None)
+    return f" +{k} —" if k else ""
 
 
 def spreads(rows: list[Result]) -> dict[str, Spread | None]:
@@ -484,7 +489,7 @@ def render(
         lines.append(
             f"| {impl} | {n} | {count} | "
             + " | ".join(
-                fmt_spread(s[k])
+                fmt_spread(s[k]) + _unreached(rows, k)
                 for k in (
                     "join",
                     "idle_cpu",
@@ -503,7 +508,8 @@ def render(
         )
     lines += [
         "",
-        f"Each cell: median (min–max) over independent clusters; idle window "
+        "Each cell: median (min–max) over independent clusters; “+k —” counts clusters in "
+        "which the figure was not reached in time (left out of the median); idle window "
         f"{idle_window:.0f} s per cluster"
         + (f"; clusters measured {min(measured)} to {max(measured)}." if measured else "."),
     ]
