@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import pytest
 from serf_asyncio.addresses import (
     AddressError,
     advertise_address,
     first_private_address,
-    interface_ipv4_addresses,
+    interface_addresses,
     is_private,
     resolve,
     split_host_port,
@@ -74,11 +77,26 @@ def test_private_means_what_go_sockaddr_calls_private() -> None:
     assert [is_private(ip) for ip in public] == [False] * len(public)
 
 
-def test_the_host_interfaces_include_loopback_and_the_private_choice_is_one_of_them() -> None:
-    found = interface_ipv4_addresses()
-    assert found
+def test_every_address_of_every_interface_is_listed_ipv4_first() -> None:
+    found = interface_addresses()
+    assert "127.0.0.1" in found
+    versions = [ipaddress.ip_address(ip).version for ip in found]
+    assert versions == sorted(versions)
+    assert all("%" not in ip for ip in found)
     choice = first_private_address()
-    assert choice is None or choice in found or ":" in choice
+    assert choice is None or choice in found
+    if socket.has_ipv6 and any(v == 6 for v in versions):
+        assert "::1" in found
+
+
+def test_one_interfaces_addresses_and_an_unknown_interface_is_an_error() -> None:
+    loopback = next(
+        name for _, name in socket.if_nameindex() if "127.0.0.1" in interface_addresses(name)
+    )
+    assert "127.0.0.1" in interface_addresses(loopback)
+    assert set(interface_addresses(loopback)) <= set(interface_addresses())
+    with pytest.raises(AddressError, match="no such network interface"):
+        interface_addresses("no-such-if0")
 
 
 def test_join_targets_resolve_literals_directly_and_names_through_the_resolver() -> None:

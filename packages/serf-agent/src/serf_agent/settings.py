@@ -11,11 +11,11 @@ second and the third.
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import socket
-import struct
 from dataclasses import dataclass, field
+
+import serf_asyncio
 
 from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
 from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
@@ -127,27 +127,10 @@ def interface_addresses(name: str) -> list[str]:
     Raises :class:`ValueError` (``route ip+net: no such network interface``) when it does not
     exist.
     """
-    if name not in {n for _i, n in socket.if_nameindex()}:
-        raise ValueError("route ip+net: no such network interface")
-    addrs: list[str] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        siocgifaddr = 0x8915
-        try:
-            packed = fcntl.ioctl(
-                sock.fileno(), siocgifaddr, struct.pack("256s", name.encode()[:15])
-            )
-            addrs.append(socket.inet_ntoa(packed[20:24]))
-        except OSError:
-            pass
     try:
-        with open("/proc/net/if_inet6", encoding="ascii") as table:
-            for line in table:
-                parts = line.split()
-                if len(parts) >= 6 and parts[5] == name:
-                    addrs.append(str(ipaddress.IPv6Address(bytes.fromhex(parts[0]))))
-    except OSError:
-        pass
-    return addrs
+        return serf_asyncio.interface_addresses(name)
+    except serf_asyncio.AddressError:
+        raise ValueError("route ip+net: no such network interface") from None
 
 
 # --------------------------------------------------------------------------- checks
@@ -317,24 +300,3 @@ def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
         )
     if key is not None and len(key) not in (16, 24, 32):
         raise ConfigError("Failed to create memberlist: key size must be 16, 24 or 32 bytes")
-
-
-#: The private ranges memberlist considers when it must pick an address to advertise
-#: (go-sockaddr's RFC 6890 "private" blocks): IPv4 first, then unique-local IPv6.
-PRIVATE_NETWORKS = tuple(
-    ipaddress.ip_network(n)
-    for n in ("10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-)
-
-
-def private_address() -> str | None:
-    """The address Go's memberlist advertises when bound to ``0.0.0.0``: the first private
-    IPv4 address of any interface, else the first unique-local IPv6 one; ``None`` if none."""
-    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
-    for _index, name in socket.if_nameindex():
-        for text in interface_addresses(name):
-            ip = ipaddress.ip_address(text)
-            if any(ip in net for net in PRIVATE_NETWORKS):
-                found.append(ip)
-    found.sort(key=lambda ip: ip.version)
-    return str(found[0]) if found else None
