@@ -15,8 +15,9 @@ from serf_asyncio.addresses import (
     resolve,
     split_host_port,
 )
-from serf_asyncio.runner import run
 from serf_proto.types import Address
+
+from tests.asyncio.conftest import Runner
 
 
 @pytest.mark.parametrize(
@@ -99,7 +100,9 @@ def test_one_interfaces_addresses_and_an_unknown_interface_is_an_error() -> None
         interface_addresses("no-such-if0")
 
 
-def test_join_targets_resolve_literals_directly_and_names_through_the_resolver() -> None:
+def test_join_targets_resolve_literals_directly_and_names_through_the_resolver(
+    run_on_loop: Runner,
+) -> None:
     async def body() -> None:
         assert await resolve("127.0.0.1:1234") == [Address("127.0.0.1", 1234)]
         assert await resolve("[::1]") == [Address("::1", 7946)]
@@ -107,4 +110,4 @@ def test_join_targets_resolve_literals_directly_and_names_through_the_resolver()
         with pytest.raises(AddressError, match="lookup"):
             await resolve("no-such-host.invalid")
 
-    run(body())
+    run_on_loop(body())
