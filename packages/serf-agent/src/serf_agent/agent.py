@@ -39,7 +39,6 @@ from serf_asyncio import (
     NodeStopped,
     Query,
     RecoveredState,
-    SerfConfig,
     SerfNode,
     SnapshotAppend,
     UserEvent,
@@ -63,7 +62,7 @@ from serf_agent.keyring_file import StartupState, write_keyring, write_tags
 from serf_agent.logging_setup import AgentLogging
 from serf_agent.metrics import Metrics, mirror_core_stats
 from serf_agent.rpc.stats import runtime_section
-from serf_agent.settings import NetworkSettings, join_host_port, split_host_port
+from serf_agent.settings import NetworkSettings, join_host_port, node_config, split_host_port
 from serf_agent.snapshot_file import SnapshotFile
 
 logger = logging.getLogger("serf_agent.agent")
@@ -170,44 +169,6 @@ class Agent:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _serf_config(self) -> SerfConfig:
-        config, network = self.config, self.network
-        memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
-        if config.label:
-            memberlist["label"] = config.label
-        advertise = None
-        if network.advertise_host is not None:
-            advertise = (network.advertise_host, network.advertise_port or 0)
-        overrides: dict[str, Any] = {
-            "tags": dict(self._state.tags),
-            "protocol_version": config.protocol,
-            "keys": tuple(self._state.keys),
-            "broadcast_timeout": config.broadcast_timeout,
-            "enable_name_conflict_resolution": not config.disable_name_resolution,
-            "rejoin_after_leave": config.rejoin_after_leave,
-            "rejoin_failed": config.rejoin_failed,
-            "snapshot": bool(config.snapshot_path),
-        }
-        for key in (
-            "query_response_size_limit",
-            "query_size_limit",
-            "user_event_size_limit",
-            "reconnect_interval",
-            "reconnect_timeout",
-            "tombstone_timeout",
-        ):
-            if getattr(config, key):
-                overrides[key] = getattr(config, key)
-        return SerfConfig.build(
-            config.node_name,
-            profile=network.profile,
-            bind=(network.bind_host, network.bind_port),
-            advertise=advertise,
-            agent_defaults=True,
-            memberlist=memberlist,
-            **overrides,
-        )
-
     def _open_snapshot(self) -> RecoveredState | None:
         if not self.config.snapshot_path:
             return None
@@ -227,7 +188,7 @@ class Agent:
         self._stopped = asyncio.Event()
         recovered = self._open_snapshot()
         try:
-            serf_config = self._serf_config()
+            serf_config = node_config(self.config, self.network, self._state)
         except (ValueError, SerfError) as exc:
             raise AgentStartError(f"Error creating Serf: {exc}") from None
         logger.info("Serf agent starting")

@@ -14,11 +14,16 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import serf_asyncio
+from serf_asyncio import SerfConfig
 
 from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
 from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
+
+if TYPE_CHECKING:  # keyring_file imports this module
+    from serf_agent.keyring_file import StartupState
 
 #: Serf protocol versions the agent accepts.
 PROTOCOL_MIN = 2
@@ -300,3 +305,42 @@ def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
         )
     if key is not None and len(key) not in (16, 24, 32):
         raise ConfigError("Failed to create memberlist: key size must be 16, 24 or 32 bytes")
+
+
+def node_config(config: AgentConfig, network: NetworkSettings, state: StartupState) -> SerfConfig:
+    """The node's configuration (``SerfConfig.build``): Go's agent defaults and the settings."""
+    memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
+    if config.label:
+        memberlist["label"] = config.label
+    advertise = None
+    if network.advertise_host is not None:
+        advertise = (network.advertise_host, network.advertise_port or 0)
+    overrides: dict[str, Any] = {
+        "tags": dict(state.tags),
+        "protocol_version": config.protocol,
+        "keys": tuple(state.keys),
+        "broadcast_timeout": config.broadcast_timeout,
+        "enable_name_conflict_resolution": not config.disable_name_resolution,
+        "rejoin_after_leave": config.rejoin_after_leave,
+        "rejoin_failed": config.rejoin_failed,
+        "snapshot": bool(config.snapshot_path),
+    }
+    for key in (
+        "query_response_size_limit",
+        "query_size_limit",
+        "user_event_size_limit",
+        "reconnect_interval",
+        "reconnect_timeout",
+        "tombstone_timeout",
+    ):
+        if getattr(config, key):
+            overrides[key] = getattr(config, key)
+    return SerfConfig.build(
+        config.node_name,
+        profile=network.profile,
+        bind=(network.bind_host, network.bind_port),
+        advertise=advertise,
+        agent_defaults=True,
+        memberlist=memberlist,
+        **overrides,
+    )
