@@ -59,3 +59,15 @@ def test_the_threaded_example_without_arguments_prints_its_usage() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("usage: threaded_node.py NAME IP:PORT [JOIN_IP:PORT]")
+
+
+def test_the_persisting_state_example_of_the_asyncio_page_runs_and_prints_its_output() -> None:
+    section = (ROOT / "docs" / "asyncio.md").read_text().split("## Persisting state", 1)[1]
+    blocks = re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S)
+    code = next(body for lang, body in blocks if lang == "python")
+    expected = next(body for lang, body in blocks if lang == "text")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected
