@@ -22,9 +22,9 @@ import dataclasses
 import logging
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, overload
+from typing import Any, Self, TypeVar, overload
 
 from serf_proto.coordinate import Coordinate, distance
 from serf_proto.errors import SerfError
@@ -52,6 +52,7 @@ from serf_asyncio.addresses import (
     is_unspecified,
     resolve_all,
 )
+from serf_asyncio.streams import NodeEvent, NodeStopped, QueryHandle, Subscription
 from serf_asyncio.transport import BoundSockets, Transport, TransportStats, bind_sockets
 
 __all__ = [
@@ -69,19 +70,11 @@ __all__ = [
 
 log = logging.getLogger("serf_asyncio.node")
 
-NodeEvent = MemberEvent | UserEvent | Query
-"""What ``events()`` yields: membership changes, user events and queries to answer."""
-
 OutputListener = Callable[[Event], None]
 """Called with every non-I/O output of the core, in order (see ``add_output_listener``)."""
 
 T = TypeVar("T")
-E = TypeVar("E", MemberEvent, UserEvent, Query, NodeEvent)
 K = TypeVar("K", MemberEvent, UserEvent, Query)
-
-
-class NodeStopped(RuntimeError):  # noqa: N818
-    """The node is not running (not started yet, or shut down)."""
 
 
 class JoinError(RuntimeError):
@@ -95,126 +88,6 @@ class JoinError(RuntimeError):
 
 class LeaveError(RuntimeError):
     """The graceful leave finished with an error (the node has still left)."""
-
-
-_CLOSED = object()
-
-
-class Subscription(Generic[E]):
-    """One subscriber's stream of node events (an async iterator; ends at shutdown).
-
-    ``maxsize`` bounds the backlog; when a slow subscriber's queue is full the oldest event is
-    dropped and counted in ``dropped``. Close it with ``close()`` or ``async with``. It is
-    typed by what it yields: ``Subscription[UserEvent]`` for ``node.events(UserEvent)``.
-    """
-
-    def __init__(self, node: SerfNode, kinds: tuple[type[Any], ...], maxsize: int) -> None:
-        self._node = node
-        self._kinds = kinds
-        self._items: collections.deque[object] = collections.deque()
-        self._maxsize = maxsize
-        self._ready = asyncio.Event()
-        self.dropped = 0
-        self.closed = False
-
-    def _offer(self, item: object) -> None:
-        if self.closed:
-            return
-        if item is not _CLOSED and not isinstance(item, self._kinds):
-            return
-        if item is not _CLOSED and self._maxsize and len(self._items) >= self._maxsize:
-            self._items.popleft()
-            self.dropped += 1
-        self._items.append(item)
-        self._ready.set()
-
-    def close(self) -> None:
-        """Stop receiving; iteration ends once the backlog is consumed."""
-        if not self.closed:
-            self._offer(_CLOSED)
-            self.closed = True
-            self._node._subscribers.discard(self)
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> E:
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        item = self._items.popleft()
-        if item is _CLOSED:
-            self._items.appendleft(_CLOSED)
-            raise StopAsyncIteration
-        return item  # type: ignore[return-value]  # _offer admits only the subscribed kinds
-
-    async def get(self, timeout: float | None = None) -> E:
-        """The next event; raises ``TimeoutError`` after ``timeout`` seconds, or
-        ``NodeStopped`` when the subscription has ended."""
-        try:
-            async with asyncio.timeout(timeout):
-                return await self.__anext__()
-        except StopAsyncIteration:
-            raise NodeStopped("subscription closed") from None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-
-
-@dataclass
-class QueryHandle:
-    """The answers to one query we sent: iterate it for ``QueryAck``/``QueryResponse`` as they
-    arrive; iteration ends at the query's deadline. ``acks`` and ``responses`` keep them all.
-    """
-
-    id: int
-    name: str
-    deadline: float
-    acks: list[str] = field(default_factory=list)
-    responses: dict[str, bytes] = field(default_factory=dict)
-    duplicates: int = 0
-    finished: bool = False
-    _items: collections.deque[QueryAck | QueryResponse | None] = field(
-        default_factory=collections.deque
-    )
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def _offer(self, item: QueryAck | QueryResponse | QueryDone) -> None:
-        if isinstance(item, QueryDone):
-            self.finished = True
-            self._items.append(None)
-        elif isinstance(item, QueryAck):
-            self.acks.append(item.node)
-            self._items.append(item)
-        else:
-            if item.node in self.responses:
-                self.duplicates += 1
-                return
-            self.responses[item.node] = item.payload
-            self._items.append(item)
-        self._ready.set()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> QueryAck | QueryResponse:
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        item = self._items.popleft()
-        if item is None:
-            self._items.appendleft(None)
-            raise StopAsyncIteration
-        return item
-
-    async def wait(self) -> dict[str, bytes]:
-        """Wait for the deadline; returns every response by node name."""
-        async for _ in self:
-            pass
-        return self.responses
 
 
 @dataclass(frozen=True, slots=True)
@@ -658,7 +531,7 @@ class SerfNode:
         ``events(UserEvent)`` is a ``Subscription[UserEvent]``: it yields ``UserEvent`` only.
         """
         sub: Subscription[Any] = Subscription(
-            self, kinds or (MemberEvent, UserEvent, Query), maxsize
+            kinds or (MemberEvent, UserEvent, Query), maxsize, self._subscribers.discard
         )
         if self._stopped.is_set():
             sub.close()
