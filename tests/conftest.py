@@ -37,6 +37,15 @@ def _has_netns() -> bool:
     return os.geteuid() == 0 and shutil.which("ip") is not None
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--event-loop",
+        choices=("both", "uvloop", "asyncio"),
+        default="both",
+        help="event loop(s) the asyncio tier runs each test on (default: both)",
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_go = pytest.mark.skip(
         reason="Go Serf is not installed at /usr/bin/serf (apt-get install serf)"
