@@ -24,6 +24,8 @@ MAX_DECOMPRESSED_SIZE = 40 * 1024 * 1024
 MAX_STREAM_BYTES = 2 * MAX_USER_STATE_LEN + 65536
 #: Most unparsed bytes a ``StreamDecoder`` buffers (a 20 MiB push/pull plus headroom).
 MAX_STREAM_BUFFERED = MAX_ENCRYPTED_STREAM_LEN + 4 * 1024 * 1024
+#: How deep compound and compress wrappers may nest below the outermost one in one packet.
+MAX_NESTING = 4
 #: Longest label (``f4`` header length byte).
 MAX_LABEL_LEN = 255
 
