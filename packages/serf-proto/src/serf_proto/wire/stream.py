@@ -62,7 +62,7 @@ from serf_proto.wire.messages import (
     UserMsg,
     decode_stream_message,
     encode_stream_message,
-    push_node_state_from_map,
+    push_node_state_from_bytes,
     push_pull_header_from_map,
     user_msg_len_from_map,
 )
@@ -192,6 +192,11 @@ class StreamDecoder:
         self._error: DecodeError | None = None
         self._eof = False
         self._received_label = b""
+        # A copy of the bytes the unpacker holds (from offset ``_raw_at``), so that a node
+        # state can be looked up by its exact bytes (see ``push_node_state_from_bytes``).
+        self._raw = bytearray()
+        self._raw_at = 0
+        self._raw_start: int | None = None
 
     @property
     def label(self) -> bytes:
@@ -226,7 +231,11 @@ class StreamDecoder:
                     self._unpacker.feed(data)
                 except msgpack.BufferFull as exc:
                     raise SizeLimitExceeded("stream buffer limit exceeded") from exc
+                self._raw += data
                 self._run(out)
+                consumed = self._unpacker.tell() if self._raw_start is None else self._raw_start
+                del self._raw[: consumed - self._raw_at]
+                self._raw_at = consumed
             else:
                 self._eof = True
                 self._run(out)
@@ -261,6 +270,22 @@ class StreamDecoder:
             return False, None
         except Exception as exc:
             raise MalformedMessage(f"invalid msgpack: {exc}") from exc
+
+    def _next_raw_object(self) -> bytes | None:
+        """The exact bytes of the next msgpack object, or None until they have all arrived."""
+        # The unpacker's offset moves on even when an object is incomplete, so the start is
+        # taken once, after the previous object, and kept until this one is whole.
+        if self._raw_start is None:
+            self._raw_start = self._unpacker.tell()
+        try:
+            self._unpacker.skip()
+        except msgpack.OutOfData:
+            return None
+        except Exception as exc:
+            raise MalformedMessage(f"invalid msgpack: {exc}") from exc
+        start, base = self._raw_start, self._raw_at
+        self._raw_start = None
+        return bytes(self._raw[start - base : self._unpacker.tell() - base])
 
     def _run(self, out: list[Message]) -> None:
         while True:
@@ -332,10 +357,10 @@ class StreamDecoder:
                     return
                 self._on_map(obj, out)
             elif state is _State.NODES:
-                ok, obj = self._next_object()
-                if not ok:
+                raw = self._next_raw_object()
+                if raw is None:
                     return
-                self._pp_states.append(push_node_state_from_map(obj))
+                self._pp_states.append(push_node_state_from_bytes(raw))
                 self._pp_left -= 1
                 if self._pp_left == 0:
                     self._need = self._pp_user_len
