@@ -182,3 +182,14 @@ def test_the_trace_names_every_layer_the_stream_decoder_peeled() -> None:
     ]
     assert trace[1].info["keyIndex"] == 1
     assert trace[3].data == encode_message(Ping(1, "me"))
+
+
+def test_this_tier_fails_a_test_that_opens_a_socket() -> None:
+    import socket
+
+    from tests.conftest import SocketOpenedError
+
+    with pytest.raises(SocketOpenedError):
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with pytest.raises(SocketOpenedError):
+        socket.create_connection(("127.0.0.1", 9))

@@ -33,6 +33,7 @@ from serf_proto.wire.coordinate import (
     encode_ack_payload,
     encode_coordinate,
 )
+from serf_proto.wire.dissect import render_captures
 from serf_proto.wire.framing import (
     add_crc,
     add_label,
@@ -187,6 +188,7 @@ __all__ = [
     "make_member_info",
     "open_compressed",
     "open_packet",
+    "render_captures",
     "seal_packet",
     "seal_stream",
     "split_compound",
