@@ -65,11 +65,10 @@ from serf_proto.types import Address, NodeState
 from serf_proto.wire.framing import (
     COMPOUND_HEADER_OVERHEAD,
     COMPOUND_OVERHEAD,
-    MAX_COMPOUND_PARTS,
     make_compound,
 )
 from serf_proto.wire.keyring import Keyring
-from serf_proto.wire.limits import MAX_STREAM_BYTES
+from serf_proto.wire.limits import MAX_COMPOUND_PARTS, MAX_STREAM_BYTES
 from serf_proto.wire.messages import (
     USER_TYPE_BYTE,
     Ack,

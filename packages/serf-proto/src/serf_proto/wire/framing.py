@@ -37,8 +37,6 @@ _COMPRESS_BYTE = TYPE_BYTE[MessageType.COMPRESS]
 #: Bytes a compound adds per part (its length field) and once (type + count).
 COMPOUND_OVERHEAD = 2
 COMPOUND_HEADER_OVERHEAD = 2
-#: Most parts one compound may carry (Go 0.2.2 mis-decodes ≥ 128; never send more than 127).
-MAX_COMPOUND_PARTS = 127
 LZW_ALGO = 0
 
 

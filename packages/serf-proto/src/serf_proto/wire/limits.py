@@ -10,6 +10,8 @@ from __future__ import annotations
 MAX_PACKET_SIZE = 65536
 #: Piggyback budget of one gossip packet (``UDPBufferSize``).
 UDP_BUFFER_SIZE = 1400
+#: Most parts one compound may carry (Go 0.2.2 mis-decodes ≥ 128; never send more than 127).
+MAX_COMPOUND_PARTS = 127
 #: Largest node meta (``MetaMaxSize``); Serf's encoded tags must fit.
 META_MAX_SIZE = 512
 #: Most node states one push/pull may announce (memberlist ≥ 0.6 bound).
