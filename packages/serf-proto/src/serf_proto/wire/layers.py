@@ -32,6 +32,7 @@ from serf_proto.wire.serf_messages import (
     MessageQueryResponse,
     MessageRelay,
     NodeFilter,
+    SerfMessageType,
     decode_filter,
     decode_serf_message,
     encode_serf_message,
@@ -41,34 +42,34 @@ from serf_proto.wire.tags import decode_tags
 
 Layer = dict[str, Any]
 
-MESSAGE_NAMES = {
-    0: "ping",
-    1: "indirectPing",
-    2: "ack",
-    3: "suspect",
-    4: "alive",
-    5: "dead",
-    6: "pushPull",
-    7: "compound",
-    8: "user",
-    9: "compress",
-    10: "encrypt",
-    11: "nack",
-    12: "hasCrc",
-    13: "err",
-    244: "label",
+MESSAGE_NAMES: dict[int, str] = {
+    MessageType.PING: "ping",
+    MessageType.INDIRECT_PING: "indirectPing",
+    MessageType.ACK_RESP: "ack",
+    MessageType.SUSPECT: "suspect",
+    MessageType.ALIVE: "alive",
+    MessageType.DEAD: "dead",
+    MessageType.PUSH_PULL: "pushPull",
+    MessageType.COMPOUND: "compound",
+    MessageType.USER: "user",
+    MessageType.COMPRESS: "compress",
+    MessageType.ENCRYPT: "encrypt",
+    MessageType.NACK_RESP: "nack",
+    MessageType.HAS_CRC: "hasCrc",
+    MessageType.ERR: "err",
+    MessageType.HAS_LABEL: "label",
 }
-SERF_NAMES = {
-    0: "leave",
-    1: "join",
-    2: "pushPull",
-    3: "userEvent",
-    4: "query",
-    5: "queryResponse",
-    6: "conflictResponse",
-    7: "keyRequest",
-    8: "keyResponse",
-    9: "relay",
+SERF_NAMES: dict[int, str] = {
+    SerfMessageType.LEAVE: "leave",
+    SerfMessageType.JOIN: "join",
+    SerfMessageType.PUSH_PULL: "pushPull",
+    SerfMessageType.USER_EVENT: "userEvent",
+    SerfMessageType.QUERY: "query",
+    SerfMessageType.QUERY_RESPONSE: "queryResponse",
+    SerfMessageType.CONFLICT_RESPONSE: "conflictResponse",
+    SerfMessageType.KEY_REQUEST: "keyRequest",
+    SerfMessageType.KEY_RESPONSE: "keyResponse",
+    SerfMessageType.RELAY: "relay",
 }
 #: Go field names that hold ``[]byte`` (shown as hex); other raw values are shown as text.
 BYTE_FIELDS = frozenset(
@@ -117,7 +118,7 @@ def _serf_layer(payload: bytes) -> dict[str, Any]:
     t = payload[0]
     out: dict[str, Any] = {"serfType": t, "name": SERF_NAMES.get(t, f"unknown({t})")}
     try:
-        if t == 9:
+        if t == SerfMessageType.RELAY:
             header, _ = _unpack_with_tail(payload[1:])
             out["header"] = _render(header)
             relay = decode_serf_message(payload)
@@ -127,9 +128,13 @@ def _serf_layer(payload: bytes) -> dict[str, Any]:
         body, trailing = _unpack_with_tail(payload[1:])
         out["body"] = _render(body)
         out["trailing"] = trailing
-        if t == 2 and isinstance(body, dict):
+        if t == SerfMessageType.PUSH_PULL and isinstance(body, dict):
             out["bodyKeys"] = [k.decode(errors="replace") for k in body]
-        if t == 4 and isinstance(body, dict) and isinstance(body.get(b"Filters"), list):
+        if (
+            t == SerfMessageType.QUERY
+            and isinstance(body, dict)
+            and isinstance(body.get(b"Filters"), list)
+        ):
             out["filters"] = [_filter_text(f) for f in body[b"Filters"]]
         msg = decode_serf_message(payload)
         if isinstance(msg, MessageQuery | MessageQueryResponse):
@@ -142,7 +147,11 @@ def _serf_layer(payload: bytes) -> dict[str, Any]:
 
 
 #: Serf messages that travel inside query and response payloads (internal queries).
-_EMBEDDED_TYPES = (6, 7, 8)
+_EMBEDDED_TYPES = (
+    SerfMessageType.CONFLICT_RESPONSE,
+    SerfMessageType.KEY_REQUEST,
+    SerfMessageType.KEY_RESPONSE,
+)
 
 
 def _embedded_serf(payload: bytes) -> dict[str, Any] | None:
