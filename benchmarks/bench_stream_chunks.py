@@ -32,8 +32,6 @@ from pathlib import Path
 
 from serf_proto.config import MemberlistConfig
 from serf_proto.memberlist import Memberlist
-from serf_proto.memberlist.stats import MemberlistStats
-from serf_proto.memberlist.wireio import WireIO
 from serf_proto.types import Address
 from serf_proto.wire import PushNodeState, PushPull, encode_stream, encode_tags
 
@@ -69,7 +67,7 @@ def chunks_of(data: bytes, size: int) -> list[bytes]:
 
 
 def _decoder_feed(chunks: list[bytes]) -> Callable[[], None]:
-    wire = WireIO(MemberlistConfig.lan("bench"), os.urandom, None, MemberlistStats())
+    wire = Memberlist(MemberlistConfig.lan("bench"), now=0.0, rng=random.Random(1)).wire
 
     def run() -> None:
         decoder = wire.stream_decoder(inbound=True)

@@ -42,6 +42,7 @@ class WireIO:
         "entropy",
         "keyring",
         "label",
+        "seal_keyring",
         "stats",
     )
 
@@ -59,17 +60,14 @@ class WireIO:
         self.compress = config.enable_compression and not config.fast_wire
         self.encryption_version = 0 if config.protocol_version < 2 else 1
         self.label = config.label.encode()
+        #: The keyring outgoing data is sealed with (when it has keys), or None.
+        seal = config.gossip_verify_outgoing and not config.fast_wire
+        self.seal_keyring = keyring if seal else None
 
     @property
     def encrypted(self) -> bool:
         """Whether a keyring with at least one key is installed."""
         return self.keyring is not None and len(self.keyring) > 0
-
-    def _sealing_keyring(self) -> Keyring | None:
-        """The keyring outgoing data is encrypted with, if any."""
-        if self.encrypted and self.config.gossip_verify_outgoing and not self.config.fast_wire:
-            return self.keyring
-        return None
 
     def packet_overhead(self, gossip: bool) -> int:
         """Bytes the label header and encryption add to a packet, as the piggyback budget
@@ -87,7 +85,7 @@ class WireIO:
             msg,
             compress=self.compress,
             crc=crc,
-            keyring=self._sealing_keyring(),
+            keyring=self.seal_keyring,
             encryption_version=self.encryption_version,
             label=self.label,
             entropy=self.entropy,
@@ -116,7 +114,7 @@ class WireIO:
         return seal_stream(
             msg,
             compress=self.compress,
-            keyring=self._sealing_keyring(),
+            keyring=self.seal_keyring,
             encryption_version=self.encryption_version,
             label=self.label,
             entropy=self.entropy,
