@@ -144,6 +144,9 @@ class _State(Enum):
     FAILED = auto()
 
 
+#: Parsed bytes are dropped from the decoder's copy once this many have gathered.
+_TRIM_AT = 64 * 1024
+
 # The states as module globals: an enum member lookup costs ~10x a global on every step.
 _START = _State.START
 _LABEL = _State.LABEL
@@ -211,6 +214,7 @@ class StreamDecoder:
         self._raw = bytearray()
         self._raw_at = 0
         self._raw_start: int | None = None
+        self._skip, self._tell = self._unpacker.skip, self._unpacker.tell
 
     @property
     def label(self) -> bytes:
@@ -248,8 +252,9 @@ class StreamDecoder:
                 self._raw += data
                 self._run(out)
                 consumed = self._unpacker.tell() if self._raw_start is None else self._raw_start
-                del self._raw[: consumed - self._raw_at]
-                self._raw_at = consumed
+                if consumed - self._raw_at >= _TRIM_AT:
+                    del self._raw[: consumed - self._raw_at]
+                    self._raw_at = consumed
             else:
                 self._eof = True
                 self._run(out)
@@ -292,8 +297,7 @@ class StreamDecoder:
         unpacker's offset moves on even when an object is incomplete, so the start of the next
         state is kept here until that state is whole.
         """
-        unpacker = self._unpacker
-        skip, tell = unpacker.skip, unpacker.tell
+        skip, tell = self._skip, self._tell
         raw, base, states = self._raw, self._raw_at, self._pp_states
         left = self._pp_left
         start = tell() if self._raw_start is None else self._raw_start
