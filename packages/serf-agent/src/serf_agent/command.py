@@ -95,7 +95,7 @@ def missing_runtime() -> str | None:
 
 def main(argv: list[str]) -> int:
     """Run ``serf agent`` with ``argv`` (the arguments after ``agent``); return the exit code."""
-    ui = Ui.prefixed()
+    ui = Ui.prefixed(sys.stdout.buffer, sys.stderr.buffer)
     if any(arg in HELP_ARGS for arg in argv):
         ui.stderr(agent_help())
         return 0
