@@ -1,233 +1,292 @@
-"""Simulator throughput: packet deliveries per wall second, and a large cluster's wall time.
+"""Simulator speed: deliveries per CPU second of real Serf nodes under several kinds of traffic.
 
 Run on demand from the repository root::
 
-    .venv/bin/python benchmarks/bench_sim.py [--nodes 1000] [--seconds 60] [--write]
+    .venv/bin/python -m benchmarks.bench_sim [--nodes 200] [--span 120] [--repeats 5]
+        [--large-nodes 1000] [--large-seconds 60] [--no-doc]
 
-Two measurements, both with bare memberlist nodes on the LAN profile and the real codec:
+Every sample is one fresh child process (``--sample``) that builds a cluster of ``--nodes``
+``SerfNode``s (LAN profile, 1 ms links, the real codec; ``fast_wire``, as ``serf simulate
+-fast-wire``, unless the scenario says otherwise) on the deterministic simulator, seeded with
+the sample's number, and times one window of ``--span`` simulated seconds with
+``time.process_time`` (CPU) and ``time.perf_counter`` (wall). The scenarios:
 
-* **steady state**: a 200-node cluster that has converged, then three 10-second spans (the
-  best counts); once with the full wire pipeline (LZW compression on, as Go's default) and once with
-  ``fast_wire`` (no compression or encryption);
-* **large run**: ``--nodes`` nodes joining one seed over the first seconds (staggered by 10 ms),
-  then running to ``--seconds`` simulated seconds with ``fast_wire``; wall time, deliveries,
-  messages and peak memory (RSS).
+* ``quiet``: a converged cluster (built with ``serf_proto.simulate.converge``), 5 s of warm-up,
+  then the window: probes, acks and the periodic push/pull only;
+* ``quiet-lzw``: the same with the full wire pipeline (LZW compression on, Go's default);
+* ``event``: a converged cluster, 5 s of warm-up, then one user event per simulated second
+  from a random node throughout the window, so gossip always carries something;
+* ``join``: no converged start: every node joins ``n0`` at the start of the window, 10 ms
+  apart (a join wave: push/pulls plus the gossip of every join and Serf join intent);
+* ``churn``: a converged cluster, 5 s of warm-up, then every 2 simulated seconds one random
+  running node crashes and the longest-crashed node restarts and rejoins ``n0``.
 
-``--write`` replaces the ``## Simulator`` section of ``docs/benchmarks.md``.
+The *large* run is the ``join`` scenario at ``--large-nodes`` nodes over ``--large-seconds``
+(``--large-nodes 0`` skips it); it also reports peak RSS of its process.
+
+Each scenario runs ``--repeats`` samples (seeds 1..repeats, at least 5 for a published
+figure); the report gives the median and the min–max of deliveries per CPU second, and the
+verdict on the 100,000 deliveries-per-second target is computed from them. Raw samples go
+to ``benchmarks/results/sim-speed-<date>-<commit>.json``; the table to the ``sim-speed``
+markers of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
-import os
-import platform
-import re
+import random
 import resource
+import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from serf_proto.memberlist import Memberlist
-from serf_proto.sim import World, memberlist_factory
+from serf_proto.serf.node import SerfNode
+from serf_proto.sim import World
+from serf_proto.simulate import converge, serf_sim_factory
+from serf_proto.types import MemberStatus
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.provenance import (
+    ROOT,
+    Run,
+    Spread,
+    add_output_args,
+    fmt_spread,
+    provenance_block,
+    replace_blocks,
+    save_results,
+    start,
+)
+
 DOC = ROOT / "docs" / "benchmarks.md"
 TARGET = 100_000
+WARMUP = 5.0
+SCENARIOS = ("quiet", "quiet-lzw", "event", "join", "churn")
+DESCRIPTIONS = {
+    "quiet": "quiet converged cluster",
+    "quiet-lzw": "quiet converged cluster, LZW on",
+    "event": "one user event per second",
+    "join": "join wave (all join one seed)",
+    "churn": "churn (a crash and a rejoin every 2 s)",
+}
+
+Sample = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Result:
-    """One measured run."""
-
-    name: str
-    nodes: int
-    sim_seconds: float
-    wall_seconds: float
-    cpu_seconds: float
-    deliveries: int
-    events: int
-    messages: int
-    converged: bool
-
-    @property
-    def deliveries_per_second(self) -> float:
-        return self.deliveries / self.wall_seconds
-
-    @property
-    def deliveries_per_cpu_second(self) -> float:
-        return self.deliveries / self.cpu_seconds
-
-    @property
-    def events_per_cpu_second(self) -> float:
-        return self.events / self.cpu_seconds
-
-    @property
-    def messages_per_cpu_second(self) -> float:
-        return self.messages / self.cpu_seconds
+def _world(nodes: int, seed: int, fast_wire: bool) -> tuple[World, list[str]]:
+    world = World(seed=seed, factory=serf_sim_factory("lan", fast_wire=fast_wire), keep_trace=False)
+    names = [f"n{i}" for i in range(nodes)]
+    for name in names:
+        world.add_node(name)
+    return world, names
 
 
-def build(nodes: int, fast_wire: bool, stagger: float) -> World:
-    """``nodes`` memberlist nodes that join ``n0``, ``stagger`` seconds apart."""
-    world = World(seed=1, factory=memberlist_factory("lan", fast_wire=fast_wire), keep_trace=False)
-    for i in range(nodes):
-        world.add_node(f"n{i}")
-    seed = world.address("n0")
-    for i, name in enumerate(world.names()[1:]):
-        world.at(i * stagger, name, lambda node, now: node.join([seed], now))
-    return world
-
-
-def messages(world: World) -> int:
-    """Memberlist messages handled by every running node so far."""
+def _messages(world: World) -> int:
     total = 0
     for name in world.running():
         node = world.node(name)
-        assert isinstance(node, Memberlist)
-        total += node.stats.messages_in
+        assert isinstance(node, SerfNode)
+        total += node.memberlist.stats.messages_in
     return total
 
 
-def converged(world: World, nodes: int) -> bool:
-    """Whether every node sees every other node alive."""
+def _converged(world: World, nodes: int) -> bool:
     for name in world.running():
         node = world.node(name)
-        assert isinstance(node, Memberlist)
-        if node.num_members() != nodes:
+        assert isinstance(node, SerfNode)
+        if sum(1 for m in node.members() if m.status == MemberStatus.ALIVE) != nodes:
             return False
     return True
 
 
-def steady(fast_wire: bool, nodes: int = 200, warmup: float = 40.0, span: float = 30.0) -> Result:
-    """Deliveries per wall second of a converged cluster: the best of three spans."""
-    world = build(nodes, fast_wire, 0.01)
-    world.run_for(warmup)
-    best: Result | None = None
-    name = "steady state, " + ("fast_wire" if fast_wire else "full pipeline (LZW)")
-    for _ in range(3):
-        deliveries, events, handled = world.stats.deliveries, world.stats.events, messages(world)
-        start = time.perf_counter()
-        cpu = time.process_time()
-        world.run_for(span)
-        wall = time.perf_counter() - start
-        cpu = time.process_time() - cpu
-        result = Result(
-            name,
-            nodes,
-            span,
-            wall,
-            cpu,
-            world.stats.deliveries - deliveries,
-            world.stats.events - events,
-            messages(world) - handled,
-            converged(world, nodes),
-        )
-        if best is None or result.deliveries_per_cpu_second > best.deliveries_per_cpu_second:
-            best = result
-    assert best is not None
-    return best
+def _schedule(world: World, names: list[str], scenario: str, seed: int, span: float) -> None:
+    """Schedule the scenario's actions in the window that starts now."""
+    pick = random.Random(f"{seed}/bench")
+    now = world.now
+    if scenario == "event":
+
+        def fire(name: str) -> Callable[[SerfNode, float], None]:
+            return lambda node, t: node.user_event(name, b"", False, t)
+
+        for i in range(int(span)):
+            world.at(now + i + 0.5, pick.choice(names), fire(f"bench-{i}"))
+    elif scenario == "join":
+        seed_addr = world.address(names[0])
+        for i, name in enumerate(names[1:]):
+            world.at(now + i * 0.01, name, lambda node, t: node.join([seed_addr], t))
+    elif scenario == "churn":
+        down: list[str] = []
+        seed_addr = world.address(names[0])
+
+        def step(node: SerfNode, t: float) -> None:
+            del node, t
+            up = [n for n in world.running() if n != names[0]]
+            victim = pick.choice(up)
+            world.crash(victim)
+            if down:
+                back = down.pop(0)
+                world.restart(back)
+                world.call(back, lambda n, when: n.join([seed_addr], when))
+            down.append(victim)
+
+        for i in range(int(span / 2)):
+            world.at(now + 2.0 * i + 1.0, names[0], step)
 
 
-def large(nodes: int, seconds: float) -> tuple[Result, float]:
-    """A whole run, joins included; returns the result and peak RSS in MiB."""
-    start = time.perf_counter()
+def sample(scenario: str, nodes: int, span: float, seed: int) -> Sample:
+    """One measured window of ``scenario`` (in this process)."""
+    world, names = _world(nodes, seed, fast_wire=scenario != "quiet-lzw")
+    if scenario != "join":
+        converge(world, names)
+        world.run_for(WARMUP)
+    _schedule(world, names, scenario, seed, span)
+    deliveries, events, handled = world.stats.deliveries, world.stats.events, _messages(world)
+    wall = time.perf_counter()
     cpu = time.process_time()
-    world = build(nodes, True, 0.01)
-    world.run_for(seconds)
-    wall = time.perf_counter() - start
+    world.run_for(span)
     cpu = time.process_time() - cpu
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = Result(
-        f"{nodes} nodes from their joins",
-        nodes,
-        seconds,
-        wall,
-        cpu,
-        world.stats.deliveries,
-        world.stats.events,
-        messages(world),
-        converged(world, nodes),
-    )
-    return result, rss_mib
+    wall = time.perf_counter() - wall
+    return {
+        "scenario": scenario,
+        "nodes": nodes,
+        "seed": seed,
+        "sim_seconds": span,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "deliveries": world.stats.deliveries - deliveries,
+        "events": world.stats.events - events,
+        "messages": _messages(world) - handled,
+        "converged": _converged(world, nodes) if scenario != "churn" else None,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
-def section(results: list[Result], big: Result, rss_mib: float) -> str:
-    """The ``## Simulator`` section as Markdown."""
-    best = max(r.deliveries_per_cpu_second for r in results)
-    quiet = results[-1]
-    ratio = (quiet.events - quiet.deliveries) / max(quiet.deliveries, 1)
-    verdict = "met" if best >= TARGET else "not met"
-    lines = [
-        "## Simulator",
-        "",
-        "`benchmarks/bench_sim.py`: bare memberlist nodes (LAN profile, real codec) in the",
-        f"deterministic simulator (Python {platform.python_version()}, {platform.machine()},",
-        f"{os.cpu_count()} CPUs shared with other work). A *delivery* is one datagram handed to",
-        "a node; *messages* are the memberlist messages inside (a gossip packet carries several);",
-        "*events* also count timer firings and stream steps. The simulator runs on one",
-        "core, so rates are given per CPU second (what an idle core achieves) and per wall",
-        "second (what this shared machine gave us).",
-        "",
-        "| run | nodes | simulated s | CPU s | wall s | deliveries / CPU s "
-        "| deliveries / wall s | messages / CPU s | events / CPU s | converged |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+def run_child(scenario: str, nodes: int, span: float, seed: int, timeout: float) -> Sample:
+    """One sample in a fresh interpreter (independent runs; peak RSS per run)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_sim",
+        "--sample",
+        scenario,
+        "--nodes",
+        str(nodes),
+        "--span",
+        str(span),
+        "--seed",
+        str(seed),
     ]
-    for r in [*results, big]:
+    try:
+        proc = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"scenario": scenario, "nodes": nodes, "seed": seed, "error": "timeout"}
+    if proc.returncode != 0:
+        return {"scenario": scenario, "nodes": nodes, "seed": seed, "error": proc.stderr[-300:]}
+    result: Sample = json.loads(proc.stdout)
+    return result
+
+
+def _rate(key: str) -> Callable[[Sample], float | None]:
+    def get(s: Sample) -> float | None:
+        return s[key] / s["cpu_s"] if "error" not in s and s["cpu_s"] > 0 else None
+
+    return get
+
+
+def render(groups: dict[str, list[Sample]], run_info: Run, raw: Path | None) -> str:
+    """The generated block of the ``## Simulator`` section."""
+    lines = [
+        "| traffic | nodes | samples | deliveries / CPU s | messages / CPU s | events / CPU s "
+        "| CPU s per window | peak RSS MiB | converged |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    medians: list[tuple[str, Spread]] = []
+    for label, samples in groups.items():
+        ok = [s for s in samples if "error" not in s]
+        errors = len(samples) - len(ok)
+        deliveries = Spread.of(_rate("deliveries")(s) for s in ok)
+        if deliveries is not None and not label.startswith("large"):
+            medians.append((label, deliveries))
+        conv = {s["converged"] for s in ok}
+        converged = "—" if conv == {None} else ("yes" if conv == {True} else "not all")
+        nodes = ok[0]["nodes"] if ok else (samples[0]["nodes"] if samples else 0)
         lines.append(
-            f"| {r.name} | {r.nodes} | {r.sim_seconds:.0f} | {r.cpu_seconds:.1f} | "
-            f"{r.wall_seconds:.1f} | {r.deliveries_per_cpu_second:,.0f} | "
-            f"{r.deliveries_per_second:,.0f} | {r.messages_per_cpu_second:,.0f} | "
-            f"{r.events_per_cpu_second:,.0f} | "
-            f"{'yes' if r.converged else 'no'} |"
+            f"| {label} | {nodes:,} | {len(ok)}"
+            + (f" ({errors} failed)" if errors else "")
+            + f" | {fmt_spread(deliveries, ',.0f')} "
+            f"| {fmt_spread(Spread.of(_rate('messages')(s) for s in ok), ',.0f')} "
+            f"| {fmt_spread(Spread.of(_rate('events')(s) for s in ok), ',.0f')} "
+            f"| {fmt_spread(Spread.of(s['cpu_s'] for s in ok), '.3g')} "
+            f"| {fmt_spread(Spread.of(s['peak_rss_mib'] for s in ok), ',.0f')} | {converged} |"
         )
     lines += [
         "",
-        f"Large run: {big.nodes} nodes × {big.sim_seconds:.0f} simulated seconds took "
-        f"{big.cpu_seconds:.0f} s of CPU ({big.wall_seconds:.0f} s of wall time) and "
-        f"{rss_mib:,.0f} MiB "
-        f"peak RSS; it made {big.deliveries:,} deliveries carrying {big.messages:,} messages. "
-        "Steady-state rows are the best of three 30-second spans; wall times vary with the "
-        "load of the shared machine.",
-        "",
-        f"Target: {TARGET:,} deliveries per second: {verdict} (best {best:,.0f} per CPU second).",
-        "Every delivery runs the real decoder, the membership rules and the encoder of the",
-        f"reply in Python; a quiet cluster adds {ratio:.1f} timer or stream events per delivery.",
-        "The join phase of a large cluster is dominated by gossip: each packet then carries",
-        f"about {big.messages / max(big.deliveries, 1):.0f} messages, and every node relays every "
-        "join `RetransmitLimit` times.",
-        "",
+        "Median (min–max) over the samples; each sample is a fresh process and seed.",
     ]
-    return "\n".join(lines)
-
-
-def write_section(text_section: str) -> None:
-    """Replace (or append) the ``## Simulator`` section of docs/benchmarks.md."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## Simulator\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: text_section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + text_section
-    DOC.write_text(text)
+    if medians:
+        met = [label for label, s in medians if s.low >= TARGET]
+        missed = [(label, s) for label, s in medians if s.high < TARGET]
+        unclear = [label for label, s in medians if s.low < TARGET <= s.high]
+        parts = []
+        if met:
+            parts.append("every sample at or above it in " + ", ".join(met))
+        if unclear:
+            parts.append("the target lies within the spread of " + ", ".join(unclear))
+        if missed:
+            parts.append(
+                "missed, every sample below it, in "
+                + "; ".join(f"{label} (median {s.median:,.0f})" for label, s in missed)
+            )
+        lines += ["", f"Target: {TARGET:,} deliveries per CPU second: " + "; ".join(parts) + "."]
+    lines += ["", provenance_block(run_info, raw)]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=1000, help="nodes in the large run")
-    parser.add_argument("--seconds", type=float, default=60.0, help="simulated seconds")
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=200, help="nodes per scenario")
+    parser.add_argument("--span", type=float, default=120.0, help="simulated seconds measured")
+    parser.add_argument("--repeats", type=int, default=5, help="samples per scenario (>= 5)")
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help="comma-separated subset of scenarios"
+    )
+    parser.add_argument("--large-nodes", type=int, default=1000, help="0 skips the large run")
+    parser.add_argument("--large-seconds", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per sample")
+    parser.add_argument("--sample", choices=SCENARIOS, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    add_output_args(parser)
     args = parser.parse_args(argv)
-    logging.disable(logging.WARNING)  # probes failing under load log warnings; not measured
-    results = [steady(False), steady(True)]
-    for r in results:
-        print(f"{r.name}: {r.deliveries_per_cpu_second:,.0f} deliveries/CPU s", flush=True)
-    big, rss_mib = large(args.nodes, args.seconds)
-    print(f"{big.name}: {big.cpu_seconds:.1f} s CPU, {rss_mib:,.0f} MiB", flush=True)
-    text = section(results, big, rss_mib)
-    print(text)
-    if args.write:
-        write_section(text)
+    logging.disable(logging.WARNING)  # probes failing under churn log warnings; not measured
+    if args.sample:
+        print(json.dumps(sample(args.sample, args.nodes, args.span, args.seed)))
+        return 0
+    run_info = start("sim-speed")
+    groups: dict[str, list[Sample]] = {}
+    plan = [(s, DESCRIPTIONS[s], args.nodes, args.span) for s in args.scenarios.split(",") if s]
+    if args.large_nodes:
+        plan.append(
+            ("join", f"large: {DESCRIPTIONS['join']}", args.large_nodes, args.large_seconds)
+        )
+    for scenario, label, nodes, span in plan:
+        groups[label] = []
+        for seed in range(1, args.repeats + 1):
+            s = run_child(scenario, nodes, span, seed, args.timeout)
+            groups[label].append(s)
+            print(f"{label} seed {seed}: {s}", file=sys.stderr, flush=True)
+    run_info.finish()
+    params = {k: v for k, v in vars(args).items() if k not in ("sample", "seed", "results_dir")}
+    raw = save_results(run_info, groups, parameters=params, results_dir=args.results_dir)
+    block = render(groups, run_info, raw)
+    print(block)
+    if not args.no_doc:
+        replace_blocks(DOC, {"sim-speed": block})
     return 0
 
 

@@ -37,7 +37,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from serf_proto.config import MemberlistConfig
 from serf_proto.events import (
     JoinCompleted,
     KeyOpCompleted,
@@ -380,26 +379,46 @@ class ThreadedNode:
                     self.events.put(out)
 
 
-def main(argv: list[str]) -> None:
+USAGE = """usage: threaded_node.py NAME IP:PORT [JOIN_IP:PORT]
+
+Runs one Serf node on a thread (no asyncio) and prints every event it sees; Ctrl-C leaves.
+  NAME          the node's name
+  IP:PORT       where to listen (UDP and TCP), e.g. 127.0.0.1:7946
+  JOIN_IP:PORT  a member to join, e.g. 127.0.0.1:7947"""
+
+
+def _address(text: str) -> Address:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"not an IP:PORT address: {text!r}")
+    return Address(host.strip("[]"), int(port))
+
+
+def main(argv: list[str]) -> int:
     """``threaded_node.py NAME IP:PORT [JOIN_IP:PORT]``: run a node and print its events."""
+    if len(argv) not in (2, 3) or argv[0] in ("-h", "--help"):
+        print(USAGE, file=sys.stderr)
+        return 2
     name, bind, *join = argv
-    host, _, port = bind.rpartition(":")
-    config = SerfConfig(
-        memberlist=MemberlistConfig.lan(name, bind_addr=host, bind_port=int(port)),
-        protocol_version=5,
-    )
+    try:
+        listen = _address(bind)
+        seeds = [_address(j) for j in join]
+    except ValueError as exc:
+        print(f"{exc}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    config = SerfConfig.build(name, bind=listen, protocol_version=5)
     node = ThreadedNode(config)
     print(f"{name} listening on {node.start()}")
-    if join:
-        jhost, _, jport = join[0].rpartition(":")
-        print(node.join([Address(jhost, int(jport))]))
+    if seeds:
+        print(node.join(seeds))
     try:
         while True:
             print(node.events.get())
     except KeyboardInterrupt:
         node.leave()
         node.stop()
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

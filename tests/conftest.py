@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -35,6 +36,15 @@ def require_ipv6_loopback() -> None:
 
 def _has_netns() -> bool:
     return os.geteuid() == 0 and shutil.which("ip") is not None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--event-loop",
+        choices=("both", "uvloop", "asyncio"),
+        default="both",
+        help="event loop(s) the asyncio tier runs each test on (default: both)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -103,3 +113,17 @@ def is_realtime(item: pytest.Item) -> bool:
     if listed and len(parts) > 1 and parts[1] in DETERMINISTIC_TIERS:
         raise pytest.UsageError(f"{rel}: deterministic tiers are never retried")
     return listed
+
+
+class SocketOpenedError(AssertionError):
+    """A test of a pure tier opened a socket."""
+
+
+def refuse_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make opening any socket fail the test (the pure tiers must never touch the network)."""
+
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
+        raise SocketOpenedError("this tier is pure: a test opened a socket")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "socketpair", refuse)

@@ -12,12 +12,25 @@ standard RPC (the PyPI `serfclient`) and the implementation's own CLI, and measu
 - event throughput: K events back to back, how many arrive at every node and how long it takes;
 - `serf members` CLI latency (median of repeated runs).
 
+Every cell (implementation, N) is measured on ``--repeats`` independent clusters (default 5),
+interleaved: for each N, repeat 1 of every implementation, then repeat 2, and so on, so a change
+of machine load falls on all implementations alike. Idle CPU is read from
+``/proc/PID/task/*/schedstat`` (nanoseconds on CPU).
+
 Usage (from the repo root):
 
-    .venv/bin/python benchmarks/cluster/run.py --sizes 5,20,50 --impls go,py,mixed
+    .venv/bin/python -m benchmarks.cluster.run --sizes 5,20,50 --impls go,py,mixed
+    .venv/bin/python -m benchmarks.cluster.run --resume        # continue an interrupted sweep
+    .venv/bin/python -m benchmarks.cluster.run --resume --report-only   # render what is there
+    .venv/bin/python -m benchmarks.cluster.run --compare benchmarks/results/cluster-OLD.json
 
-Results go to `docs/benchmarks.md` (section "Cluster") and plots to `docs/img/cluster_*.png`.
-Every process is stopped by PID at the end, whatever happens.
+Each cluster's figures are appended as soon as they are measured to
+``benchmarks/results/cluster-<shortcommit>.cells.jsonl``; ``--resume`` skips the clusters that
+file already holds for the same commit, so a long sweep can be stopped and continued later.
+At the end the raw samples go to ``benchmarks/results/cluster-<date>-<shortcommit>.json``, the
+table (median and min–max of the clusters; Go/pyserf ratios of the medians with the range from
+the extremes) between the ``cluster`` markers of ``docs/benchmarks.md`` and the plot to
+``docs/img/cluster.png``. Every process is stopped by PID at the end, whatever happens.
 """
 
 from __future__ import annotations
@@ -38,10 +51,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchmarks.provenance import (
+    ROOT,
+    CellStore,
+    Run,
+    Spread,
+    add_output_args,
+    compare,
+    fmt_spread,
+    provenance_block,
+    ratio,
+    replace_blocks,
+    save_results,
+    start,
+)
+
 GO_SERF = "/usr/bin/serf"
 PY_SERF = str(ROOT / ".venv" / "bin" / "serf")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -81,6 +107,9 @@ class Result:
     throughput: dict[str, float | int | None] = field(default_factory=dict)
     members_ms: float | None = None
     error: str | None = None
+
+
+FIELDS = set(Result.__dataclass_fields__)
 
 
 def free_ports(count: int, start: int = 24000) -> list[int]:
@@ -180,8 +209,15 @@ def stop_all(agents: list[Agent]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """Seconds on CPU of every thread of ``pid``: the first field of each
+    ``/proc/PID/task/TID/schedstat``, in nanoseconds (not the 10 ms ticks of ``/proc/PID/stat``).
+    A thread that exits between two readings takes its time with it; the agents' threads live
+    as long as the agent."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 def rss_mib(pid: int) -> float:
@@ -385,157 +421,305 @@ def fmt(v: object) -> str:
     return str(v)
 
 
-def render(results: list[Result], idle_window: float) -> str:
-    """The Markdown section for docs/benchmarks.md."""
+#: Each reported figure, read from one cluster's Result (None: not reached in time).
+METRICS: dict[str, Callable[[Result], float | None]] = {
+    "join": lambda r: r.join_s,
+    "idle_cpu": lambda r: r.idle_cpu_pct,
+    "rss": lambda r: r.rss_mib,
+    "pkts": lambda r: r.pkts_per_s,
+    "bytes": lambda r: r.bytes_per_s,
+    "detect": lambda r: _num(r.detect_s.get("median")),
+    "leave": lambda r: r.leave_s,
+    "event_p50": lambda r: _num(r.event_s.get("p50")),
+    "event_all": lambda r: _num(r.event_s.get("all")),
+    "burst_min": lambda r: _num(r.throughput.get("min_received")),
+    "members": lambda r: r.members_ms,
+}
+#: Targets on the ratio pyserf / Go (at most).
+TARGETS = {"detect": 1.0, "event_all": 1.0, "idle_cpu": 1.5, "rss": 2.0, "members": 2.0}
+LABELS = {
+    "detect": "failure detection (median peer)",
+    "event_all": "event to 100 %",
+    "idle_cpu": "idle CPU",
+    "rss": "RSS",
+    "members": "`serf members` latency",
+}
+
+
+def _num(v: object) -> float | None:
+    return float(v) if isinstance(v, int | float) else None
+
+
+Cells = dict[tuple[str, int], list[Result]]
+
+
+def _unreached(rows: list[Result], metric: str) -> str:
+    """`` +k —`` when ``k`` error-free clusters have no value for ``metric``."""
+    k = sum(1 for r in rows if r.error is None and METRICS[metric](r) is None)
+    return f" +{k} —" if k else ""
+
+
+def spreads(rows: list[Result]) -> dict[str, Spread | None]:
+    """Median and min–max of every metric over the clusters of one cell (errors left out)."""
+    ok = [r for r in rows if r.error is None]
+    return {name: Spread.of(get(r) for r in ok) for name, get in METRICS.items()}
+
+
+def render(
+    cells: Cells,
+    idle_window: float,
+    run_info: Run,
+    raw: Path | None,
+    measured: list[str],
+    repeats: int,
+    previous: tuple[str, Cells] | None = None,
+) -> str:
+    """The generated block of the Cluster section of docs/benchmarks.md."""
     lines = [
-        "## Cluster (Go Serf vs pyserf on loopback)",
-        "",
-        "Measured by `benchmarks/cluster/run.py` on one 2-core machine, all agents on 127.0.0.1 "
-        f"with the LAN profile; idle window {idle_window:.0f} s. Times in seconds unless stated.",
-        "",
-        "| impl | N | join | idle CPU % | RSS MiB | pkts/s | bytes/s | detect min/med/max "
-        "| leave | event p50/p95/all | burst recv/sent (s) | `members` ms | error |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| impl | N | clusters | join s | idle CPU % | RSS MiB | pkts/s | bytes/s "
+        "| detect s | leave s | event p50 s | event all s | burst min recv of 200 "
+        "| `members` ms |",
+        "|---|---:|---:|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        d, e, t = r.detect_s, r.event_s, r.throughput
+    stats = {key: spreads(rows) for key, rows in cells.items()}
+    for (impl, n), rows in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        s = stats[(impl, n)]
+        errors = sum(1 for r in rows if r.error is not None)
+        count = f"{len(rows) - errors}" + (f" ({errors} failed)" if errors else "")
         lines.append(
-            f"| {r.impl} | {r.nodes} | {fmt(r.join_s)} | {fmt(r.idle_cpu_pct)} | "
-            f"{fmt(r.rss_mib)} | {fmt(r.pkts_per_s)} | {fmt(r.bytes_per_s)} | "
-            f"{fmt(d.get('min'))}/{fmt(d.get('median'))}/{fmt(d.get('max'))} | "
-            f"{fmt(r.leave_s)} | {fmt(e.get('p50'))}/{fmt(e.get('p95'))}/{fmt(e.get('all'))} | "
-            f"{fmt(t.get('min_received'))}/{fmt(t.get('sent'))} ({fmt(t.get('seconds'))}) | "
-            f"{fmt(r.members_ms)} | {r.error or ''} |"
+            f"| {impl} | {n} | {count} | "
+            + " | ".join(
+                fmt_spread(s[k]) + _unreached(rows, k)
+                for k in (
+                    "join",
+                    "idle_cpu",
+                    "rss",
+                    "pkts",
+                    "bytes",
+                    "detect",
+                    "leave",
+                    "event_p50",
+                    "event_all",
+                    "burst_min",
+                    "members",
+                )
+            )
+            + " |"
         )
-    by = {(r.impl, r.nodes): r for r in results}
-    ratio_rows = []
-    for n in sorted({r.nodes for r in results}):
-        go, py = by.get(("go", n)), by.get(("py", n))
-        if not go or not py:
-            continue
-
-        def ratio(a: float | None, b: float | None) -> str:
-            return f"{a / b:.2f}" if a is not None and b else "—"
-
-        ratio_rows.append(
-            f"| {n} | {ratio(py.detect_s.get('median'), go.detect_s.get('median'))} | "
-            f"{ratio(py.event_s.get('all'), go.event_s.get('all'))} | "
-            f"{ratio(py.idle_cpu_pct, go.idle_cpu_pct)} | {ratio(py.rss_mib, go.rss_mib)} | "
-            f"{ratio(py.members_ms, go.members_ms)} |"
-        )
-    if ratio_rows:
+    lines += [
+        "",
+        "Each cell: median (min–max) over independent clusters; “+k —” counts clusters in "
+        "which the figure was not reached in time (left out of the median); idle window "
+        f"{idle_window:.0f} s per cluster"
+        + (f"; clusters measured {min(measured)} to {max(measured)}." if measured else "."),
+    ]
+    short = [f"{i} N = {n} ({len(rows)})" for (i, n), rows in cells.items() if len(rows) < repeats]
+    if short:
+        lines.append(f"Cells with fewer than {repeats} clusters: {', '.join(short)}.")
+    failures = [(k, r.error) for k, rows in cells.items() for r in rows if r.error]
+    for (impl, n), error in failures:
+        lines.append(f"Failed cluster: {impl} N = {n}: {error}.")
+    ratios: dict[int, dict[str, Spread | None]] = {}
+    for n in sorted({n for _, n in cells}):
+        if ("go", n) in stats and ("py", n) in stats:
+            go, py = stats[("go", n)], stats[("py", n)]
+            ratios[n] = {k: ratio(py[k], go[k]) for k in TARGETS}
+    if ratios:
+        targets = ", ".join(f"{LABELS[k]} ≤ {v}" for k, v in TARGETS.items())
         lines += [
             "",
-            "Ratios pyserf / Go (targets: detection ≤ 1.0, event to 100% ≤ 1.0, idle CPU ≤ 1.5, "
-            "RSS ≤ 2.0, `members` latency ≤ 2.0):",
+            f"Ratios pyserf / Go: ratio of the medians (range from the extremes). Targets: "
+            f"{targets}.",
             "",
-            "| N | detection | event all | idle CPU | RSS | members |",
-            "|---|---|---|---|---|---|",
-            *ratio_rows,
+            "| N | " + " | ".join(LABELS[k] for k in TARGETS) + " |",
+            "|---|" + "---|" * len(TARGETS),
         ]
-    lines += ["", "![cluster](img/cluster.png)", "", *MISSES, ""]
-    return "\n".join(lines)
+        for n, row in ratios.items():
+            lines.append(
+                f"| {n} | " + " | ".join(fmt_spread(row[k], ".2f") for k in TARGETS) + " |"
+            )
+        lines += ["", *verdicts(ratios)]
+    if previous is not None:
+        lines += ["", *changes(previous, stats)]
+    lines += ["", "![cluster](img/cluster.png)", "", provenance_block(run_info, raw)]
+    return "\n".join(lines) + "\n"
 
 
-#: Why the targets that these runs miss are missed (measured on the same machine).
-MISSES = [
-    "**Where pyserf misses a target, and why.**",
-    "",
-    "- **RSS** (about 3.3–3.6 × Go's 14 MiB): an idle agent is a Python interpreter (9 MiB",
-    "  peak RSS for `python -c pass`) plus its imports: msgpack and cryptography bring it to",
-    "  18 MiB, pydantic to 22 MiB, our config models (pydantic builds their validators at",
-    "  import, 0.17 s) to 33 MiB, the whole agent to 37 MiB; the running agent with its",
-    "  tables, buffers and event loop is 48 MiB. Reaching 2 × would need the config",
-    "  validated without pydantic at run time.",
-    "- **`serf members` latency** (about 6–7 × Go's 4.6 ms): starting a Python interpreter",
-    "  and importing the RPC client takes about 20 ms before the first byte is sent (`serf",
-    "  version` alone takes 10–20 ms); the RPC round trip itself is under 1 ms. The command",
-    "  imports nothing it does not need.",
-    "- **Join convergence** (no target; 5–10 × Go's): measured from launching all N − 1",
-    "  joiners at once. Each Python agent needs about 0.25 s of CPU to start (imports and",
-    "  config), so on 2 cores the last of 49 agents only runs after several seconds; once",
-    "  running, joins take the same push/pull and gossip rounds as Go's.",
-    "- **Failure detection and event spread** are within a few percent of Go's and vary",
-    "  from run to run by more than the difference: the protocol timers are identical.",
-    "- **Event bursts**: 200 events sent back to back overflow what gossip can carry within",
-    "  the retransmit limits at N = 50 for both implementations (the `recv` column is the",
-    "  fewest events any one node got within 30 s); the rest arrive with the next push/pull.",
-]
+#: Metrics where a higher value is better (all others: lower is better).
+HIGHER_IS_BETTER = {"burst_min"}
 
 
-def plot(results: list[Result], path: Path) -> None:
+def load_previous(path: Path) -> tuple[str, Cells]:
+    """An earlier run's raw results file: its short commit and its clusters by cell."""
+    saved = json.loads(path.read_text())
+    cells: Cells = {}
+    for cell, samples in saved["results"].items():
+        impl, n = cell.split("/")
+        cells[(impl, int(n))] = [
+            Result(**{k: v for k, v in s.items() if k in FIELDS}) for s in samples
+        ]
+    return str(saved["provenance"]["commit"])[:7], cells
+
+
+def changes(
+    previous: tuple[str, Cells], stats: dict[tuple[str, int], dict[str, Spread | None]]
+) -> list[str]:
+    """Every metric of every cell that moved beyond the spread since ``previous``: improved
+    or worse only when the two min–max ranges do not overlap."""
+    commit, old_cells = previous
+    moved = []
+    for key in sorted(set(old_cells) & set(stats), key=lambda k: (k[1], k[0])):
+        old = spreads(old_cells[key])
+        for metric, new in stats[key].items():
+            before = old[metric]
+            if before is None or new is None:
+                continue
+            verdict = compare(before, new, lower_is_better=metric not in HIGHER_IS_BETTER)
+            if verdict != "within spread":
+                moved.append(
+                    f"- {key[0]} N = {key[1]}, {metric}: {verdict}, {before.fmt()} → {new.fmt()}"
+                )
+    head = f"Changes since `{commit}` beyond the spread (min–max ranges that do not overlap)"
+    if not moved:
+        return [f"{head}: none."]
+    return [f"{head}:", "", *moved]
+
+
+def verdicts(ratios: dict[int, dict[str, Spread | None]]) -> list[str]:
+    """Each target at each N: missed (with the number), met, or within the spread."""
+    missed, unclear, met = [], [], []
+    for n, row in ratios.items():
+        for k, target in TARGETS.items():
+            r = row[k]
+            if r is None:
+                continue
+            text = f"{LABELS[k]} at N = {n}: {r.fmt('.2f')} (target ≤ {target})"
+            if r.low > target:
+                missed.append(text)
+            elif r.high <= target:
+                met.append(f"{LABELS[k]} at N = {n}")
+            else:
+                unclear.append(text)
+    out = []
+    if missed:
+        out += ["Missed (the whole ratio range above the target):", ""]
+        out += [f"- {t}" for t in missed] + [""]
+    if unclear:
+        out += ["Not decided (the target lies within the ratio range):", ""]
+        out += [f"- {t}" for t in unclear] + [""]
+    if met:
+        out += ["Met (the whole ratio range at or below the target): " + "; ".join(met) + "."]
+    return out
+
+
+def plot(cells: Cells, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics: list[tuple[str, Callable[[Result], float | None]]] = [
-        ("join convergence (s)", lambda r: r.join_s),
-        ("failure detection median (s)", lambda r: r.detect_s.get("median")),
-        ("event to 100% (s)", lambda r: r.event_s.get("all")),
-        ("idle CPU %", lambda r: r.idle_cpu_pct),
-        ("RSS MiB", lambda r: r.rss_mib),
-        ("serf members (ms)", lambda r: r.members_ms),
-    ]
+    titles = {
+        "join": "join convergence (s)",
+        "detect": "failure detection, median peer (s)",
+        "event_all": "event to 100% (s)",
+        "idle_cpu": "idle CPU %",
+        "rss": "RSS MiB",
+        "members": "serf members (ms)",
+    }
+    stats = {key: spreads(rows) for key, rows in cells.items()}
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
-    for ax, (title, get) in zip(axes.flat, metrics, strict=True):
+    for ax, (metric, title) in zip(axes.flat, titles.items(), strict=True):
         for impl in ("go", "py", "mixed"):
-            pts = [(r.nodes, get(r)) for r in results if r.impl == impl and get(r) is not None]
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl)
+            pts = sorted((n, s[metric]) for (i, n), s in stats.items() if i == impl and s[metric])
+            if not pts:
+                continue
+            xs = [n for n, _ in pts]
+            med = [sp.median for _, sp in pts if sp]
+            low = [sp.median - sp.low for _, sp in pts if sp]
+            high = [sp.high - sp.median for _, sp in pts if sp]
+            ax.errorbar(xs, med, yerr=[low, high], marker="o", capsize=3, label=impl)
         ax.set_title(title)
         ax.set_xlabel("nodes")
         ax.legend()
+    fig.suptitle("median and min–max over independent clusters")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
 
 
-def replace_section(doc: Path, heading: str, body: str) -> None:
-    """Replace (or append) the ``## heading...`` section of ``doc`` with ``body``."""
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    start = text.find(heading)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = text.find("\n## ", start + len(heading))
-        text = text[:start] + body + (text[nxt + 1 :] if nxt != -1 else "")
-    doc.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--sizes", default="5,20,50")
     ap.add_argument("--impls", default="go,py,mixed")
+    ap.add_argument("--repeats", type=int, default=5, help="independent clusters per cell")
     ap.add_argument("--idle-window", type=float, default=10.0)
-    ap.add_argument("--json", type=Path, help="also write raw results here")
-    ap.add_argument("--no-docs", action="store_true", help="print instead of writing docs/")
     ap.add_argument(
-        "--previous",
-        type=Path,
-        action="append",
-        default=[],
-        help="raw results of an earlier run (--json) to report with this one",
+        "--resume", action="store_true", help="keep the clusters already measured at this commit"
     )
+    ap.add_argument(
+        "--fresh", action="store_true", help="discard the clusters already measured at this commit"
+    )
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        help="an earlier benchmarks/results/cluster-*.json: report what moved beyond the spread",
+    )
+    ap.add_argument(
+        "--report-only", action="store_true", help="measure nothing; report what is stored"
+    )
+    add_output_args(ap)
     args = ap.parse_args(argv)
-    results: list[Result] = []
-    for earlier in args.previous:
-        results.extend(Result(**row) for row in json.loads(earlier.read_text()))
-    with tempfile.TemporaryDirectory(prefix="serf-bench-") as tmp:
-        for n in (int(x) for x in args.sizes.split(",")):
-            for impl in args.impls.split(","):
-                print(f"== {impl} N={n}", file=sys.stderr, flush=True)
-                r = bench_cluster(impl, n, args.idle_window, Path(tmp))
-                print(json.dumps(r.__dict__), file=sys.stderr, flush=True)
-                results.append(r)
-    section = render(results, args.idle_window)
-    if args.json:
-        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2))
-    if args.no_docs:
-        print(section)
+    run_info = start("cluster")
+    store = CellStore(run_info, args.results_dir)
+    stored = store.load()
+    if stored and not (args.resume or args.fresh or args.report_only):
+        raise SystemExit(
+            f"{store.path} already holds clusters measured at this commit: "
+            "pass --resume to keep them or --fresh to start over"
+        )
+    if args.fresh and store.path.exists():
+        store.path.rename(store.path.with_suffix(".discarded"))
+        store.load()
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    impls = [x for x in args.impls.split(",") if x]
+    if not args.report_only:
+        with tempfile.TemporaryDirectory(prefix="serf-bench-") as tmp:
+            for n in sizes:
+                for rep in range(args.repeats):
+                    for impl in impls:
+                        cell = f"{impl}/{n}"
+                        if len(store.samples.get(cell, [])) > rep:
+                            continue
+                        print(f"== {impl} N={n} cluster {rep + 1}", file=sys.stderr, flush=True)
+                        r = bench_cluster(impl, n, args.idle_window, Path(tmp))
+                        print(json.dumps(r.__dict__), file=sys.stderr, flush=True)
+                        store.add(cell, r.__dict__)
+    cells: Cells = {}
+    for cell, samples in store.samples.items():
+        cell_impl, cell_n = cell.split("/")
+        if cell_impl in impls and int(cell_n) in sizes:
+            kept = [{k: v for k, v in s.items() if k in FIELDS} for s in samples[: args.repeats]]
+            cells[(cell_impl, int(cell_n))] = [Result(**s) for s in kept]
+    if not cells:
+        raise SystemExit(f"no clusters of this commit in {store.path}: nothing to report")
+    run_info.finish()
+    params = {
+        "sizes": sizes,
+        "impls": impls,
+        "repeats": args.repeats,
+        "idle_window": args.idle_window,
+        "cells_file": str(store.path.name),
+    }
+    raw_rows = {f"{i}/{n}": store.samples[f"{i}/{n}"][: args.repeats] for i, n in cells}
+    raw = save_results(run_info, raw_rows, parameters=params, results_dir=args.results_dir)
+    measured = [s["measured_at"] for rows in raw_rows.values() for s in rows]
+    previous = load_previous(args.compare) if args.compare else None
+    section = render(cells, args.idle_window, run_info, raw, measured, args.repeats, previous)
+    print(section)
+    if args.no_doc:
         return 0
-    plot(results, ROOT / "docs" / "img" / "cluster.png")
-    replace_section(ROOT / "docs" / "benchmarks.md", "## Cluster", section)
+    plot(cells, ROOT / "docs" / "img" / "cluster.png")
+    replace_blocks(ROOT / "docs" / "benchmarks.md", {"cluster": section})
     return 0
 
 

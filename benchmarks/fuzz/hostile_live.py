@@ -6,7 +6,8 @@
 For every input in ``corpus.hostile_inputs()`` a new agent is started on loopback (free ports),
 the input is sent once to the gossip UDP port, the gossip TCP port or the RPC port, and after
 two seconds the agent is checked: still running, RPC answering ``members``, resident memory. The
-table is written into docs/reliability.md between the ``hostile-live`` markers.
+outcomes are saved with their provenance to ``benchmarks/results/hostile-live-<date>-<commit>.json``
+and the table is written into docs/reliability.md between the ``hostile-live`` markers.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.fuzz.corpus import REPO_ROOT, Sample, hostile_inputs
+from benchmarks.provenance import (
+    Run,
+    add_output_args,
+    provenance_block,
+    replace_blocks,
+    save_results,
+    start,
+)
 
 DOC = REPO_ROOT / "docs" / "reliability.md"
-START = "<!-- hostile-live:start -->"
-END = "<!-- hostile-live:end -->"
 AGENTS = {
     "go": ["/usr/bin/serf", "agent"],
     "py": [str(REPO_ROOT / ".venv" / "bin" / "serf"), "agent"],
@@ -113,7 +120,7 @@ def try_one(kind: str, sample: Sample, workdir: Path) -> Outcome:
         proc.wait(timeout=10)
 
 
-def render(results: dict[str, list[Outcome]]) -> str:
+def render(results: dict[str, list[Outcome]], run_info: Run, raw: Path | None) -> str:
     kinds = list(results)
     header = "| input | channel | " + " | ".join(f"{k} agent" for k in kinds) + " |"
     lines = [header, "|---|---|" + "---|" * len(kinds)]
@@ -124,34 +131,44 @@ def render(results: dict[str, list[Outcome]]) -> str:
             o = results[kind][i]
             cells.append(("survived, " if o.survived else "**died**: ") + o.detail)
         lines.append(f"| `{outcome.sample}` | {outcome.channel} | " + " | ".join(cells) + " |")
+    died = {k: sum(1 for o in v if not o.survived) for k, v in results.items()}
+    lines += [
+        "",
+        "Died: " + "; ".join(f"{k} agent {n} of {len(results[k])}" for k, n in died.items()) + ".",
+        "",
+        provenance_block(run_info, raw),
+    ]
     return "\n".join(lines)
-
-
-def write_doc(block: str) -> None:
-    text = DOC.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{START}\n{block}\n{END}{tail}")
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agent", choices=["go", "py", "both"], default="both")
-    parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="only the first N inputs (a smoke run; 0: all)"
+    )
+    add_output_args(parser)
     args = parser.parse_args(argv)
     kinds = ["go", "py"] if args.agent == "both" else [args.agent]
     results: dict[str, list[Outcome]] = {}
+    inputs = hostile_inputs()
+    if args.limit:
+        inputs = inputs[: args.limit]
+    run_info = start("hostile-live")
     with tempfile.TemporaryDirectory(prefix="pyserf-hostile-") as tmp:
         for kind in kinds:
             results[kind] = []
-            for sample in hostile_inputs():
+            for sample in inputs:
                 outcome = try_one(kind, sample, Path(tmp))
                 print(f"{kind} {sample.name}: {outcome}", file=sys.stderr, flush=True)
                 results[kind].append(outcome)
-    block = render(results)
+    run_info.finish()
+    params = {"agents": kinds, "inputs": len(inputs)}
+    raw = save_results(run_info, results, parameters=params, results_dir=args.results_dir)
+    block = render(results, run_info, raw)
     print(block)
     if not args.no_doc:
-        write_doc(block)
+        replace_blocks(DOC, {"hostile-live": block})
     return 0 if all(o.survived for o in results.get("py", [])) else 1
 
 

@@ -12,7 +12,8 @@ docs/reliability.md) the same targets run under coverage-guided libFuzzer instea
 
 An input is a *finding* when its target raises anything other than the documented error. The
 results (inputs per target, findings, peak RSS, the long-lived node's member and drop counts)
-are printed as JSON and written into docs/reliability.md between the ``fuzz-results`` markers.
+are printed as JSON, saved with their provenance to ``benchmarks/results/fuzz-<date>-<commit>.json``
+and written into docs/reliability.md between the ``fuzz-results`` markers (``--no-doc``: not).
 """
 
 from __future__ import annotations
@@ -33,10 +34,16 @@ from pathlib import Path
 from benchmarks.fuzz.agent_targets import CONFIG_SEEDS, config_target, load_rpc_seeds, rpc_target
 from benchmarks.fuzz.corpus import REPO_ROOT, chunked, hostile_inputs, load_seeds, mutate
 from benchmarks.fuzz.targets import NodeTarget, packet_target, stream_target
+from benchmarks.provenance import (
+    Run,
+    add_output_args,
+    provenance_block,
+    replace_blocks,
+    save_results,
+    start,
+)
 
 DOC = REPO_ROOT / "docs" / "reliability.md"
-START = "<!-- fuzz-results:start -->"
-END = "<!-- fuzz-results:end -->"
 
 
 @dataclass
@@ -190,11 +197,11 @@ def run_atheris(total: int, seed: int) -> None:
     atheris.Fuzz()
 
 
-def render(report: Report) -> str:
+def render(report: Report, run_info: Run, raw: Path | None) -> str:
     """The markdown block written into docs/reliability.md."""
     lines = [
-        f"Last run: {report.inputs:,} inputs, engine `{report.engine}`, seed {report.seed}, "
-        f"{report.seconds:.0f} s on this machine; **{report.findings} findings**; "
+        f"{report.inputs:,} inputs, engine `{report.engine}`, seed {report.seed}, "
+        f"{report.seconds:.0f} s; **{report.findings} findings**; "
         f"peak RSS {report.peak_rss_mib} MiB.",
         "",
         "| target | inputs | findings |",
@@ -208,17 +215,10 @@ def render(report: Report) -> str:
         f"{report.node_members} member(s) in its table, {report.node_dropped:,} inputs counted as "
         f"dropped, and {'still answered' if report.node_answers_ping else 'did NOT answer'} "
         "a ping.",
+        "",
+        provenance_block(run_info, raw),
     ]
     return "\n".join(lines)
-
-
-def write_doc(report: Report) -> None:
-    text = DOC.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"{DOC} lacks the {START} / {END} markers")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{START}\n{render(report)}\n{END}{tail}")
 
 
 def main(argv: list[str]) -> int:
@@ -226,18 +226,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--inputs", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--engine", choices=["mutation", "atheris"], default="mutation")
-    parser.add_argument("--no-doc", action="store_true", help="do not update the docs page")
+    add_output_args(parser)
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)
     if args.engine == "atheris":
         run_atheris(args.inputs, args.seed)
         return 0
+    run_info = start("fuzz")
     report = run_mutation(args.inputs, args.seed)
+    run_info.finish()
     out = asdict(report)
     out["findings"] = report.findings
     print(json.dumps(out, indent=2))
+    params = {"inputs": args.inputs, "seed": args.seed, "engine": args.engine}
+    raw = save_results(run_info, out, parameters=params, results_dir=args.results_dir)
+    block = render(report, run_info, raw)
+    print(block)
     if not args.no_doc:
-        write_doc(report)
+        replace_blocks(DOC, {"fuzz-results": block})
     return 1 if report.findings else 0
 
 

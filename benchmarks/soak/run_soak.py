@@ -7,7 +7,8 @@ Same scenarios as ``tests/faults`` (``tests/faults/scenarios.py``) with the dura
 reliability issue: 10% loss on every link for 5 minutes with 8 agents (and a second, harsher
 loss level), a 3 s pause, a 4/4 partition held for 60 s, kill -9 of 3 agents, and a storm of
 1,000 events and 100 concurrent queries. Each runs on Go-only, Python-only and mixed clusters.
-Results are printed and written into docs/reliability.md between the ``soak-results`` markers.
+Results are printed, saved with their provenance to ``benchmarks/results/soak-<date>-<commit>.json``
+and written into docs/reliability.md between the ``soak-results`` markers (``--no-doc``: not).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from benchmarks.provenance import (
+    Run,
+    add_output_args,
+    provenance_block,
+    replace_blocks,
+    save_results,
+    start,
+)
 from tests.faults.cluster import GO, PY, AgentKind, Cluster, running_cluster
 from tests.faults.netlab import sweep_stale
 from tests.faults.scenarios import (
@@ -33,8 +42,6 @@ from tests.faults.scenarios import (
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOC = REPO_ROOT / "docs" / "reliability.md"
-START = "<!-- soak-results:start -->"
-END = "<!-- soak-results:end -->"
 MIXES: dict[str, tuple[AgentKind, ...]] = {"go": (GO,), "py": (PY,), "mixed": (GO, PY)}
 
 
@@ -128,8 +135,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--loss-seconds", type=float, default=300.0)
     parser.add_argument("--loss-levels", type=float, nargs="+", default=[0.10, 0.20])
     parser.add_argument("--partition-seconds", type=float, default=60.0)
-    parser.add_argument("--no-doc", action="store_true")
+    add_output_args(parser)
     args = parser.parse_args(argv)
+    run_info = start("soak")
     sweep_stale()
     mixes = list(MIXES) if args.mix == "all" else [args.mix]
     plan: list[tuple[str, int, Callable[[Cluster], tuple[bool, str]]]] = []
@@ -157,26 +165,30 @@ def main(argv: list[str]) -> int:
             row = Row(name, mix, ok, text, time.monotonic() - started)
             print(f"{row}", file=sys.stderr, flush=True)
             rows.append(row)
-    block = render(rows)
+    run_info.finish()
+    params = {k: v for k, v in vars(args).items() if k != "results_dir"}
+    raw = save_results(run_info, rows, parameters=params, results_dir=args.results_dir)
+    block = render(rows, run_info, raw)
     print(block)
     if not args.no_doc:
-        write_doc(block)
+        replace_blocks(DOC, {"soak-results": block})
     return 0 if all(r.passed for r in rows) else 1
 
 
-def render(rows: list[Row]) -> str:
-    lines = ["| scenario | cluster | result | numbers |", "|---|---|---|---|"]
+def render(rows: list[Row], run_info: Run, raw: Path | None) -> str:
+    lines = ["| scenario | cluster | result | numbers | s |", "|---|---|---|---|---:|"]
     for r in rows:
         verdict = "pass" if r.passed else "**FAIL**"
-        lines.append(f"| {r.scenario} | {r.mix} | {verdict} | {r.numbers} |")
+        lines.append(f"| {r.scenario} | {r.mix} | {verdict} | {r.numbers} | {r.seconds:.0f} |")
+    failed = [f"{r.scenario} ({r.mix})" for r in rows if not r.passed]
+    lines += [
+        "",
+        f"{len(rows) - len(failed)} of {len(rows)} runs passed"
+        + (f"; failed: {', '.join(failed)}." if failed else "."),
+        "",
+        provenance_block(run_info, raw),
+    ]
     return "\n".join(lines)
-
-
-def write_doc(block: str) -> None:
-    text = DOC.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{START}\n{block}\n{END}{tail}")
 
 
 if __name__ == "__main__":

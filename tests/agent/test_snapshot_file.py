@@ -1,4 +1,4 @@
-"""The snapshot file: appends, private mode, bounded size, atomic compaction, torn lines."""
+"""The snapshot file: appends, private mode, the core's compactions done atomically, torn lines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import os
 import stat
 from pathlib import Path
 
-from serf_agent.snapshot_file import SnapshotFile, previously_failed
-from serf_proto.serf.snapshot import SNAPSHOT_SIZE_LIMIT, PreviousNode, parse_snapshot
+from serf_agent.snapshot_file import SnapshotFile
+from serf_proto.serf.snapshot import SNAPSHOT_SIZE_LIMIT, Snapshotter, parse_snapshot
+from serf_proto.types import Address
 
 
 def test_records_are_appended_one_per_line_in_a_private_file(tmp_path: Path) -> None:
@@ -44,23 +45,28 @@ def test_a_torn_last_record_is_dropped_before_new_records(tmp_path: Path) -> Non
     assert recovered.alive == ()  # the torn record is dropped, not trusted
 
 
-def test_the_file_stays_bounded_by_compacting_atomically(tmp_path: Path) -> None:
+def test_the_file_stays_bounded_by_the_cores_compactions_done_atomically(tmp_path: Path) -> None:
     path = tmp_path / "snap"
     snap = SnapshotFile(str(path))
-    snap.open()
+    snapshotter = Snapshotter.resume(parse_snapshot(snap.open()))
     line = 0
     while snap.compactions == 0:
         line += 1
-        snap.append([f"alive: node-{line % 5} 127.0.0.1:{7000 + line % 5}", f"clock: {line}"])
-        snap.append([f"event-clock: {line}"])
+        for update in (
+            snapshotter.record_join(
+                f"node-{line % 5}", Address("127.0.0.1", 7000 + line % 5), line
+            ),
+            snapshotter.record_user_event(line),
+        ):
+            snap.write(update.lines, compact=update.compact)
     assert os.path.getsize(path) < SNAPSHOT_SIZE_LIMIT
     assert not (tmp_path / "snap.compact").exists()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     recovered = parse_snapshot(path.read_text())
-    assert recovered.clock == line
+    assert recovered.clock == line - 1
     assert recovered.event_clock == line
     assert {p.name for p in recovered.alive} == {f"node-{i}" for i in range(5)}
-    snap.append(["query-clock: 9"])  # still appends after the rename
+    snap.write(["query-clock: 9"])  # still appends after the rename
     snap.close()
     assert parse_snapshot(path.read_text()).query_clock == 9
 
@@ -76,12 +82,3 @@ def test_a_core_decided_compaction_replaces_the_file(tmp_path: Path) -> None:
     assert path.read_text() == (
         "alive: a 127.0.0.1:1\nclock: 3\nevent-clock: 0\nquery-clock: 0\nclock: 4\n"
     )
-
-
-def test_failed_members_are_remembered_for_rejoin_failed() -> None:
-    text = (
-        "alive: a 127.0.0.1:1\nalive: b 127.0.0.1:2\nalive: c 127.0.0.1:3\n"
-        "not-alive: b\nnot-alive: c\nalive: c 127.0.0.1:4\n"
-    )
-    assert previously_failed(text) == [PreviousNode("b", "127.0.0.1:2")]
-    assert previously_failed(text + "leave\n") == []

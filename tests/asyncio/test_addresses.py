@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import pytest
 from serf_asyncio.addresses import (
     AddressError,
     advertise_address,
     first_private_address,
-    interface_ipv4_addresses,
+    interface_addresses,
     resolve,
     split_host_port,
 )
-from serf_asyncio.runner import run
 from serf_proto.types import Address
+
+from tests.asyncio.conftest import Runner
 
 
 @pytest.mark.parametrize(
@@ -66,14 +70,31 @@ def test_a_specific_bind_address_is_advertised_as_is() -> None:
     assert advertise_address("::1", 7000) == Address("::1", 7000)
 
 
-def test_the_host_interfaces_include_loopback_and_the_private_choice_is_one_of_them() -> None:
-    found = interface_ipv4_addresses()
-    assert found
+def test_every_address_of_every_interface_is_listed_ipv4_first() -> None:
+    found = interface_addresses()
+    assert "127.0.0.1" in found
+    versions = [ipaddress.ip_address(ip).version for ip in found]
+    assert versions == sorted(versions)
+    assert all("%" not in ip for ip in found)
     choice = first_private_address()
-    assert choice is None or choice in found or ":" in choice
+    assert choice is None or choice in found
+    if socket.has_ipv6 and any(v == 6 for v in versions):
+        assert "::1" in found
 
 
-def test_join_targets_resolve_literals_directly_and_names_through_the_resolver() -> None:
+def test_one_interfaces_addresses_and_an_unknown_interface_is_an_error() -> None:
+    loopback = next(
+        name for _, name in socket.if_nameindex() if "127.0.0.1" in interface_addresses(name)
+    )
+    assert "127.0.0.1" in interface_addresses(loopback)
+    assert set(interface_addresses(loopback)) <= set(interface_addresses())
+    with pytest.raises(AddressError, match="no such network interface"):
+        interface_addresses("no-such-if0")
+
+
+def test_join_targets_resolve_literals_directly_and_names_through_the_resolver(
+    run_on_loop: Runner,
+) -> None:
     async def body() -> None:
         assert await resolve("127.0.0.1:1234") == [Address("127.0.0.1", 1234)]
         assert await resolve("[::1]") == [Address("::1", 7946)]
@@ -81,4 +102,4 @@ def test_join_targets_resolve_literals_directly_and_names_through_the_resolver()
         with pytest.raises(AddressError, match="lookup"):
             await resolve("no-such-host.invalid")
 
-    run(body())
+    run_on_loop(body())

@@ -6,11 +6,12 @@ import asyncio
 import queue
 from collections.abc import Callable
 
-from serf_asyncio import SerfNode, node_config, run
+from serf_asyncio import SerfNode, node_config
 from serf_proto.events import MemberEvent, Query, UserEvent
 from serf_proto.types import Member, MemberStatus
 
 from examples.threaded_node import ThreadedNode
+from tests.asyncio.conftest import Runner
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -31,7 +32,7 @@ async def next_event_of(
                 return event
 
 
-def test_a_threaded_node_and_asyncio_nodes_form_one_cluster() -> None:
+def test_a_threaded_node_and_asyncio_nodes_form_one_cluster(run_on_loop: Runner) -> None:
     async def body() -> None:
         a = SerfNode(node_config("async-a", bind="127.0.0.1:0", profile="local"))
         b = SerfNode(node_config("async-b", bind="127.0.0.1:0", profile="local"))
@@ -77,4 +78,4 @@ def test_a_threaded_node_and_asyncio_nodes_form_one_cluster() -> None:
             finally:
                 await asyncio.to_thread(threaded.stop)
 
-    run(body())
+    run_on_loop(body())

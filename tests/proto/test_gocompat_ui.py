@@ -21,7 +21,7 @@ def test_a_basic_ui_writes_every_kind_on_stdout_and_flag_text_on_stderr() -> Non
 
 def test_a_prefixed_ui_prefixes_the_first_line_and_leaves_empty_messages_bare() -> None:
     out = io.BytesIO()
-    ui = Ui.prefixed(out)
+    ui = Ui.prefixed(out, io.BytesIO())
     ui.output("Starting Serf agent...")
     ui.info("Node name: 'a'")
     ui.error("bad\nsecond line")
@@ -33,13 +33,13 @@ def test_a_prefixed_ui_prefixes_the_first_line_and_leaves_empty_messages_bare() 
 
 def test_undecodable_bytes_are_written_back_unchanged() -> None:
     out = io.BytesIO()
-    Ui(out).output(b"caf\xe9".decode("utf-8", "surrogateescape"))
+    Ui(out, io.BytesIO()).output(b"caf\xe9".decode("utf-8", "surrogateescape"))
     assert out.getvalue() == b"caf\xe9\n"
 
 
 def test_only_the_agent_ui_ignores_a_closed_stream() -> None:
     closed = io.BytesIO()
     closed.close()
-    Ui.prefixed(closed).output("lost")  # no exception: the agent keeps running
+    Ui.prefixed(closed, closed).output("lost")  # no exception: the agent keeps running
     with pytest.raises(ValueError):
-        Ui(closed).output("lost")
+        Ui(closed, closed).output("lost")

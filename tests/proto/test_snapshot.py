@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from serf_proto.serf.snapshot import (
     compaction_threshold,
     parse_address,
     parse_snapshot,
+    rejoin_order,
     should_compact,
 )
 from serf_proto.types import Address
@@ -58,7 +60,7 @@ def test_a_torn_last_line_comments_and_old_coordinates_are_ignored() -> None:
     assert state.clock == 4
     assert state.alive == (PreviousNode("x", "10.0.0.1:7946"),)
     assert state.warnings == ()
-    assert state.size == len(text)
+    assert state.size == len(text) - len("clock: 9")  # the torn record is not counted
 
 
 def test_garbage_lines_are_skipped_with_a_warning() -> None:
@@ -139,3 +141,55 @@ def test_a_log_past_the_threshold_is_replaced_by_its_compacted_form() -> None:
     assert snap.offset == sum(len(line) + 1 for line in second.lines)
     again = parse_snapshot("\n".join(second.lines) + "\n")
     assert (again.clock, again.event_clock, again.query_clock) == (8, 2, 3)
+
+
+def test_members_seen_alive_then_lost_are_remembered_as_failed_until_they_return() -> None:
+    text = (
+        "alive: a 10.0.0.1:7946\nalive: b 10.0.0.2:7946\nalive: c 10.0.0.3:7946\n"
+        "not-alive: a\nnot-alive: b\nalive: b 10.0.0.9:7946\nnot-alive: ghost\n"
+    )
+    state = parse_snapshot(text)
+    assert state.failed == (PreviousNode("a", "10.0.0.1:7946", failed=True),)
+    assert sorted(p.name for p in state.alive) == ["b", "c"]
+    assert parse_snapshot(text + "leave\n").failed == ()
+    assert parse_snapshot(text + "leave\n", rejoin_after_leave=True).failed == state.failed
+
+
+def test_the_rejoin_order_shuffles_alive_members_then_failed_ones_never_ourselves() -> None:
+    state = RecoveredState(
+        alive=tuple(
+            PreviousNode(n, f"10.0.0.{i}:1") for i, n in enumerate(["a", "b", "me", "c", "d"])
+        ),
+        failed=tuple(PreviousNode(n, f"10.0.1.{i}:1", failed=True) for i, n in enumerate("xyz")),
+    )
+    plain = rejoin_order(state, "me", random.Random(1))
+    assert sorted(p.name for p in plain) == ["a", "b", "c", "d"]
+    both = rejoin_order(state, "me", random.Random(1), include_failed=True)
+    assert both[:4] == plain
+    assert sorted(p.name for p in both[4:]) == ["x", "y", "z"]
+    assert all(p.failed for p in both[4:])
+    # Go draws the same shuffle of the alive members whether or not failed ones follow.
+    orders = {tuple(p.name for p in rejoin_order(state, "me", random.Random(s))) for s in range(20)}
+    assert len(orders) > 1
+
+
+def test_a_snapshotting_node_emits_the_compacted_log_once_it_outgrows_the_threshold() -> None:
+    from serf_proto.events import SnapshotAppend
+    from serf_proto.serf import SerfConfig, SerfNode
+
+    alive = tuple(PreviousNode(f"n{i}", f"10.0.{i // 200}.{i % 200}:7946") for i in range(3))
+    start = RecoveredState(clock=5, alive=alive, size=SNAPSHOT_SIZE_LIMIT - 10)
+    config = SerfConfig.build("me", bind=("127.0.0.1", 7946), snapshot=True)
+    node = SerfNode(config, now=0.0, rng=random.Random(1), recovered=start)
+    appends = [o for o in node.take_outputs() if isinstance(o, SnapshotAppend)]
+    t = 0.0
+    while not any(a.compact for a in appends) and t < 10.0:
+        t += 0.5
+        node.handle_timer(t)
+        appends += [o for o in node.take_outputs() if isinstance(o, SnapshotAppend)]
+    compacted = next(a for a in appends if a.compact)
+    assert not any(a.compact for a in appends[: appends.index(compacted)])
+    alive_names = {ln.split()[1] for ln in compacted.lines if ln.startswith("alive: ")}
+    assert alive_names == {"me", "n0", "n1", "n2"}
+    assert compacted.lines[-3].startswith("clock: ")
+    assert compacted.lines[-2:] == ("event-clock: 0", "query-clock: 0")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from serf_proto.config import MemberlistConfig
 from serf_proto.events import MemberEvent, MemberEventType, UserEvent
 from serf_proto.serf import RecoveredState, SerfConfig, SerfNode
 from serf_proto.sim.world import NodeFactory, SimNode, World
@@ -27,12 +26,9 @@ def serf_factory(
 
     def make(world: World, name: str, addr: Address, rng: random.Random, now: float) -> SimNode:
         serf_name = (node_names or {}).get(name, name)
-        mcfg = MemberlistConfig.profile(
-            profile, serf_name, bind_addr=addr.host, bind_port=addr.port, **(ml or {})
-        )
         values = dict(overrides)
         values.update((per_node or {}).get(name, {}))
-        config = SerfConfig(memberlist=mcfg, **values)
+        config = SerfConfig.build(serf_name, profile=profile, bind=addr, memberlist=ml, **values)
         state = (recovered or {}).pop(name, None)
         return SerfNode(config, now=now, rng=rng, entropy=rng.randbytes, recovered=state)
 

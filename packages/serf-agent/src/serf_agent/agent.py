@@ -1,19 +1,18 @@
 """The ``Agent``: one Serf node on asyncio sockets, with handlers, snapshot, keyring and servers.
 
-The agent owns the node's files and processes and answers the RPC and HTTP servers through the
-``AgentBackend`` protocol. Its parts, in the order ``start`` wires them:
+The agent is a ``serf_asyncio.SerfNode`` plus the file and process work around it, and answers
+the RPC and HTTP servers through the ``AgentBackend`` protocol. Its parts, in the order
+``start`` wires them:
 
-* the snapshot file (``snapshot_file``): read for the node's recovered clocks and members,
-  then fed with the ``SnapshotAppend`` records the core emits;
-* the Serf core (``serf_proto.serf.SerfNode``) bound to UDP and TCP by
-  ``serf_asyncio.transport.Transport``; every non-I/O output comes back to ``_on_output``:
-  operation results complete the futures of the coroutines that started them, events go to
-  the RPC stream listeners, the metrics and the handler runner, keyring changes rewrite the
-  keyring file;
+* the snapshot file (``snapshot_file``): its text is parsed for the node's recovered clocks and
+  members (the node rejoins them itself), then the ``SnapshotAppend`` outputs are written to it;
+* the node, built from the agent's settings with ``SerfConfig.build``; its output listener
+  (``_on_output``) passes events to the RPC stream listeners, the metrics and the handler
+  runner, writes snapshot records and keyring changes, and stops the agent on ``NodeShutdown``;
 * the handler runner (``handlers``), which never blocks the node;
 * the RPC server, the optional HTTP endpoint and mDNS discovery.
 
-Everything runs on one event loop; the core is only touched from it.
+Everything runs on one event loop.
 """
 
 from __future__ import annotations
@@ -21,37 +20,32 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import dataclasses
 import ipaddress
 import json
 import logging
 import os
-import random
 import socket
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
-from serf_proto.config import MemberlistConfig
-from serf_proto.errors import SerfError
-from serf_proto.events import (
-    JoinCompleted,
+from serf_asyncio import (
+    AddressError,
+    JoinError,
     KeyOpCompleted,
     KeyringChanged,
-    LeaveCompleted,
+    LeaveError,
     MemberEvent,
     NodeShutdown,
+    NodeStopped,
     Query,
-    QueryAck,
-    QueryDone,
-    QueryResponse,
+    RecoveredState,
+    SerfNode,
     SnapshotAppend,
     UserEvent,
+    parse_snapshot,
 )
+from serf_proto.errors import SerfError
 from serf_proto.gocompat import join_host_port, split_host_port
-from serf_proto.serf.config import SerfConfig
-from serf_proto.serf.node import SerfNode
-from serf_proto.serf.query import INTERNAL_QUERY_PREFIX, QueryParams
-from serf_proto.serf.snapshot import PreviousNode, RecoveredState, parse_address, parse_snapshot
 from serf_proto.types import Address, Member
 from serf_proto.wire import Coordinate
 
@@ -70,13 +64,15 @@ from serf_agent.keyring_file import StartupState, write_keyring, write_tags
 from serf_agent.logging_setup import AgentLogging
 from serf_agent.metrics import Metrics, mirror_core_stats
 from serf_agent.rpc.stats import runtime_section
-from serf_agent.settings import NetworkSettings, private_address
-from serf_agent.snapshot_file import SnapshotFile, previously_failed
+from serf_agent.settings import NetworkSettings, node_config
+from serf_agent.snapshot_file import SnapshotFile
 
 logger = logging.getLogger("serf_agent.agent")
 
 #: The RPC server's default port when ``rpc_addr`` has none.
 DEFAULT_RPC_PORT = 7373
+
+T = TypeVar("T")
 
 
 class AgentStartError(Exception):
@@ -123,14 +119,11 @@ class Agent:
         self._handler_specs = list(handlers)
         self._startup_handlers = list(handlers)
         self._state = state
-        self._core: SerfNode | None = None
-        self._transport: Any = None
+        self._node: SerfNode | None = None
         self._runner: HandlerRunner | None = None
         self._snapshot: SnapshotFile | None = None
         self._listeners: dict[int, EventListener] = {}
         self._next_listener = 0
-        self._ops: dict[int, asyncio.Future[Any]] = {}
-        self._queries: dict[int, asyncio.Queue[QueryRecord | None]] = {}
         self._rpc: Any = None
         self._http: Any = None
         self._discovery: Any = None
@@ -151,117 +144,74 @@ class Agent:
     @property
     def encrypted(self) -> bool:
         """Whether gossip is encrypted."""
-        if self._core is not None:
-            return self._core.encryption_enabled()
+        if self._node is not None and self._node.running:
+            return self._node.encrypted()
         return bool(self._state.keys)
 
     @property
-    def core(self) -> SerfNode:
-        """The Serf core (after ``start``)."""
-        if self._core is None:
+    def node(self) -> SerfNode:
+        """The running node (after ``start``)."""
+        if self._node is None or not self._node.running:
             raise BackendError("agent is not running")
-        return self._core
+        return self._node
 
-    def _now(self) -> float:
-        if self._transport is not None:
-            return float(self._transport.now())
-        return asyncio.get_running_loop().time()
+    async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
+        """Run a node command; the node's errors become ``BackendError`` with their text."""
+        try:
+            return await command()
+        except (SerfError, LeaveError, NodeStopped, ValueError) as exc:
+            raise BackendError(str(exc)) from None
 
-    def _pump(self) -> None:
-        if self._transport is not None:
-            self._transport.pump()
+    def _do(self, command: Callable[[SerfNode], object]) -> None:
+        """Run a synchronous node command, translating its errors like :meth:`_call`."""
+        try:
+            command(self.node)
+        except (SerfError, NodeStopped, ValueError) as exc:
+            raise BackendError(str(exc)) from None
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _serf_config(self) -> SerfConfig:
-        config, network = self.config, self.network
-        ml_overrides: dict[str, Any] = {
-            "bind_addr": network.bind_host,
-            "bind_port": network.bind_port,
-            "enable_compression": config.enable_compression,
-        }
-        if network.advertise_host is not None:
-            ml_overrides["advertise_addr"] = network.advertise_host
-            ml_overrides["advertise_port"] = network.advertise_port or 0
-        elif network.bind_host in ("0.0.0.0", "::"):
-            private = private_address()
-            if private is None:
-                raise AgentStartError(
-                    "Error creating Serf: Failed to create memberlist: "
-                    "No private IP address found, and explicit IP not provided"
-                )
-            ml_overrides["advertise_addr"] = private
-        if config.label:
-            ml_overrides["label"] = config.label
-        memberlist = MemberlistConfig.profile(network.profile, config.node_name, **ml_overrides)
-        overrides: dict[str, Any] = {
-            "tags": dict(self._state.tags),
-            "protocol_version": config.protocol,
-            "keys": tuple(self._state.keys),
-            "broadcast_timeout": config.broadcast_timeout,
-            "enable_name_conflict_resolution": not config.disable_name_resolution,
-            "rejoin_after_leave": config.rejoin_after_leave,
-            "snapshot": bool(config.snapshot_path),
-        }
-        if config.query_response_size_limit:
-            overrides["query_response_size_limit"] = config.query_response_size_limit
-        if config.query_size_limit:
-            overrides["query_size_limit"] = config.query_size_limit
-        if config.user_event_size_limit:
-            overrides["user_event_size_limit"] = config.user_event_size_limit
-        for key in ("reconnect_interval", "reconnect_timeout", "tombstone_timeout"):
-            if getattr(config, key):
-                overrides[key] = getattr(config, key)
-        return SerfConfig.for_agent(memberlist, **overrides)
+    def _open_snapshot(self) -> RecoveredState | None:
+        if not self.config.snapshot_path:
+            return None
+        self._snapshot = SnapshotFile(self.config.snapshot_path)
+        try:
+            text = self._snapshot.open()
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise AgentStartError(
+                "Error creating Serf: Failed to setup snapshot: failed to open snapshot: "
+                f"open {self.config.snapshot_path}: {reason[:1].lower()}{reason[1:]}"
+            ) from None
+        return parse_snapshot(text, rejoin_after_leave=self.config.rejoin_after_leave)
 
     async def start(self) -> None:
         """Open the snapshot, create the node and bind gossip; raises :class:`AgentStartError`."""
-        from serf_asyncio.transport import Transport
-
         self._stopped = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        recovered: RecoveredState | None = None
-        failed: list[PreviousNode] = []
-        if self.config.snapshot_path:
-            self._snapshot = SnapshotFile(
-                self.config.snapshot_path, rejoin_after_leave=self.config.rejoin_after_leave
-            )
-            try:
-                text = self._snapshot.open()
-            except OSError as exc:
-                reason = os.strerror(exc.errno) if exc.errno else str(exc)
-                raise AgentStartError(
-                    "Error creating Serf: Failed to setup snapshot: failed to open snapshot: "
-                    f"open {self.config.snapshot_path}: {reason[:1].lower()}{reason[1:]}"
-                ) from None
-            recovered = parse_snapshot(text, rejoin_after_leave=self.config.rejoin_after_leave)
-            if self.config.rejoin_failed:
-                failed = [p for p in previously_failed(text) if p.name != self.config.node_name]
+        recovered = self._open_snapshot()
         try:
-            serf_config = self._serf_config()
+            serf_config = node_config(self.config, self.network, self._state)
         except (ValueError, SerfError) as exc:
             raise AgentStartError(f"Error creating Serf: {exc}") from None
         logger.info("Serf agent starting")
-        own_rejoin = self.config.rejoin_failed and recovered is not None
-        core_recovered = (
-            dataclasses.replace(recovered, alive=()) if own_rejoin and recovered else recovered
-        )
-        self._core = SerfNode(
-            serf_config, now=loop.time(), rng=random.Random(), recovered=core_recovered
-        )
-        self._transport = Transport(self._core, self._on_output)
+        node = SerfNode(serf_config, recovered=recovered, leave_on_exit=False)
+        node.add_output_listener(self._on_output)
+        host, port = self.network.bind_host, self.network.bind_port
         try:
-            bound = await self._transport.start(self.network.bind_host, self.network.bind_port)
+            await node.start()
+        except AddressError as exc:
+            raise AgentStartError(
+                f"Error creating Serf: Failed to create memberlist: {exc}"
+            ) from None
         except OSError as exc:
-            self._core = None
-            host, port = self.network.bind_host, self.network.bind_port
             raise AgentStartError(
                 "Error creating Serf: Failed to create memberlist: Could not set up network "
                 f'transport: failed to obtain an address: Failed to start TCP listener on "{host}" '
                 f"port {port}: "
                 f"listen tcp {join_host_port(host, port)}: {_bind_error(exc)}"
             ) from None
-        self.bind_display = join_host_port(self.network.bind_host, bound.port)
+        self._node = node
+        self.bind_display = join_host_port(host, node.bind_address.port)
         self._runner = HandlerRunner(
             self._handler_specs,
             self._self_info,
@@ -275,8 +225,6 @@ class Agent:
                 logger.warning(
                     "%s is not supported and is ignored; serve metrics with -http-addr", key
                 )
-        if own_rejoin and recovered is not None:
-            self._spawn(self._rejoin(list(recovered.alive), failed))
 
     async def start_rpc(self) -> None:
         """Listen for RPC clients on ``rpc_addr``; raises :class:`AgentStartError`."""
@@ -312,7 +260,7 @@ class Agent:
             return
         from serf_agent.discovery import MdnsDiscovery
 
-        local = self.core.local_member().addr
+        local = self.node.local_member().addr
         interface_ip = self.network.bind_host if self.config.interface else None
         discovery = MdnsDiscovery(
             self.config.discover,
@@ -351,21 +299,13 @@ class Agent:
         if self._discovery is not None:
             with contextlib.suppress(Exception):
                 await self._discovery.close()
-        if self._core is not None and self._transport is not None:
+        if self._node is not None:
             with contextlib.suppress(Exception):
-                self._core.shutdown(self._now())
-                self._pump()
-            with contextlib.suppress(Exception):
-                await self._transport.close()
+                await self._node.shutdown()
         if self._runner is not None:
             await self._runner.close()
         for task in list(self._tasks):
             task.cancel()
-        for fut in self._ops.values():
-            if not fut.done():
-                fut.set_exception(BackendError("agent is shutting down"))
-        for queue in self._queries.values():
-            queue.put_nowait(None)
         if self._snapshot is not None:
             self._snapshot.close()
         logger.info("shutdown complete")
@@ -375,24 +315,9 @@ class Agent:
     # ------------------------------------------------------------------ outputs of the core
 
     def _on_output(self, out: object) -> None:
-        if isinstance(out, JoinCompleted | LeaveCompleted | KeyOpCompleted):
-            fut = self._ops.pop(out.op, None)
-            if fut is not None and not fut.done():
-                fut.set_result(out)
-        elif isinstance(out, QueryAck | QueryResponse):
-            queue = self._queries.get(out.qid)
-            if queue is not None:
-                queue.put_nowait(out)
-        elif isinstance(out, QueryDone):
-            done = self._queries.pop(out.qid, None)
-            if done is not None:
-                done.put_nowait(None)
-        elif isinstance(out, SnapshotAppend):
+        if isinstance(out, SnapshotAppend):
             if self._snapshot is not None:
-                if getattr(out, "compact", False):
-                    self._snapshot.replace(out.lines)
-                else:
-                    self._snapshot.append(out.lines)
+                self._snapshot.write(out.lines, compact=out.compact)
         elif isinstance(out, KeyringChanged):
             self._keyring_changed(out.keys)
         elif isinstance(out, NodeShutdown):
@@ -402,8 +327,6 @@ class Agent:
             self._deliver(out)
 
     def _deliver(self, event: AgentEvent) -> None:
-        if isinstance(event, Query) and event.name.startswith(INTERNAL_QUERY_PREFIX):
-            return
         logger.info("Received event: %s", go_event_text(event))
         self.metrics.inc("serf_events_total", type=event_type(event))
         for listener in list(self._listeners.values()):
@@ -434,39 +357,33 @@ class Agent:
             stream.flush()
 
     def _self_info(self) -> tuple[str, Mapping[str, str]]:
-        if self._core is None:
+        if self._node is None or not self._node.running:
             return self.config.node_name, dict(self._state.tags)
-        return self.config.node_name, self._core.tags
+        return self.config.node_name, self._node.local_member().tags
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _operation(self, op: int) -> asyncio.Future[Any]:
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._ops[op] = fut
-        self._pump()
-        return fut
-
     # ------------------------------------------------------------------ reads (AgentBackend)
 
     def members(self) -> list[Member]:
         """Every known member."""
-        return self.core.members()
+        return self.node.members()
 
     def local_member(self) -> Member:
         """This agent's member record."""
-        return self.core.local_member()
+        return self.node.local_member()
 
     def stats(self) -> dict[str, dict[str, str]]:
         """Go's ``Agent.Stats()`` sections, every value a string."""
-        core = self.core
+        node = self.node
         return {
             "agent": {"name": self.config.node_name, **agent_build_info()},
             "runtime": runtime_section(),
-            "serf": core.stats(),
-            "tags": dict(core.tags),
+            "serf": node.core.stats(),
+            "tags": dict(node.local_member().tags),
             "event_handlers": handlers_info(self._startup_handlers),
         }
 
@@ -474,8 +391,8 @@ class Agent:
         """The cached coordinate of ``node`` (ours included), or None."""
         try:
             if node == self.config.node_name:
-                return self.core.coordinate()
-            return self.core.cached_coordinate(node)
+                return self.node.coordinate()
+            return self.node.cached_coordinate(node)
         except SerfError:
             return None
 
@@ -494,14 +411,11 @@ class Agent:
         if not resolved:
             raise BackendError(multierror(errors or ["no addresses to join"]))
         try:
-            op = self.core.join(resolved, self._now(), ignore_old=not replay)
-        except SerfError as exc:
-            raise BackendError(str(exc)) from None
-        result: JoinCompleted = await self._operation(op)
-        if result.joined == 0:
-            raise BackendError(multierror([*errors, *result.errors]))
-        logger.info("joined: %d nodes", result.joined)
-        return result.joined
+            joined = await self._call(lambda: self.node.join(resolved, ignore_old=not replay))
+        except JoinError as exc:
+            raise BackendError(multierror([*errors, *exc.errors])) from None
+        logger.info("joined: %d nodes", joined)
+        return joined
 
     async def _resolve(self, text: str) -> list[Address]:
         """``host``, ``host:port`` or ``[v6]:port``; the port defaults to our bind port."""
@@ -525,23 +439,15 @@ class Agent:
         """Leave gracefully (fsyncs the snapshot's ``leave`` record)."""
         logger.info("requesting graceful leave from Serf")
         try:
-            op = self.core.leave(self._now())
-        except SerfError as exc:
-            raise BackendError(str(exc)) from None
-        result: LeaveCompleted = await self._operation(op)
-        if self._snapshot is not None:
-            self._snapshot.sync()
-        if result.error:
-            raise BackendError(result.error)
+            await self._call(self.node.leave)
+        finally:
+            if self._snapshot is not None:
+                self._snapshot.sync()
 
     async def force_leave(self, node: str, prune: bool) -> None:
         """Declare ``node`` left; ``prune`` forgets it."""
         logger.info("Force leaving node: %s", node)
-        try:
-            self.core.force_leave(node, prune, self._now())
-        except SerfError as exc:
-            raise BackendError(str(exc)) from None
-        self._pump()
+        self._do(lambda n: n.force_leave(node, prune=prune))
 
     async def user_event(self, name: str, payload: bytes, coalesce: bool) -> None:
         """Fire a user event."""
@@ -551,12 +457,8 @@ class Agent:
             "true" if coalesce else "false",
             json.dumps(payload.decode("utf-8", "replace"), ensure_ascii=False),
         )
-        try:
-            self.core.user_event(name, payload, coalesce, self._now())
-        except SerfError as exc:
-            raise BackendError(str(exc)) from None
+        self._do(lambda n: n.user_event(name, payload, coalesce=coalesce))
         self.metrics.inc("serf_user_events_sent_total")
-        self._pump()
 
     async def query(
         self,
@@ -571,29 +473,23 @@ class Agent:
     ) -> AsyncIterator[QueryRecord]:
         """Start a query and return its acks and responses as they arrive."""
         try:
-            params = QueryParams(
-                filter_nodes=tuple(filter_nodes),
-                filter_tags=dict(filter_tags),
+            handle = self.node.query(
+                name,
+                payload,
+                filter_nodes=filter_nodes,
+                filter_tags=filter_tags,
                 request_ack=request_ack,
                 relay_factor=relay_factor,
                 timeout=timeout,
             )
-            qid = self.core.query(name, payload, params, self._now())
         except (SerfError, ValueError) as exc:
             raise BackendError(str(exc)) from None
-        queue: asyncio.Queue[QueryRecord | None] = asyncio.Queue()
-        self._queries[qid] = queue
         self.metrics.inc("serf_queries_sent_total")
-        self._pump()
-        return _drain(queue)
+        return aiter(handle)
 
     async def respond(self, query: Query, payload: bytes) -> None:
         """Answer a query this agent delivered."""
-        try:
-            self.core.respond(query, payload, self._now())
-        except SerfError as exc:
-            raise BackendError(str(exc)) from None
-        self._pump()
+        self._do(lambda n: n.respond(query, payload))
 
     async def _handler_respond(self, query: Query, payload: bytes) -> None:
         """A handler's answer; Go words a too-large one as a key-query failure."""
@@ -613,32 +509,21 @@ class Agent:
                 message = f"Failed to write tags file: {exc}"
                 logger.error(message)
                 raise BackendError(message) from None
-        try:
-            self.core.set_tags(tags, self._now())
-        except SerfError as exc:
-            raise BackendError(str(exc)) from None
-        self._pump()
+        self._do(lambda n: n.set_tags(tags))
 
     async def _key_op(self, kind: str, key: bytes | None) -> KeyOpCompleted:
-        core = self.core
-        now = self._now()
-        try:
-            if kind == "install":
-                logger.info("Initiating key installation")
-                op = core.install_key(key or b"", now)
-            elif kind == "use":
-                logger.info("Initiating primary key change")
-                op = core.use_key(key or b"", now)
-            elif kind == "remove":
-                logger.info("Initiating key removal")
-                op = core.remove_key(key or b"", now)
-            else:
-                logger.info("Initiating key listing")
-                op = core.list_keys(now)
-        except SerfError as exc:
-            raise BackendError(str(exc)) from None
-        result: KeyOpCompleted = await self._operation(op)
-        return result
+        node = self.node
+        if kind == "install":
+            logger.info("Initiating key installation")
+            return await self._call(lambda: node.install_key(key or b""))
+        if kind == "use":
+            logger.info("Initiating primary key change")
+            return await self._call(lambda: node.use_key(key or b""))
+        if kind == "remove":
+            logger.info("Initiating key removal")
+            return await self._call(lambda: node.remove_key(key or b""))
+        logger.info("Initiating key listing")
+        return await self._call(node.list_keys)
 
     async def install_key(self, key: bytes) -> KeyOpCompleted:
         """Install ``key`` cluster-wide."""
@@ -682,48 +567,10 @@ class Agent:
         if self._runner is not None:
             self._runner.update_specs(handlers)
 
-    # ------------------------------------------------------------------ rejoin (rejoin_failed)
-
-    async def _rejoin(self, alive: list[PreviousNode], failed: list[PreviousNode]) -> None:
-        """Rejoin previously alive members one at a time, then previously failed ones."""
-        me = self.config.node_name
-        candidates = [p for p in alive if p.name != me]
-        random.shuffle(candidates)
-        tail = list(failed)
-        random.shuffle(tail)
-        for index, previous in enumerate([*candidates, *tail]):
-            if index == len(candidates) and tail:
-                logger.info("No previously alive node answered; trying previously failed nodes")
-            try:
-                addr = parse_address(previous.addr)
-            except ValueError:
-                logger.warning("Failed to parse previous node address %s", previous)
-                continue
-            logger.info("Attempting re-join to previously known node: %s", previous)
-            try:
-                op = self.core.join([addr], self._now(), ignore_old=True)
-            except SerfError:
-                return
-            result: JoinCompleted = await self._operation(op)
-            if result.joined > 0:
-                logger.info("Re-joined to previously known node: %s", previous)
-                return
-        if candidates or tail:
-            logger.warning("Failed to re-join any previously known node")
-
     def _collect_metrics(self, metrics: Metrics) -> None:
-        """Mirror the counters the core keeps into the metrics registry (before a scrape)."""
-        core = self._core
-        if core is not None:
-            mirror_core_stats(metrics, core.memberlist.stats, core.dropped)
-
-
-async def _drain(queue: asyncio.Queue[QueryRecord | None]) -> AsyncIterator[QueryRecord]:
-    while True:
-        item = await queue.get()
-        if item is None:
-            return
-        yield item
+        """Mirror the node's cumulative counters into the metrics registry (before a scrape)."""
+        if self._node is not None and self._node.running:
+            mirror_core_stats(metrics, self._node.counters())
 
 
 def _listen_parts(address: str, default_port: int) -> tuple[str, int]:

@@ -95,7 +95,7 @@ def missing_runtime() -> str | None:
 
 def main(argv: list[str]) -> int:
     """Run ``serf agent`` with ``argv`` (the arguments after ``agent``); return the exit code."""
-    ui = Ui.prefixed()
+    ui = Ui.prefixed(sys.stdout.buffer, sys.stderr.buffer)
     if any(arg in HELP_ARGS for arg in argv):
         ui.stderr(agent_help())
         return 0
@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
         return 1
     config = loaded.config
     if config.log_json:
-        ui = JsonUi()
+        ui = JsonUi(sys.stdout.buffer, sys.stderr.buffer)
     for notice in loaded.notices:
         ui.output(notice)
     try:

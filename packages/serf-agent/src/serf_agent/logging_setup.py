@@ -135,8 +135,8 @@ class JsonUi(Ui):
     (``"Node name: 'a'"``); empty messages print nothing. stderr (help, flag errors) stays text.
     """
 
-    def __init__(self, stdout: BinaryIO | None = None) -> None:
-        super().__init__(stdout, ignore_write_errors=True)
+    def __init__(self, stdout: BinaryIO, stderr: BinaryIO) -> None:
+        super().__init__(stdout, stderr, ignore_write_errors=True)
 
     def _json(self, level: str, text: str) -> None:
         text = text.strip()

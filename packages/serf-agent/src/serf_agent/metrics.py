@@ -31,8 +31,8 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
+from serf_asyncio import NodeCounters
 from serf_proto import __version__
-from serf_proto.memberlist.stats import MemberlistStats
 
 
 class MetricType(StrEnum):
@@ -251,18 +251,11 @@ MEMBERLIST_COUNTERS: Mapping[str, str] = {
 }
 
 
-def mirror_core_stats(
-    metrics: Metrics, stats: MemberlistStats, serf_dropped: Mapping[str, int] | None = None
-) -> None:
-    """Copy the core's cumulative counters into ``metrics`` (use it inside a collector).
-
-    ``stats`` is the memberlist's ``MemberlistStats``; ``serf_dropped`` the Serf layer's
-    drop counts by reason. Drops of both layers are summed per reason.
-    """
+def mirror_core_stats(metrics: Metrics, counters: NodeCounters) -> None:
+    """Copy a node's cumulative counters (``SerfNode.counters()``) into ``metrics`` (use it
+    inside a collector): memberlist's probes, acks, suspicions, push/pulls and traffic, and the
+    drops of both layers per reason."""
     for attr, name in MEMBERLIST_COUNTERS.items():
-        metrics.set(name, getattr(stats, attr))
-    dropped: dict[str, int] = dict(stats.dropped)
-    for reason, count in (serf_dropped or {}).items():
-        dropped[reason] = dropped.get(reason, 0) + count
-    for reason, count in dropped.items():
+        metrics.set(name, getattr(counters.memberlist, attr))
+    for reason, count in counters.dropped.items():
         metrics.set("serf_packets_dropped_total", count, reason=reason)

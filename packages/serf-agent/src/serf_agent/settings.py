@@ -11,18 +11,18 @@ second and the third.
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import socket
-import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import serf_asyncio
+from serf_asyncio import SerfConfig
 from serf_proto.gocompat import (
     KEY_SIZE_ERROR,
     KEY_SIZES,
     AddrError,
     Base64Error,
-    choose_private_address,
     decode_base64,
     join_host_port,
     parse_port,
@@ -31,6 +31,9 @@ from serf_proto.gocompat import (
 
 from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
 from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
+
+if TYPE_CHECKING:  # keyring_file imports this module
+    from serf_agent.keyring_file import StartupState
 
 #: Serf protocol versions the agent accepts.
 PROTOCOL_MIN = 2
@@ -108,27 +111,10 @@ def interface_addresses(name: str) -> list[str]:
     Raises :class:`ValueError` (``route ip+net: no such network interface``) when it does not
     exist.
     """
-    if name not in {n for _i, n in socket.if_nameindex()}:
-        raise ValueError("route ip+net: no such network interface")
-    addrs: list[str] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        siocgifaddr = 0x8915
-        try:
-            packed = fcntl.ioctl(
-                sock.fileno(), siocgifaddr, struct.pack("256s", name.encode()[:15])
-            )
-            addrs.append(socket.inet_ntoa(packed[20:24]))
-        except OSError:
-            pass
     try:
-        with open("/proc/net/if_inet6", encoding="ascii") as table:
-            for line in table:
-                parts = line.split()
-                if len(parts) >= 6 and parts[5] == name:
-                    addrs.append(str(ipaddress.IPv6Address(bytes.fromhex(parts[0]))))
-    except OSError:
-        pass
-    return addrs
+        return serf_asyncio.interface_addresses(name)
+    except serf_asyncio.AddressError:
+        raise ValueError("route ip+net: no such network interface") from None
 
 
 # --------------------------------------------------------------------------- checks
@@ -240,9 +226,40 @@ def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
         raise ConfigError(f"Failed to create memberlist: {KEY_SIZE_ERROR}")
 
 
-def private_address() -> str | None:
-    """The address Go's memberlist advertises when bound to ``0.0.0.0``, chosen among the
-    addresses of every interface (see :func:`serf_proto.gocompat.choose_private_address`)."""
-    return choose_private_address(
-        text for _index, name in socket.if_nameindex() for text in interface_addresses(name)
+def node_config(config: AgentConfig, network: NetworkSettings, state: StartupState) -> SerfConfig:
+    """The node's configuration (``SerfConfig.build``): Go's agent defaults and the settings."""
+    memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
+    if config.label:
+        memberlist["label"] = config.label
+    advertise = None
+    if network.advertise_host is not None:
+        advertise = (network.advertise_host, network.advertise_port or 0)
+    overrides: dict[str, Any] = {
+        "tags": dict(state.tags),
+        "protocol_version": config.protocol,
+        "keys": tuple(state.keys),
+        "broadcast_timeout": config.broadcast_timeout,
+        "enable_name_conflict_resolution": not config.disable_name_resolution,
+        "rejoin_after_leave": config.rejoin_after_leave,
+        "rejoin_failed": config.rejoin_failed,
+        "snapshot": bool(config.snapshot_path),
+    }
+    for key in (
+        "query_response_size_limit",
+        "query_size_limit",
+        "user_event_size_limit",
+        "reconnect_interval",
+        "reconnect_timeout",
+        "tombstone_timeout",
+    ):
+        if getattr(config, key):
+            overrides[key] = getattr(config, key)
+    return SerfConfig.build(
+        config.node_name,
+        profile=network.profile,
+        bind=(network.bind_host, network.bind_port),
+        advertise=advertise,
+        agent_defaults=True,
+        memberlist=memberlist,
+        **overrides,
     )

@@ -8,27 +8,23 @@
   ``FinalAdvertiseAddr`` does: an explicit advertise address wins; a wildcard bind (``0.0.0.0``
   or ``::``) advertises the host's first private IPv4 address (RFC 1918/6598), else its first
   unique-local IPv6 address, as go-sockaddr picks them; otherwise the bind address itself.
+* ``interface_addresses`` lists every IPv4 and IPv6 address of every interface (or of one), on
+  any operating system (through ``ifaddr``).
 """
 
 from __future__ import annotations
 
-import array
 import asyncio
-import contextlib
-import fcntl
 import ipaddress
 import socket
-import struct
-import sys
 from collections.abc import Iterable
 
+import ifaddr
 from serf_proto.gocompat import NO_PRIVATE_IP, choose_private_address
 from serf_proto.types import Address
 
 #: Serf's default gossip port (UDP and TCP).
 DEFAULT_PORT = 7946
-
-_SIOCGIFADDR = 0x8915
 
 
 class AddressError(ValueError):
@@ -137,53 +133,36 @@ async def resolve_all(
     return addrs, errors
 
 
-def interface_ipv4_addresses() -> list[str]:
-    """The IPv4 address of each network interface, in interface-index order (Linux ioctl).
+def interface_addresses(name: str | None = None) -> list[str]:
+    """Every IP address of the interface called ``name`` (of every interface when None).
 
-    Falls back to the source address of the default route on other systems.
+    IPv4 addresses come first, then IPv6 ones (without a ``%zone``), each in interface order;
+    an address held by two interfaces is listed once. Raises :class:`AddressError` when there
+    is no interface called ``name``.
     """
-    found: list[str] = []
-    if sys.platform.startswith("linux"):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            for _, name in socket.if_nameindex():
-                request = array.array("B", struct.pack("256s", name.encode()[:15]))
-                try:
-                    fcntl.ioctl(probe.fileno(), _SIOCGIFADDR, request)
-                except OSError:
-                    continue  # interface without an IPv4 address
-                ip = socket.inet_ntoa(request.tobytes()[20:24])
-                if ip not in found:
-                    found.append(ip)
-    if not found:
-        with (
-            contextlib.suppress(OSError),
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe,
-        ):
-            probe.connect(("10.255.255.255", 9))  # no packet is sent: UDP connect only routes
-            found.append(str(probe.getsockname()[0]))
-    return found
-
-
-def interface_ipv6_addresses() -> list[str]:
-    """The IPv6 addresses of this host's interfaces (Linux ``/proc/net/if_inet6``)."""
-    found: list[str] = []
-    try:
-        with open("/proc/net/if_inet6", encoding="ascii") as table:
-            for line in table:
-                hexaddr = line.split()[0]
-                ip = str(ipaddress.IPv6Address(bytes.fromhex(hexaddr)))
-                if ip not in found:
-                    found.append(ip)
-    except (OSError, ValueError, IndexError):
-        return []
-    return found
+    adapters = list(ifaddr.get_adapters())
+    if name is not None:
+        adapters = [a for a in adapters if name in (a.name, a.nice_name)]
+        if not adapters:
+            raise AddressError(f"no such network interface: {name}")
+    v4: list[str] = []
+    v6: list[str] = []
+    for adapter in adapters:
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str):
+                text, found = ip.ip, v4
+            else:
+                text, found = ip.ip[0].split("%", 1)[0], v6
+            if text not in found:
+                found.append(text)
+    return [*v4, *v6]
 
 
 def first_private_address(candidates: Iterable[str] | None = None) -> str | None:
     """Go's choice for a wildcard bind: the first private IPv4 address of this host (or of
     ``candidates``), else the first unique-local IPv6 one; None when there is neither."""
     if candidates is None:
-        candidates = [*interface_ipv4_addresses(), *interface_ipv6_addresses()]
+        candidates = interface_addresses()
     return choose_private_address(candidates)
 
 

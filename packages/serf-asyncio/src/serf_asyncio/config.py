@@ -1,4 +1,4 @@
-"""Build a ``SerfConfig`` from the few things an embedding program usually decides."""
+"""Build a ``SerfConfig`` from text as people write it (``SerfConfig.build`` does the rest)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from serf_proto.config import MemberlistConfig
 from serf_proto.gocompat import KEY_SIZE_ERROR, KEY_SIZES, Base64Error, decode_base64
 from serf_proto.serf import SerfConfig
 
@@ -56,19 +55,21 @@ def node_config(
     """
     bind_host, bind_port = split_host_port(bind)
     _require_ip(bind_host, "bind")
-    ml_values: dict[str, Any] = {"bind_addr": bind_host or "0.0.0.0", "bind_port": bind_port}
+    adv: tuple[str, int] | None = None
     if advertise:
-        adv_host, adv_port = split_host_port(advertise, 0)
-        _require_ip(adv_host, "advertise")
-        ml_values["advertise_addr"] = adv_host
-        ml_values["advertise_port"] = adv_port
-    ml_values.update(memberlist or {})
-    ml = MemberlistConfig.profile(profile, name, **ml_values)
-    values: dict[str, Any] = {"tags": dict(tags or {}), "keys": tuple(decode_key(k) for k in keys)}
-    values.update(serf)
-    if agent_defaults:
-        return SerfConfig.for_agent(ml, **values)
-    return SerfConfig(memberlist=ml, **values)
+        adv = split_host_port(advertise, 0)
+        _require_ip(adv[0], "advertise")
+    return SerfConfig.build(
+        name,
+        profile=profile,
+        bind=(bind_host or "0.0.0.0", bind_port),
+        advertise=adv,
+        agent_defaults=agent_defaults,
+        memberlist=memberlist,
+        tags=dict(tags or {}),
+        keys=tuple(decode_key(k) for k in keys),
+        **serf,
+    )
 
 
 def _require_ip(host: str, what: str) -> None:

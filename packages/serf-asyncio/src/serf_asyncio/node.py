@@ -2,10 +2,13 @@
 
 ``SerfNode`` owns a pure ``serf_proto.serf.SerfNode`` (the core) and a ``Transport`` (the
 sockets and the timer). Every method feeds the core with ``now = loop.time()`` and then pumps
-its outputs, so a call returns after its datagrams are handed to the kernel. Operation results
-(``JoinCompleted``, ``LeaveCompleted``, ``KeyOpCompleted``) resolve futures the awaiting method
-returns; query answers flow into the ``QueryHandle`` of that query; member events, user events
-and queries to answer are copied to every ``events()`` subscriber.
+its outputs, so a call returns after its datagrams are handed to the kernel. Every non-I/O
+output first goes to the output listeners (``add_output_listener``: how a program persists
+``SnapshotAppend`` and ``KeyringChanged``); then operation results (``JoinCompleted``,
+``LeaveCompleted``, ``KeyOpCompleted``) resolve futures the awaiting method returns, query
+answers flow into the ``QueryHandle`` of that query, and member events, user events and queries
+to answer are copied to every ``events()`` subscriber. A ``NodeShutdown`` (a lost name
+conflict) stops the node; ``shutdown_reason`` says why.
 
 Everything here runs on the loop's thread; no method blocks.
 """
@@ -15,16 +18,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import random
-from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 from serf_proto.coordinate import Coordinate, distance
 from serf_proto.errors import SerfError
 from serf_proto.events import (
+    Event,
     JoinCompleted,
     KeyOpCompleted,
     LeaveCompleted,
@@ -36,6 +41,7 @@ from serf_proto.events import (
     QueryResponse,
     UserEvent,
 )
+from serf_proto.memberlist.stats import MemberlistStats
 from serf_proto.serf import QueryParams, RecoveredState, SerfConfig, SerfState
 from serf_proto.serf import SerfNode as CoreNode
 from serf_proto.types import Address, Member
@@ -46,13 +52,16 @@ from serf_asyncio.addresses import (
     is_unspecified,
     resolve_all,
 )
-from serf_asyncio.transport import BoundSockets, Transport, bind_sockets
+from serf_asyncio.streams import NodeEvent, NodeStopped, QueryHandle, Subscription
+from serf_asyncio.transport import BoundSockets, Transport, TransportStats, bind_sockets
 
 __all__ = [
     "JoinError",
     "LeaveError",
+    "NodeCounters",
     "NodeEvent",
     "NodeStopped",
+    "OutputListener",
     "QueryHandle",
     "SerfNode",
     "Subscription",
@@ -61,14 +70,11 @@ __all__ = [
 
 log = logging.getLogger("serf_asyncio.node")
 
-NodeEvent = MemberEvent | UserEvent | Query
-"""What ``events()`` yields: membership changes, user events and queries to answer."""
+OutputListener = Callable[[Event], None]
+"""Called with every non-I/O output of the core, in order (see ``add_output_listener``)."""
 
 T = TypeVar("T")
-
-
-class NodeStopped(RuntimeError):  # noqa: N818
-    """The node is not running (not started yet, or shut down)."""
+K = TypeVar("K", MemberEvent, UserEvent, Query)
 
 
 class JoinError(RuntimeError):
@@ -84,124 +90,20 @@ class LeaveError(RuntimeError):
     """The graceful leave finished with an error (the node has still left)."""
 
 
-_CLOSED = object()
+@dataclass(frozen=True, slots=True)
+class NodeCounters:
+    """Cumulative counters of a running node (``SerfNode.counters()``), copied at the call.
 
-
-class Subscription:
-    """One subscriber's stream of node events (an async iterator; ends at shutdown).
-
-    ``maxsize`` bounds the backlog; when a slow subscriber's queue is full the oldest event is
-    dropped and counted in ``dropped``. Close it with ``close()`` or ``async with``.
+    ``memberlist``: the membership layer's probes, acks, suspicions, push/pulls and traffic;
+    ``serf``: the Serf layer's counters by Go's metric name without ``serf.`` (e.g.
+    ``member.flap``); ``dropped``: refused remote input by reason, both layers summed;
+    ``transport``: what the socket binding did.
     """
 
-    def __init__(self, node: SerfNode, kinds: tuple[type[Any], ...], maxsize: int) -> None:
-        self._node = node
-        self._kinds = kinds
-        self._items: collections.deque[object] = collections.deque()
-        self._maxsize = maxsize
-        self._ready = asyncio.Event()
-        self.dropped = 0
-        self.closed = False
-
-    def _offer(self, item: object) -> None:
-        if self.closed:
-            return
-        if item is not _CLOSED and not isinstance(item, self._kinds):
-            return
-        if item is not _CLOSED and self._maxsize and len(self._items) >= self._maxsize:
-            self._items.popleft()
-            self.dropped += 1
-        self._items.append(item)
-        self._ready.set()
-
-    def close(self) -> None:
-        """Stop receiving; iteration ends once the backlog is consumed."""
-        if not self.closed:
-            self._offer(_CLOSED)
-            self.closed = True
-            self._node._subscribers.discard(self)
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> NodeEvent:
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        item = self._items.popleft()
-        if item is _CLOSED:
-            self._items.appendleft(_CLOSED)
-            raise StopAsyncIteration
-        assert isinstance(item, MemberEvent | UserEvent | Query)
-        return item
-
-    async def get(self, timeout: float | None = None) -> NodeEvent:
-        """The next event; raises ``TimeoutError`` after ``timeout`` seconds, or
-        ``NodeStopped`` when the subscription has ended."""
-        try:
-            async with asyncio.timeout(timeout):
-                return await self.__anext__()
-        except StopAsyncIteration:
-            raise NodeStopped("subscription closed") from None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-
-
-@dataclass
-class QueryHandle:
-    """The answers to one query we sent: iterate it for ``QueryAck``/``QueryResponse`` as they
-    arrive; iteration ends at the query's deadline. ``acks`` and ``responses`` keep them all.
-    """
-
-    id: int
-    name: str
-    deadline: float
-    acks: list[str] = field(default_factory=list)
-    responses: dict[str, bytes] = field(default_factory=dict)
-    duplicates: int = 0
-    finished: bool = False
-    _items: collections.deque[QueryAck | QueryResponse | None] = field(
-        default_factory=collections.deque
-    )
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def _offer(self, item: QueryAck | QueryResponse | QueryDone) -> None:
-        if isinstance(item, QueryDone):
-            self.finished = True
-            self._items.append(None)
-        elif isinstance(item, QueryAck):
-            self.acks.append(item.node)
-            self._items.append(item)
-        else:
-            if item.node in self.responses:
-                self.duplicates += 1
-                return
-            self.responses[item.node] = item.payload
-            self._items.append(item)
-        self._ready.set()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> QueryAck | QueryResponse:
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        item = self._items.popleft()
-        if item is None:
-            self._items.appendleft(None)
-            raise StopAsyncIteration
-        return item
-
-    async def wait(self) -> dict[str, bytes]:
-        """Wait for the deadline; returns every response by node name."""
-        async for _ in self:
-            pass
-        return self.responses
+    memberlist: MemberlistStats
+    serf: Mapping[str, int]
+    dropped: Mapping[str, int]
+    transport: TransportStats
 
 
 class SerfNode:
@@ -230,15 +132,21 @@ class SerfNode:
         self._transport: Transport | None = None
         self._ops: dict[int, asyncio.Future[Any]] = {}
         self._queries: dict[int, QueryHandle] = {}
-        self._subscribers: set[Subscription] = set()
+        self._subscribers: set[Subscription[Any]] = set()
+        self._listeners: list[OutputListener] = []
         self._stopped = asyncio.Event()
         self._stopping = False
+        self._shutdown_reason: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Bind the gossip port and start the core; raises ``OSError`` or ``AddressError``."""
+        """Bind the gossip port and start the core.
+
+        Raises ``AddressError`` when no address can be advertised and ``OSError`` when the
+        port cannot be bound (its message names the address).
+        """
         if self._core is not None:
             raise RuntimeError("node already started")
         ml = self._config.memberlist
@@ -249,7 +157,11 @@ class SerfNode:
                 adv_text += f":{ml.advertise_port}"
         # Choose the advertised host before binding: it fails early when there is none.
         advertise_address(ml.bind_addr, ml.bind_port, adv_text)
-        sockets: BoundSockets = bind_sockets(ml.bind_addr, ml.bind_port)
+        try:
+            sockets: BoundSockets = bind_sockets(ml.bind_addr, ml.bind_port)
+        except OSError as exc:
+            where = str(Address(ml.bind_addr, ml.bind_port))
+            raise OSError(exc.errno, f"cannot bind {where}: {exc.strerror or exc}") from exc
         try:
             port = sockets.address.port
             adv = advertise_address(ml.bind_addr, port, adv_text)
@@ -289,6 +201,11 @@ class SerfNode:
     def running(self) -> bool:
         """True between ``start()`` and ``shutdown()``."""
         return self._core is not None and not self._stopping
+
+    @property
+    def shutdown_reason(self) -> str | None:
+        """Why the node stopped by itself (e.g. ``lost name conflict resolution``), else None."""
+        return self._shutdown_reason
 
     async def shutdown(self) -> None:
         """Stop at once (without a leave unless one ran): close sockets, end every iterator."""
@@ -334,7 +251,32 @@ class SerfNode:
         if self._transport is not None:
             self._transport.pump()
 
+    def add_output_listener(self, listener: OutputListener) -> Callable[[], None]:
+        """Call ``listener`` with every non-I/O output of the core; returns a remover.
+
+        That is every event of ``serf_proto.events``: member and user events and queries
+        (internal ``_serf_*`` ones excluded), operation results, ``QueryAck``/``QueryResponse``
+        /``QueryDone``, and the raw outputs only a program that persists state needs:
+        ``SnapshotAppend`` (with ``SerfConfig(snapshot=True)``), ``KeyringChanged`` and
+        ``NodeShutdown``. Listeners run synchronously on the loop's thread, in output order,
+        before the node handles the output itself; they must not block. Register before
+        ``start()`` to see what the core emits while starting (its own join, the first
+        snapshot records). A listener that raises is logged and skipped.
+        """
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
     def _on_output(self, out: object) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(out)  # type: ignore[arg-type]  # the core emits only Events here
+            except Exception:
+                log.exception("output listener failed")
         if isinstance(out, JoinCompleted | LeaveCompleted | KeyOpCompleted):
             fut = self._ops.pop(out.op, None)
             if fut is not None and not fut.done():
@@ -350,6 +292,7 @@ class SerfNode:
                 sub._offer(out)
         elif isinstance(out, NodeShutdown):
             log.error("node shut itself down: %s", out.reason)
+            self._shutdown_reason = out.reason
             task = asyncio.get_running_loop().create_task(self.shutdown())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -358,7 +301,12 @@ class SerfNode:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._ops[op] = fut
         self._pump()
-        result = await fut
+        try:
+            result = await fut
+        finally:
+            # Cancelled or not, nothing waits for this operation any more; the core finishes
+            # it on its own and its result is then ignored.
+            self._ops.pop(op, None)
         assert isinstance(result, kind)
         return result
 
@@ -409,6 +357,26 @@ class SerfNode:
             out[f"transport_{key}"] = str(value)
         return out
 
+    def counters(self) -> NodeCounters:
+        """The cumulative counters of both layers and the transport (a copy)."""
+        core = self.core
+        assert self._transport is not None
+        ml = dataclasses.replace(core.memberlist.stats)
+        ml.dropped = collections.Counter(ml.dropped)
+        dropped = dict(ml.dropped)
+        for reason, count in core.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+        return NodeCounters(
+            memberlist=ml,
+            serf=dict(core.counters),
+            dropped=dropped,
+            transport=dataclasses.replace(self._transport.stats),
+        )
+
+    def encrypted(self) -> bool:
+        """Whether gossip is encrypted (the keyring has a key)."""
+        return self.core.encryption_enabled()
+
     def coordinate(self) -> Coordinate:
         """This node's Vivaldi coordinate (raises ``InvalidState`` when disabled)."""
         return self.core.coordinate()
@@ -443,7 +411,9 @@ class SerfNode:
 
         Names are resolved; the port defaults to 7946. Returns how many nodes answered; raises
         :class:`JoinError` when none did. ``ignore_old`` skips user events sent before we
-        joined (Go's ``ignoreOld``; the agent's ``-replay`` is its negation).
+        joined (Go's ``ignoreOld``; the agent's ``-replay`` is its negation). Cancelling the
+        call stops the wait only: exchanges already started finish in the background (a node
+        that answers still joins) and their result is dropped; nothing is left behind.
         """
         if isinstance(targets, str | Address):
             targets = [targets]
@@ -461,6 +431,8 @@ class SerfNode:
 
         Waits for the leave to be gossiped (at most ``broadcast_timeout``) and propagated.
         Raises ``InvalidState`` while a leave runs, :class:`LeaveError` on a reported error.
+        Cancelling the call stops the wait only: the leave has begun and runs to its end
+        (the node is ``leaving``, then ``left``); nothing is left behind.
         """
         op = self.core.leave(self._now())
         result = await self._operation(op, LeaveCompleted)
@@ -541,14 +513,26 @@ class SerfNode:
 
     # ------------------------------------------------------------------ events
 
+    @overload
+    def events(self, *, maxsize: int = 0) -> Subscription[NodeEvent]: ...
+    @overload
+    def events(self, kind: type[K], /, *, maxsize: int = 0) -> Subscription[K]: ...
+    @overload
     def events(
-        self, *kinds: type[MemberEvent] | type[UserEvent] | type[Query], maxsize: int = 0
-    ) -> Subscription:
+        self,
+        *kinds: type[MemberEvent] | type[UserEvent] | type[Query],
+        maxsize: int = 0,
+    ) -> Subscription[NodeEvent]: ...
+
+    def events(self, *kinds: type[Any], maxsize: int = 0) -> Subscription[Any]:
         """Subscribe to node events (all kinds, or only ``kinds``); ``maxsize`` 0 = unbounded.
 
         Each call makes an independent subscriber that sees every event from now on.
+        ``events(UserEvent)`` is a ``Subscription[UserEvent]``: it yields ``UserEvent`` only.
         """
-        sub = Subscription(self, kinds or (MemberEvent, UserEvent, Query), maxsize)
+        sub: Subscription[Any] = Subscription(
+            kinds or (MemberEvent, UserEvent, Query), maxsize, self._subscribers.discard
+        )
         if self._stopped.is_set():
             sub.close()
         else:

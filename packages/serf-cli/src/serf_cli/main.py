@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``serf`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        return dispatch(args, Ui())
+        return dispatch(args, Ui(sys.stdout.buffer, sys.stderr.buffer))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -121,9 +121,14 @@ class KeyOpCompleted:
 
 @dataclass(frozen=True, slots=True)
 class SnapshotAppend:
-    """Lines (without newlines) the agent should append to its snapshot file."""
+    """Snapshot records (lines without newlines) to persist, with ``SerfConfig(snapshot=True)``.
+
+    Append ``lines`` to the snapshot file; when ``compact`` is set the log has outgrown Go's
+    threshold and ``lines`` is its compacted form: replace the whole file with them.
+    """
 
     lines: tuple[str, ...]
+    compact: bool = False
 
 
 @dataclass(frozen=True, slots=True)

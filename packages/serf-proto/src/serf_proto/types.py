@@ -1,13 +1,13 @@
 """Shared value types of the core: addresses, statuses, member views.
 
-Every type here is plain data, immutable, and free of I/O. Enum values equal Go's constants so
-they can be written to the wire or compared with Go's output directly.
+Every type here is plain data, immutable, and free of I/O. ``NodeState`` values equal Go's
+constants; ``MemberStatus`` values are Serf's status names, with Go's constants as ``.code``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
 
@@ -30,25 +30,42 @@ class NodeState(IntEnum):
     LEFT = 3
 
 
-class MemberStatus(IntEnum):
-    """Serf's view of a member (Go ``MemberStatus``); ``str()`` gives Serf's lower-case name."""
+class MemberStatus(StrEnum):
+    """Serf's view of a member (Go ``MemberStatus``): the value is Serf's lower-case name, so
+    ``member.status == "alive"`` holds. Go's integer constant (what the wire carries) is
+    :attr:`code`; :meth:`from_code` maps it back.
+    """
 
-    NONE = 0
-    ALIVE = 1
-    LEAVING = 2
-    LEFT = 3
-    FAILED = 4
+    NONE = "none"
+    ALIVE = "alive"
+    LEAVING = "leaving"
+    LEFT = "left"
+    FAILED = "failed"
 
-    def __str__(self) -> str:
-        return _STATUS_NAMES[self]
+    @property
+    def code(self) -> int:
+        """Go's integer constant for this status (``NONE=0 ... FAILED=4``), as on the wire."""
+        return _STATUS_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> MemberStatus:
+        """The status Go's integer ``code`` stands for; raises ``ValueError`` when unknown."""
+        for status, value in _STATUS_CODES.items():
+            if value == code:
+                return status
+        raise ValueError(f"unknown member status code {code}")
+
+    def __repr__(self) -> str:
+        # Shows Go's constant, as the integer enum this replaced did (recorded traces use it).
+        return f"<MemberStatus.{self.name}: {self.code}>"
 
 
-_STATUS_NAMES = {
-    MemberStatus.NONE: "none",
-    MemberStatus.ALIVE: "alive",
-    MemberStatus.LEAVING: "leaving",
-    MemberStatus.LEFT: "left",
-    MemberStatus.FAILED: "failed",
+_STATUS_CODES = {
+    MemberStatus.NONE: 0,
+    MemberStatus.ALIVE: 1,
+    MemberStatus.LEAVING: 2,
+    MemberStatus.LEFT: 3,
+    MemberStatus.FAILED: 4,
 }
 
 

@@ -14,7 +14,6 @@ import gc
 import json
 import logging
 import math
-import resource
 import sys
 import time
 from typing import TextIO
@@ -59,7 +58,11 @@ _NS = 1_000_000_000
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process in MiB."""
+    """Peak resident set size of this process in MiB (0 where ``resource`` is missing)."""
+    try:
+        import resource  # Unix only: imported when needed, so the CLI loads anywhere
+    except ImportError:
+        return 0.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports KiB, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

@@ -6,21 +6,23 @@ go to stderr. ``serf agent`` wraps it in a ``PrefixedUi`` (``==> `` before outpu
 four spaces before info), which prefixes a message's first line and leaves an empty message
 bare. Text is written as UTF-8 with ``surrogateescape`` so bytes that arrived undecodable are
 written back unchanged; every write is flushed, so streamed output appears as it arrives.
+
+The caller hands in the binary streams (``sys.stdout.buffer`` and ``sys.stderr.buffer`` for a
+command): serf-proto itself never touches the process's standard streams.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import BinaryIO
 
 
 class Ui:
-    """Line-oriented command output; pass binary streams to capture it."""
+    """Line-oriented command output to the binary streams ``stdout`` and ``stderr``."""
 
     def __init__(
         self,
-        stdout: BinaryIO | None = None,
-        stderr: BinaryIO | None = None,
+        stdout: BinaryIO,
+        stderr: BinaryIO,
         *,
         output_prefix: str = "",
         info_prefix: str = "",
@@ -33,13 +35,14 @@ class Ui:
         self._ignore_write_errors = ignore_write_errors
 
     @classmethod
-    def prefixed(cls, stdout: BinaryIO | None = None) -> Ui:
+    def prefixed(cls, stdout: BinaryIO, stderr: BinaryIO) -> Ui:
         """The agent's UI: ``==> `` for output and errors, four spaces for info.
 
         Write errors (a closed stdout while the agent keeps running) are ignored, as Go does.
         """
         return cls(
             stdout,
+            stderr,
             output_prefix="==> ",
             info_prefix="    ",
             error_prefix="==> ",
@@ -47,10 +50,7 @@ class Ui:
         )
 
     def _stream(self, err: bool) -> BinaryIO:
-        chosen = self._stderr if err else self._stdout
-        if chosen is not None:
-            return chosen
-        return (sys.stderr if err else sys.stdout).buffer
+        return self._stderr if err else self._stdout
 
     def write_bytes(self, data: bytes, *, err: bool = False) -> None:
         """Write raw bytes (to stderr with ``err``) and flush."""

@@ -15,6 +15,7 @@ from serf_proto.serf.snapshot import (
     Snapshotter,
     compaction_threshold,
     parse_snapshot,
+    rejoin_order,
     should_compact,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "compaction_threshold",
     "default_query_timeout",
     "parse_snapshot",
+    "rejoin_order",
     "should_compact",
 ]

@@ -16,13 +16,12 @@ from typing import Any
 from serf_proto.config import ConfigError, MemberlistConfig
 from serf_proto.coordinate import VivaldiConfig
 from serf_proto.errors import PayloadTooLarge
+from serf_proto.wire.limits import USER_EVENT_SIZE_LIMIT_HARD
 from serf_proto.wire.tags import encode_tags
 
 #: Serf protocol versions spoken (Go ``ProtocolVersionMin/Max``).
 SERF_PROTOCOL_MIN = 2
 SERF_PROTOCOL_MAX = 5
-#: Hard cap on ``user_event_size_limit`` (Go ``UserEventSizeLimit``).
-USER_EVENT_SIZE_HARD_LIMIT = 9 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +52,10 @@ class SerfConfig:
         enable_name_conflict_resolution: resolve a clash over our name by majority vote.
         disable_coordinates: do not run Vivaldi nor carry coordinates in acks.
         rejoin_after_leave: a snapshot's leave record does not forget the cluster.
-        snapshot: emit ``SnapshotAppend`` records for the agent's snapshot file.
+        rejoin_failed: after a restart from a snapshot, when no member last seen alive
+            answers, also try the members last seen failed (not in Go; the agent's
+            ``-rejoin-failed``).
+        snapshot: emit ``SnapshotAppend`` records for a snapshot file.
         vivaldi: Vivaldi tuning.
     """
 
@@ -86,6 +88,7 @@ class SerfConfig:
     enable_name_conflict_resolution: bool = True
     disable_coordinates: bool = False
     rejoin_after_leave: bool = False
+    rejoin_failed: bool = False
     snapshot: bool = False
     vivaldi: VivaldiConfig = field(default_factory=VivaldiConfig)
 
@@ -98,19 +101,50 @@ class SerfConfig:
         return self.memberlist.name
 
     @classmethod
+    def build(
+        cls,
+        name: str,
+        *,
+        profile: str = "lan",
+        bind: tuple[str, int] | None = None,
+        advertise: tuple[str, int] | None = None,
+        agent_defaults: bool = False,
+        memberlist: Mapping[str, Any] | None = None,
+        **overrides: Any,
+    ) -> SerfConfig:
+        """The one way to build a node's configuration from its parts.
+
+        ``profile`` is Go's memberlist timing profile (``lan``, ``wan``, ``local``); ``bind``
+        and ``advertise`` are ``(ip, port)`` pairs (an ``Address`` will do; advertise port 0 =
+        the bound port); ``agent_defaults`` applies :meth:`for_agent`'s values before
+        ``overrides``; ``memberlist`` overrides any other ``MemberlistConfig`` field and
+        ``overrides`` any ``SerfConfig`` field. Raises ``ConfigError`` for bad values.
+        """
+        ml_values: dict[str, Any] = {}
+        if bind is not None:
+            ml_values["bind_addr"], ml_values["bind_port"] = bind
+        if advertise is not None:
+            ml_values["advertise_addr"], ml_values["advertise_port"] = advertise
+        ml_values.update(memberlist or {})
+        ml = MemberlistConfig.profile(profile, name, **ml_values)
+        if agent_defaults:
+            return cls.for_agent(ml, **overrides)
+        return cls(memberlist=ml, **overrides)
+
+    @classmethod
     def lan(cls, name: str, **overrides: Any) -> SerfConfig:
         """Library defaults over memberlist's LAN profile."""
-        return cls(memberlist=MemberlistConfig.lan(name), **overrides)
+        return cls.build(name, profile="lan", **overrides)
 
     @classmethod
     def wan(cls, name: str, **overrides: Any) -> SerfConfig:
         """Library defaults over memberlist's WAN profile."""
-        return cls(memberlist=MemberlistConfig.wan(name), **overrides)
+        return cls.build(name, profile="wan", **overrides)
 
     @classmethod
     def local(cls, name: str, **overrides: Any) -> SerfConfig:
         """Library defaults over memberlist's local (loopback) profile."""
-        return cls(memberlist=MemberlistConfig.local(name), **overrides)
+        return cls.build(name, profile="local", **overrides)
 
     @classmethod
     def for_agent(cls, memberlist: MemberlistConfig, **overrides: Any) -> SerfConfig:
@@ -136,9 +170,9 @@ class SerfConfig:
                 f"protocol version {self.protocol_version} is outside "
                 f"[{SERF_PROTOCOL_MIN}, {SERF_PROTOCOL_MAX}]"
             )
-        if self.user_event_size_limit > USER_EVENT_SIZE_HARD_LIMIT:
+        if self.user_event_size_limit > USER_EVENT_SIZE_LIMIT_HARD:
             raise ConfigError(
-                f"user event size limit exceeds limit of {USER_EVENT_SIZE_HARD_LIMIT} bytes"
+                f"user event size limit exceeds limit of {USER_EVENT_SIZE_LIMIT_HARD} bytes"
             )
         for name in ("event_buffer", "query_buffer", "query_timeout_mult"):
             if getattr(self, name) < 1:

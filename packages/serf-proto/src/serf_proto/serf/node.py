@@ -92,11 +92,13 @@ from serf_proto.serf.query import (
 )
 from serf_proto.serf.snapshot import (
     CLOCK_UPDATE_INTERVAL,
+    PreviousNode,
     RecoveredState,
     SnapshotError,
     Snapshotter,
     SnapshotUpdate,
     parse_address,
+    rejoin_order,
 )
 from serf_proto.serf.user_events import EventBuffer, EventVerdict
 from serf_proto.shared_table import SharedTable
@@ -116,6 +118,7 @@ from serf_proto.wire import (
     MessageQueryResponse,
     MessageRelay,
     MessageUserEvent,
+    SerfMessageType,
     decode_ack_payload,
     decode_serf_message,
     decode_tags,
@@ -171,7 +174,8 @@ class _MlJoin:
     kind: Literal["user", "reconnect", "rejoin"]
     op: int = 0
     ignore_old: bool = False
-    remaining: tuple[Address, ...] = ()
+    remaining: tuple[PreviousNode, ...] = ()
+    previous: PreviousNode | None = None
 
 
 @dataclass(slots=True)
@@ -251,7 +255,7 @@ class SerfNode:
         if config.snapshot:
             base = recovered if recovered is not None else RecoveredState()
             self._snapshotter = Snapshotter.resume(
-                base, rejoin_after_leave=config.rejoin_after_leave, compaction=False
+                base, rejoin_after_leave=config.rejoin_after_leave
             )
         if recovered is not None:
             self._clock.witness(recovered.clock)
@@ -283,7 +287,9 @@ class SerfNode:
         self._timers.schedule(("queue_check",), now + config.queue_check_interval)
         if self._snapshotter is not None:
             self._timers.schedule(("snapshot_clock",), now + CLOCK_UPDATE_INTERVAL)
-        if recovered is not None and recovered.alive:
+        if recovered is not None and (
+            recovered.alive or (config.rejoin_failed and recovered.failed)
+        ):
             self._start_rejoin(recovered, now)
         self._drain_memberlist()
 
@@ -697,7 +703,7 @@ class SerfNode:
 
     def _snapshot(self, update: SnapshotUpdate) -> None:
         if update.lines:
-            self._out.append(SnapshotAppend(tuple(update.lines)))
+            self._out.append(SnapshotAppend(tuple(update.lines), compact=update.compact))
 
     # ------------------------------------------------------------------------------------------
     # internals: the event pipeline (snapshot → internal queries → coalescers → outbox)
@@ -778,7 +784,7 @@ class SerfNode:
         if member is None:
             existing = self._members.get(node.name)
             if existing is not None:
-                log.warning("Bad state when leave: %d", existing.status)
+                log.warning("Bad state when leave: %d", existing.status.code)
             return
         if member.status == MemberStatus.LEFT:
             self._count("member.left")
@@ -1164,7 +1170,7 @@ class SerfNode:
                     ip_bytes(member.addr.host),
                     member.addr.port,
                     member.tags,
-                    int(member.status),
+                    member.status.code,
                     bytes(member.protocol + member.delegate),
                 )
             self._respond_internal(q, conflict_answer(info), now)
@@ -1236,7 +1242,7 @@ class SerfNode:
 
     def _merge_remote_state(self, buf: bytes, join: bool) -> None:
         now = self._now
-        if not buf or buf[0] != 2:
+        if not buf or buf[0] != SerfMessageType.PUSH_PULL:
             log.error("Remote state is zero bytes or has a bad type")
             self._drop("bad-remote-state")
             return
@@ -1272,24 +1278,28 @@ class SerfNode:
     # internals: joins, leave, rejoin
 
     def _start_rejoin(self, recovered: RecoveredState, now: float) -> None:
-        previous = [p for p in recovered.alive if p.name != self.name]
-        self.rng.shuffle(previous)
-        addrs: list[Address] = []
-        for p in previous:
-            try:
-                addrs.append(parse_address(p.addr))
-            except SnapshotError:
-                log.warning("Failed to parse previous node address %s", p)
-        self._rejoin_next(tuple(addrs), now)
+        order = rejoin_order(
+            recovered, self.name, self.rng, include_failed=self.config.rejoin_failed
+        )
+        self._rejoin_next(tuple(order), None, now)
 
-    def _rejoin_next(self, remaining: tuple[Address, ...], now: float) -> None:
-        if not remaining:
-            log.warning("Failed to re-join any previously known node")
+    def _rejoin_next(
+        self, remaining: tuple[PreviousNode, ...], last: PreviousNode | None, now: float
+    ) -> None:
+        while remaining:
+            previous, remaining = remaining[0], remaining[1:]
+            try:
+                addr = parse_address(previous.addr)
+            except SnapshotError:
+                log.warning("Failed to parse previous node address %s", previous)
+                continue
+            if previous.failed and (last is None or not last.failed):
+                log.info("No previously alive node answered; trying previously failed nodes")
+            log.info("Attempting re-join to previously known node: %s", previous)
+            ml_op = self._ml.join([addr], now)
+            self._ml_joins[ml_op] = _MlJoin("rejoin", remaining=remaining, previous=previous)
             return
-        addr, rest = remaining[0], remaining[1:]
-        log.info("Attempting re-join to previously known node: %s", addr)
-        ml_op = self._ml.join([addr], now)
-        self._ml_joins[ml_op] = _MlJoin("rejoin", remaining=rest)
+        log.warning("Failed to re-join any previously known node")
 
     def _ml_join_done(self, done: JoinCompleted) -> None:
         job = self._ml_joins.pop(done.op, None)
@@ -1297,9 +1307,9 @@ class SerfNode:
             return
         if job.kind == "rejoin":
             if done.joined > 0:
-                log.info("Re-joined to previously known node")
+                log.info("Re-joined to previously known node: %s", job.previous)
             elif self._state is SerfState.ALIVE:
-                self._rejoin_next(job.remaining, self._now)
+                self._rejoin_next(job.remaining, job.previous, self._now)
             return
         if job.kind == "reconnect":
             return

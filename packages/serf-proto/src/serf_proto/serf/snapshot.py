@@ -13,15 +13,17 @@ clocks (so it neither reuses old times nor replays old events) and rejoin the no
     # ...                        comment; ignored
 
 This module never touches files. :func:`parse_snapshot` turns the file's text into a
-:class:`RecoveredState` for ``SerfNode(recovered=...)``. :class:`Snapshotter` mirrors Go's
-snapshotter: the Serf node feeds it the events it emits and it answers with the lines to append
-(the node puts them in a ``SnapshotAppend`` output) and, when the log has grown past its
-threshold, with the compacted contents that should replace the file.
+:class:`RecoveredState` for ``SerfNode(recovered=...)``, and :func:`rejoin_order` says which
+recorded members a restarted node tries to rejoin, in which order. :class:`Snapshotter` mirrors
+Go's snapshotter: the Serf node feeds it the events it emits and it answers with the lines to
+append (the node puts them in a ``SnapshotAppend`` output) and, when the log has grown past its
+threshold, with the compacted contents that should replace the file (``compact=True``).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass, field
 
 from serf_proto.types import Address
@@ -44,10 +46,14 @@ class SnapshotError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PreviousNode:
-    """A member the snapshot last saw alive, with its address as written (``ip:port``)."""
+    """A member the snapshot recorded, with its last address as written (``ip:port``).
+
+    ``failed`` is true for a member last seen alive and then lost (``not-alive``).
+    """
 
     name: str
     addr: str
+    failed: bool = False
 
     def __str__(self) -> str:
         return f"{self.name}: {self.addr}"
@@ -59,14 +65,18 @@ class RecoveredState:
 
     ``clock``/``event_clock``/``query_clock`` are the last values recorded (the node resumes at
     value + 1 and ignores events and queries at or below the recorded times); ``alive`` lists
-    the members to try rejoining, in file order; ``size`` is the file's length in bytes (the
-    snapshotter's starting offset); ``left`` is true when the last lifecycle record was a leave.
+    the members to try rejoining, in file order; ``failed`` the members last seen alive and then
+    lost, with their last address (tried after ``alive`` with ``SerfConfig.rejoin_failed``);
+    ``size`` is the length in bytes of the file's complete records (the snapshotter's starting
+    offset; a torn last line is not counted); ``left`` is true when the last lifecycle record
+    was a leave.
     """
 
     clock: int = 0
     event_clock: int = 0
     query_clock: int = 0
     alive: tuple[PreviousNode, ...] = ()
+    failed: tuple[PreviousNode, ...] = ()
     size: int = 0
     left: bool = False
     warnings: tuple[str, ...] = ()
@@ -114,6 +124,7 @@ def parse_snapshot(text: str, *, rejoin_after_leave: bool = False) -> RecoveredS
     three clocks to 0 (later records still apply).
     """
     alive: dict[str, str] = {}
+    failed: dict[str, str] = {}
     clocks = {"clock": 0, "event-clock": 0, "query-clock": 0}
     warnings: list[str] = []
     left = False
@@ -126,9 +137,13 @@ def parse_snapshot(text: str, *, rejoin_after_leave: bool = False) -> RecoveredS
                 warnings.append(f"Failed to parse address: {line}")
                 continue
             alive[name] = addr
+            failed.pop(name, None)
             left = False
         elif line.startswith("not-alive: "):
-            alive.pop(line[len("not-alive: ") :], None)
+            name = line[len("not-alive: ") :]
+            last = alive.pop(name, None)
+            if last is not None:
+                failed[name] = last
         elif line.startswith(("clock: ", "event-clock: ", "query-clock: ")):
             kind, _, value = line.partition(": ")
             if not value.isdigit() or int(value) >= 1 << 64:
@@ -139,6 +154,7 @@ def parse_snapshot(text: str, *, rejoin_after_leave: bool = False) -> RecoveredS
             left = True
             if not rejoin_after_leave:
                 alive.clear()
+                failed.clear()
                 clocks = dict.fromkeys(clocks, 0)
         elif line.startswith("coordinate: ") or line.startswith("#"):
             continue
@@ -151,10 +167,30 @@ def parse_snapshot(text: str, *, rejoin_after_leave: bool = False) -> RecoveredS
         event_clock=clocks["event-clock"],
         query_clock=clocks["query-clock"],
         alive=tuple(PreviousNode(n, a) for n, a in alive.items()),
-        size=len(text.encode()),
+        failed=tuple(PreviousNode(n, a, failed=True) for n, a in failed.items()),
+        size=len(text[: text.rfind("\n") + 1].encode()),
         left=left,
         warnings=tuple(warnings),
     )
+
+
+def rejoin_order(
+    state: RecoveredState, own_name: str, rng: random.Random, *, include_failed: bool = False
+) -> list[PreviousNode]:
+    """The members a restarted node tries to rejoin, one at a time, until one answers.
+
+    As Go's ``AliveNodes``/``handleRejoin``: the members last seen alive (never ourselves) in
+    random order. With ``include_failed`` (``SerfConfig.rejoin_failed``, not in Go) the members
+    last seen failed follow, also shuffled, so a node whose peers all restarted elsewhere can
+    still find one of them.
+    """
+    order = [p for p in state.alive if p.name != own_name]
+    rng.shuffle(order)
+    if include_failed:
+        tail = [p for p in state.failed if p.name != own_name]
+        rng.shuffle(tail)
+        order.extend(tail)
+    return order
 
 
 def compaction_threshold(num_alive: int) -> int:

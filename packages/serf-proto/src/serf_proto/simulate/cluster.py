@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import random
 
-from serf_proto.config import MemberlistConfig
 from serf_proto.memberlist.state import ip_bytes
 from serf_proto.serf import SerfConfig, SerfNode
 from serf_proto.serf.members import SharedTables
@@ -54,10 +53,8 @@ def serf_sim_factory(
 
     def make(world: World, name: str, addr: Address, rng: random.Random, now: float) -> SimNode:
         del world
-        mcfg = MemberlistConfig.profile(
-            profile, name, bind_addr=addr.host, bind_port=addr.port, **overrides
-        )
-        return SerfNode(SerfConfig(memberlist=mcfg), now=now, rng=rng, entropy=rng.randbytes)
+        config = SerfConfig.build(name, profile=profile, bind=addr, memberlist=overrides)
+        return SerfNode(config, now=now, rng=rng, entropy=rng.randbytes)
 
     return make
 
