@@ -276,3 +276,37 @@ def test_the_onefile_executable_runs_agent_members_and_event(tmp_path: Path) -> 
     version = _run([str(serf), "version"], host, env).stdout
     assert version.splitlines()[-1] == f"pyserf {__version__}"
     _agent_members_event([str(serf)], host, env)
+
+
+def test_every_third_party_import_is_a_declared_dependency_of_its_distribution() -> None:
+    """The hook's ``external`` lists are the only place dependencies are written: an import that
+    is missing there (e.g. lost in a merge) would break ``pip install`` but no workspace test."""
+    import ast
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    dists = packages_distributions()
+    for name in DISTRIBUTIONS:
+        package = REPO_ROOT / "packages" / name
+        hook = tomllib.loads((package / "pyproject.toml").read_text())["tool"]["hatch"]
+        config = hook["metadata"]["hooks"]["custom"]
+        declared = {norm(name) for name in config["internal"]}
+        declared |= {
+            norm(re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0]) for req in config["external"]
+        }
+        imported: set[str] = set()
+        for source in (package / "src").rglob("*.py"):
+            for node in ast.walk(ast.parse(source.read_text())):
+                if isinstance(node, ast.Import):
+                    imported |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    imported.add(node.module.split(".")[0])
+        own = {p.name for p in (package / "src").iterdir()}
+        internal = {m for m in imported if m.startswith(("serf_", "pyserf"))}  # pinned chain
+        third_party = imported - set(sys.stdlib_module_names) - own - internal - {"__future__"}
+        for module in sorted(third_party):
+            providers = {norm(d) for d in dists.get(module, [module.replace("_", "-")])}
+            assert providers & declared, f"{name} imports {module} but does not declare {providers}"

@@ -4,6 +4,6 @@
 at the same version. ``python -m pyserf`` runs the command like ``serf``.
 """
 
-from serf_proto import __version__
+from serf_cli import __version__
 
 __all__ = ["__version__"]
