@@ -12,6 +12,7 @@ answers are Go's (Go 1.19, the toolchain of Debian's Serf 0.9.4):
   ``(?<name>...)`` (Go 1.22 added it), and Unicode class names newer than Go's Unicode 13
   tables (``\\p{Kawi}``).
 * A text with bytes that are not UTF-8 matches as Go does: each such byte is one U+FFFD rune.
+* Matches start only at rune boundaries, as in Go (RE2 may try ``\\B`` inside a rune).
 
 Semantics shared by both and relied on: no multi-line mode by default (``$`` matches only at
 the very end of the text, never before a trailing newline; ``(?m)`` changes that), ``.``
@@ -20,9 +21,10 @@ is Unicode, and look-arounds and back-references are refused.
 
 Compiled expressions, and the errors of expressions that do not compile, are kept in a
 bounded LRU cache: a peer that repeats a query with a hostile filter costs one compilation.
-RE2 logs nothing (``log_errors`` off) and bounds a program's memory (``max_mem``); an
-expression over that bound is refused with ``expression too large`` (Go would accept some
-of these, with a program of up to 128 MiB).
+RE2 logs nothing (``log_errors`` off) and bounds a program's memory (``max_mem``, 8 MiB); an
+expression over that bound is refused with ``expression too large`` (Go 1.20's text for its
+own, larger bound). Go 1.19 accepts some of these, such as ``\\pL{1000}``: the one known
+case where we refuse what Go accepts.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ __all__ = ["GoRegex", "GoRegexError", "compile_go", "match_string"]
 
 #: How many compiled expressions (or compile errors) the cache keeps.
 CACHE_SIZE = 256
-#: RE2's memory budget for one compiled expression (its default is 8 MiB).
-MAX_MEM = 32 << 20
+#: RE2's memory budget for one compiled expression (RE2's default). It also bounds the time a
+#: compilation takes (a few hundred ms at most on a small machine); Go's own bound is larger.
+MAX_MEM = 8 << 20
 
 #: RE2's error code texts -> Go's ``regexp/syntax`` ``ErrorCode`` texts.
 _CODES = {
@@ -61,12 +64,12 @@ TOO_LARGE = "expression too large"
 
 #: Unicode general categories and scripts Go 1.19's ``unicode`` package knows (Unicode 13.0),
 #: the names ``\\p{...}`` accepts besides ``Any``.
-_GO_CATEGORIES = frozenset(
+_GO_CATEGORIES_TEXT = (
     "C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So"
-    " Z Zl Zp Zs".split()
+    " Z Zl Zp Zs"
 )
-_GO_SCRIPTS = frozenset(
-    """Adlam Ahom Anatolian_Hieroglyphs Arabic Armenian Avestan Balinese Bamum Bassa_Vah Batak
+_GO_SCRIPTS_TEXT = """
+    Adlam Ahom Anatolian_Hieroglyphs Arabic Armenian Avestan Balinese Bamum Bassa_Vah Batak
     Bengali Bhaiksuki Bopomofo Brahmi Braille Buginese Buhid Canadian_Aboriginal Carian
     Caucasian_Albanian Chakma Cham Cherokee Chorasmian Common Coptic Cuneiform Cypriot Cyrillic
     Deseret Devanagari Dives_Akuru Dogra Duployan Egyptian_Hieroglyphs Elbasan Elymaic Ethiopic
@@ -83,9 +86,8 @@ _GO_SCRIPTS = frozenset(
     Sharada Shavian Siddham SignWriting Sinhala Sogdian Sora_Sompeng Soyombo Sundanese
     Syloti_Nagri Syriac Tagalog Tagbanwa Tai_Le Tai_Tham Tai_Viet Takri Tamil Tangut Telugu
     Thaana Thai Tibetan Tifinagh Tirhuta Ugaritic Vai Wancho Warang_Citi Yezidi Yi
-    Zanabazar_Square""".split()
-)
-_GO_UNICODE_NAMES = _GO_CATEGORIES | _GO_SCRIPTS | {"Any"}
+    Zanabazar_Square"""
+_GO_UNICODE_NAMES = frozenset(_GO_CATEGORIES_TEXT.split() + _GO_SCRIPTS_TEXT.split() + ["Any"])
 
 
 class GoRegexError(ValueError):
@@ -113,7 +115,7 @@ def compile_go(expr: str) -> GoRegex:
     """Compile ``expr`` as Go's ``regexp.Compile`` would; raises :class:`GoRegexError`."""
     result = _compile_cached(expr)
     if isinstance(result, GoRegexError):
-        raise result
+        raise GoRegexError(result.code, result.expr)  # a fresh one: no traceback piles up
     return result
 
 
@@ -138,9 +140,30 @@ def _compile_cached(expr: str) -> GoRegex | GoRegexError:
             return earlier
         return error
     try:
-        return GoRegex(expr, re2.compile(encoded, _OPTIONS))
+        compiled = re2.compile(encoded, _OPTIONS)
     except re2.error as exc:
         return _translate(exc, expr)
+    if "\\B" in expr:
+        # RE2 searches from every byte, so a match that is only \B can sit inside a multi-byte
+        # rune, where Go never looks; start the search at rune boundaries instead.
+        closing = "\\E)" if _open_quote(expr) else ")"
+        compiled = re2.compile(("^(?s:.)*?(?:" + expr + closing).encode("utf-8"), _OPTIONS)
+    return GoRegex(expr, compiled)
+
+
+def _open_quote(expr: str) -> bool:
+    """Whether ``expr`` ends inside a ``\\Q`` literal that has no ``\\E``."""
+    i = expr.find("\\")
+    while 0 <= i < len(expr):
+        if expr.startswith("Q", i + 1):
+            end = expr.find("\\E", i + 2)
+            if end < 0:
+                return True
+            i = end + 2
+        else:
+            i += 2
+        i = expr.find("\\", i)
+    return False
 
 
 #: Errors that a prefix of an expression may show only because it was cut short.
@@ -166,7 +189,7 @@ def _translate(exc: Exception, expr: str) -> GoRegexError:
         if text.startswith(code + ": "):
             error = GoRegexError(_CODES[code], text[len(code) + 2 :])
             return _unicode_class_quirks(_repeat_quirks(error), expr)
-    return GoRegexError(TOO_LARGE, "")
+    return GoRegexError(TOO_LARGE, expr)  # RE2: "pattern too large - compile failed"
 
 
 def _unicode_class_quirks(error: GoRegexError, expr: str) -> GoRegexError:
@@ -204,7 +227,7 @@ def _repeat_quirks(error: GoRegexError) -> GoRegexError:
 
 def _valid_count(body: str) -> bool:
     """Whether ``n``, ``n,`` or ``n,m`` (the inside of ``{}``) is a count Go accepts."""
-    low, comma, high = body.partition(",")
+    low, _, high = body.partition(",")
     if not low.isdigit() or (high and not high.isdigit()):
         return True  # not a count at all: leave RE2's verdict
     lo, hi = int(low), int(high) if high else -1

@@ -2,16 +2,17 @@
 
 * ``go_base64_decode``: ``base64.StdEncoding.DecodeString``, including the byte offset in its
   ``illegal base64 data at input byte N`` error (key commands send that text back).
-* ``compile_anchored``: the agent's member/tag filters compile ``"^" + expr + "$"`` with RE2.
-  Python's ``re`` is used with ASCII classes and ``\\Z`` so ``$`` never matches before a
-  trailing newline; alternation stays half-anchored exactly as in Go (``w|cach`` matches
-  ``web``).
+* ``compile_anchored``: the agent's member/tag filters compile ``"^" + expr + "$"`` with Go's
+  regexp (:mod:`serf_proto.goregex`: RE2 syntax, Go's error texts, linear-time matching);
+  ``$`` never matches before a trailing newline, and alternation stays half-anchored exactly
+  as in Go (``w|cach`` matches ``web``).
 """
 
 from __future__ import annotations
 
-import re
 import string
+
+from serf_proto.goregex import GoRegex, compile_go
 
 _ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
 _DECODE = {ord(c): i for i, c in enumerate(_ALPHABET)}
@@ -79,11 +80,11 @@ def _decode_quantum(src: bytes, si: int) -> tuple[int, bytes, bool]:
     return si, chunk, dlen < 4
 
 
-def compile_anchored(expr: str) -> re.Pattern[str]:
-    """Compile ``^expr$`` as Go's agent does; raises ``re.error`` for an invalid pattern."""
-    return re.compile("^" + expr + r"\Z", re.ASCII)
+def compile_anchored(expr: str) -> GoRegex:
+    """Compile ``^expr$`` as Go's agent does; raises ``GoRegexError`` (Go's text) if invalid."""
+    return compile_go("^" + expr + "$")
 
 
-def matches(pattern: re.Pattern[str], text: str) -> bool:
+def matches(pattern: GoRegex, text: str) -> bool:
     """Go's ``Regexp.MatchString``: true if the pattern matches anywhere in ``text``."""
-    return pattern.search(text) is not None
+    return pattern.search(text)
