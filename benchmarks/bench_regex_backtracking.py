@@ -310,8 +310,9 @@ def section(results: list[Result], header: list[str], args: argparse.Namespace) 
         "the target's RPC `members` latency is probed over one connection every",
         f"{args.probe_interval} s ({args.quiet:g} s quiet, then {args.seconds:g} s under queries).",
         "Each node evaluates each query once; *seen* is how far the target's query clock moved",
-        "(every query reached it). The old agent is not measured for long runs: one query",
-        "would take it minutes to hours.",
+        "(every query reached it). Probes are sequential, so a stalled target answers fewer of",
+        "them (the *probes* column) and each waits out the stall. The old agent is not measured",
+        f"for runs longer than {OLD_MAX_RUN}: one query would take it minutes to hours.",
         "",
         *[f"- {h}" for h in header],
         "- raw output: [`benchmarks-raw/regex_backtracking.txt`]"
