@@ -16,10 +16,13 @@ target's CPU use during the attack.
 Targets: ``py`` (this checkout's agent), ``go`` (/usr/bin/serf), ``old`` (the agent of
 another checkout, given by ``--old-python``: that checkout's venv interpreter).
 
-Usage (from the repo root)::
+Usage (from the repo root), with the old agent prepared from an earlier commit::
 
+    mkdir /tmp/old && git archive 2e30c1d | tar -x -C /tmp/old
+    (cd /tmp/old && UV_PROJECT_ENVIRONMENT=/tmp/old/.venv uv sync --all-packages --locked)
     .venv/bin/python benchmarks/bench_regex_backtracking.py --targets py,go,old \\
-        --old-python /tmp/old/.venv/bin/python --runs 22 --write
+        --old-python /tmp/old/.venv/bin/python --old-label "2e30c1d (Python re)" \\
+        --runs 20,22,400 --write
 
 ``--write`` replaces the "Hostile query filters" section of docs/benchmarks.md and writes the
 raw output beside it (docs/benchmarks-raw/regex_backtracking.txt). Every process is stopped
@@ -33,6 +36,7 @@ import datetime
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -265,11 +269,13 @@ def describe(args: argparse.Namespace, argv: list[str]) -> list[str]:
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other work, "
         f"load average {load[0]:.1f} at the end; Python {platform.python_version()}; "
         f"`serf version` of Go Serf 0.9.4 (Debian): {go_version}",
-        "command: .venv/bin/python benchmarks/bench_regex_backtracking.py " + " ".join(argv),
+        "command: `.venv/bin/python benchmarks/bench_regex_backtracking.py "
+        + shlex.join(argv)
+        + "`",
     ]
     if args.old_python:
-        old_root = Path(args.old_python).resolve().parents[2]
-        lines.append(f"old: the agent of {old_root} ({args.old_label})")
+        old_root = Path(args.old_python).parents[2]
+        lines.append(f"old: the agent of the checkout in {old_root}: {args.old_label}")
     return lines
 
 
@@ -299,6 +305,12 @@ def table(results: list[Result]) -> list[str]:
 
 def section(results: list[Result], header: list[str], args: argparse.Namespace) -> str:
     ours = [r for r in results if r.target == "py"]
+    before = "; ".join(
+        f"run {r.run}: {r.attack.row()[5]} of probes over {TARGET_MS:.0f} ms, worst "
+        f"{max(r.attack.samples_ms) / 1000:.1f} s"
+        for r in results
+        if r.target == "old"
+    )
     worst = max((max(r.attack.samples_ms) for r in ours), default=0.0)
     p99 = max((float(r.attack.row()[3]) for r in ours), default=0.0)
     verdict = "met" if p99 <= TARGET_MS else "not met"
@@ -324,7 +336,8 @@ def section(results: list[Result], header: list[str], args: argparse.Namespace) 
         f"(p99 {p99:.1f} ms, worst single probe {worst:.1f} ms for pyserf).",
         "The filter is compiled once (the compiled expression is cached) and matched in time",
         "linear in the tag, as Go does; before, Python's backtracking `re` ran on the event",
-        "loop for a time that grows about 4× per extra `a`, so the target stalled on every query.",
+        "loop for a time that grows about 4× per extra `a`, so the target stalled on every query",
+        f"({before or 'not measured in this run'}).",
         "",
     ]
     return "\n".join(lines)
