@@ -48,6 +48,8 @@ def test_every_expression_of_gos_table_compiles_errs_and_matches_as_go() -> None
         ("error parsing regexp: invalid escape sequence: `\\C`", r"\C"),
         ("error parsing regexp: invalid escape sequence: `\\Z`", r"a\Z"),
         ("error parsing regexp: invalid or unsupported Perl syntax: `(?<`", "(?<n>a)"),
+        ("error parsing regexp: invalid named capture: `(?P<é>`", "(?P<é>a)"),
+        ("error parsing regexp: invalid named capture: `(?P<a-b>`", "(?P<a-b>a)"),
         ("error parsing regexp: invalid or unsupported Perl syntax: `(?=`", "(?=x)"),
         ("error parsing regexp: invalid or unsupported Perl syntax: `(?<`", "(?<=x)"),
         ("error parsing regexp: invalid escape sequence: `\\1`", r"(a)\1"),

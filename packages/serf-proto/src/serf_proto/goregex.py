@@ -93,6 +93,10 @@ _GO_SCRIPTS_TEXT = """
 _GO_UNICODE_NAMES = frozenset(_GO_CATEGORIES_TEXT.split() + _GO_SCRIPTS_TEXT.split() + ["Any"])
 
 
+#: The characters Go allows in a capture group's name.
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
 class GoRegexError(ValueError):
     """An expression Go's ``regexp.Compile`` refuses; ``str()`` is Go's error text."""
 
@@ -345,7 +349,13 @@ def _perl_group_refusal(expr: str, i: int) -> GoRegexError | None:
     """Go's refusal of the ``(?`` group at ``expr[i]``, where RE2 may accept it."""
     t = expr[i:]
     if len(t) > 4 and t[2] == "P" and t[3] == "<":
-        return None  # a named group: Go and RE2 agree on these
+        # A named group: Go allows only ASCII letters, digits and _ in the name, RE2 any word
+        # character (``(?P<é>x)``); an unclosed one both refuse alike.
+        end = t.find(">")
+        name = t[4:end]
+        if end >= 0 and not (name and all(c in _NAME_CHARS for c in name)):
+            return GoRegexError("invalid named capture", t[: end + 1])
+        return None
     j, sign, saw_flag = 2, 1, False
     while j < len(t):
         c = t[j]
