@@ -200,19 +200,25 @@ def _translate(exc: Exception, expr: str) -> GoRegexError:
 
 
 def _unicode_class_quirks(error: GoRegexError, expr: str) -> GoRegexError:
-    """Go's texts for a bad ``\\p``: a bare ``\\p`` is a bad class, not a bad escape, and
-    an unclosed ``\\p{`` is reported with the rest of the expression."""
+    """Go's texts for a bad ``\\p``: a ``\\p`` that ends the expression is a bad class, not a
+    bad escape, and an unclosed ``\\p{`` is reported with the rest of the expression."""
     arg = error.expr
-    if error.code == "invalid escape sequence" and arg in ("\\p", "\\P"):
+    if error.code == "invalid escape sequence" and arg in ("\\p", "\\P") and expr.endswith(arg):
         return GoRegexError("invalid character class range", arg)
     if error.code == "invalid character class range" and arg[:3] in ("\\p{", "\\P{"):
         if "}" not in arg:
             at = expr.find(arg[:3])
-            while at >= 0 and "}" in expr[at:]:
+            while at >= 0 and ("}" in expr[at:] or _escaped(expr, at)):
                 at = expr.find(arg[:3], at + 1)
             if at >= 0:
                 return GoRegexError(error.code, expr[at:])
     return error
+
+
+def _escaped(expr: str, at: int) -> bool:
+    """Whether the backslash at ``expr[at]`` is itself escaped (an odd run precedes it)."""
+    run = len(expr[:at]) - len(expr[:at].rstrip("\\"))
+    return run % 2 == 1
 
 
 def _repeat_quirks(error: GoRegexError) -> GoRegexError:
