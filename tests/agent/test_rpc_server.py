@@ -378,3 +378,37 @@ def test_a_client_that_pipelines_requests_but_never_reads_gets_bounded_buffering
         await asyncio.wait_for(server.wait_closed(), 10)
 
     asyncio.run(scenario())
+
+
+def test_member_filters_are_gos_regexp_and_a_refused_one_closes_only_that_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def names(client: RawClient, seq: int, **filters: object) -> list[str]:
+        body = {"Tags": {}, "Status": "", "Name": "", **filters}
+        await client.send({"Command": "members-filtered", "Seq": seq}, body)
+        assert await client.recv() == {"Error": "", "Seq": seq}
+        reply = await client.recv()
+        assert isinstance(reply, dict)
+        return sorted(m["Name"] for m in reply["Members"] or [])
+
+    async def scenario() -> None:
+        async with serving() as (_, port):
+            client = await RawClient.connect(port)
+            await client.handshake()
+            assert await names(client, 2, Name="n[[:digit:]]") == ["n1", "n2", "n3"]
+            assert await names(client, 3, Name="(?i)N1") == ["n1"]
+            assert await names(client, 4, Tags={"role": r"\pL{2}"}) == ["n2"]
+            assert await names(client, 5, Name="n1\n") == []  # `$` is the end of the text
+            await client.send(
+                {"Command": "members-filtered", "Seq": 6},
+                {"Tags": {}, "Status": "", "Name": "(?<x>n)1"},
+            )
+            assert await client.closed_by_server()
+            await client.close()
+            await members_still_work(port)
+
+    asyncio.run(scenario())
+    assert (
+        "Failed to compile regex: error parsing regexp: "
+        "invalid or unsupported Perl syntax: `(?<`" in caplog.text
+    )

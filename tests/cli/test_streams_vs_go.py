@@ -187,6 +187,23 @@ def test_early_exit_ends_the_query_once_every_selected_node_answered(lan: Lan) -
     assert ours.out.endswith("Total Responses: 2\n")
 
 
+def test_early_exit_selects_nodes_by_searching_tags_as_the_query_does(lan: Lan) -> None:
+    # A query's tag filter is unanchored: `role=w` selects the node tagged `web`.
+    ours, elapsed = _query(
+        [
+            "query",
+            f"-rpc-addr={lan.n1.rpc}",
+            "-early-exit",
+            "-timeout=60s",
+            "-tag",
+            "role=w",
+            "echo",
+        ]
+    )
+    assert elapsed < 30
+    assert ours.code == 0 and ours.out.endswith("Total Responses: 1\n"), ours.out
+
+
 def test_early_exit_honours_node_filters_and_json(lan: Lan) -> None:
     ours, elapsed = _query(
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from serf_proto.wire import (
     MessageQuery,
     MessageQueryResponse,
     MessageUserEvent,
+    TagFilter,
     decode_serf_message,
+    encode_filter,
     encode_serf_message,
 )
 
@@ -127,6 +130,43 @@ def test_a_query_with_an_empty_filter_is_dropped_counted_and_still_rebroadcast()
     assert [o for o in outs if isinstance(o, (Query, SendPacket))] == []
     assert node.dropped == {"bad-query-filter": 1}
     assert _queued(node) == [bad]
+
+
+def test_a_query_whose_tag_expression_go_refuses_is_not_answered_but_counted_and_rebroadcast(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    node = _node(tags={"role": "web"})
+    wire = decode_serf_message(_vector("query.hex"))
+    assert isinstance(wire, MessageQuery)
+    for ltime, expr in ((1, r"\C"), (2, "(?<r>web)"), (3, "(?=web)")):
+        query = dataclasses.replace(
+            wire,
+            ltime=wire.ltime + ltime,
+            id=ltime,
+            filters=(encode_filter(TagFilter("role", expr)),),
+        )
+        raw = encode_serf_message(query)
+        outs = _gossip(node, raw)
+        assert [o for o in outs if isinstance(o, (Query, SendPacket))] == []
+        assert raw in _queued(node)
+    assert node.dropped == {"bad-query-filter": 3}
+    assert "error parsing regexp: invalid escape sequence: `\\C`" in caplog.text
+
+
+def test_a_hostile_tag_expression_is_matched_in_linear_time() -> None:
+    node = _node(tags={"role": "a" * 400 + "b"})  # near the 512-byte tag limit
+    wire = decode_serf_message(_vector("query.hex"))
+    assert isinstance(wire, MessageQuery)
+    hostile = (encode_filter(TagFilter("role", "(a+)+$")),)
+    query = dataclasses.replace(wire, ltime=wire.ltime + 1, filters=hostile)
+    started = time.perf_counter()
+    outs = _gossip(node, encode_serf_message(query))
+    assert time.perf_counter() - started < 0.5  # Python's backtracking re: longer than a lifetime
+    assert [o for o in outs if isinstance(o, Query)] == []
+    answered = dataclasses.replace(
+        query, ltime=wire.ltime + 2, id=9, filters=(encode_filter(TagFilter("role", "(a+)+b$")),)
+    )
+    assert [o for o in _gossip(node, encode_serf_message(answered)) if isinstance(o, Query)]
 
 
 def test_old_events_are_refused_and_counted() -> None:

@@ -7,6 +7,7 @@ import base64
 import pytest
 from serf_proto.errors import DecodeError
 from serf_proto.events import MemberEvent, MemberEventType, UserEvent
+from serf_proto.goregex import GoRegexError
 from serf_proto.serf.coalesce import MemberEventCoalescer, UserEventCoalescer
 from serf_proto.serf.keymanager import (
     InvalidKeyError,
@@ -121,8 +122,23 @@ def test_filters_are_anded_and_tag_expressions_match_anywhere_in_the_value() -> 
     assert filters_match((encode_filter(TagFilter("dc", "^$")),), "x", {})
 
 
-def test_a_bad_regex_fails_the_filter() -> None:
-    assert not filters_match((encode_filter(TagFilter("role", "(")),), "x", {"role": "("})
+def test_a_tag_expression_go_would_not_compile_is_an_error_for_the_caller_to_count() -> None:
+    bad = encode_filter(TagFilter("role", "("))
+    with pytest.raises(GoRegexError, match=r"^error parsing regexp: missing closing \): `\(`$"):
+        filters_match((bad,), "x", {"role": "("})
+    # Checked in order, as Go does: a node filter that excludes us comes first.
+    assert not filters_match((encode_filter(NodeFilter(("b",))), bad), "x", {"role": "("})
+
+
+def test_tag_expressions_are_gos_regexp() -> None:
+    def match(expr: str, value: str) -> bool:
+        return filters_match((encode_filter(TagFilter("role", expr)),), "x", {"role": value})
+
+    assert match("^[[:alpha:]]+$", "web")
+    assert match(r"^\pL+$", "wéb") and not match(r"^\w+$", "wéb")
+    assert not match("web$", "web\n")
+    with pytest.raises(GoRegexError):
+        match("(?=w)", "web")
 
 
 def test_an_undecodable_filter_raises_decode_error_so_the_query_is_counted() -> None:

@@ -37,7 +37,6 @@ an agent event into the frames for every matching stream (and registers query ID
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -53,6 +52,7 @@ from serf_proto.events import (
     UserEvent,
 )
 from serf_proto.gocompat import Base64Error, decode_base64
+from serf_proto.goregex import GoRegex, GoRegexError
 from serf_proto.types import Member
 
 from serf_agent.backend import AgentEvent, CoordinateView
@@ -186,9 +186,9 @@ class JoinRequest:
 class MemberFilter:
     """Compiled ``members-filtered`` regexes (``None`` = no filter)."""
 
-    tags: dict[str, re.Pattern[str]]
-    status: re.Pattern[str] | None
-    name: re.Pattern[str] | None
+    tags: dict[str, GoRegex]
+    status: GoRegex | None
+    name: GoRegex | None
 
     def select(self, members: Sequence[Member]) -> list[Member]:
         """The members passing every filter, in their original order (Go's rules)."""
@@ -559,7 +559,7 @@ class RpcSession:
             tags = {k: compile_anchored(v) for k, v in (body["Tags"] or {}).items()}
             status = compile_anchored(body["Status"]) if body["Status"] else None
             name = compile_anchored(body["Name"]) if body["Name"] else None
-        except re.error as exc:
+        except GoRegexError as exc:
             return self._close(b"", f"Failed to compile regex: {exc}")
         return MembersRequest(seq, MemberFilter(tags, status, name))
 

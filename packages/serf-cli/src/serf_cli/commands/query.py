@@ -53,8 +53,13 @@ Options:
 
 
 def _selected_nodes(client: RPCClient, nodes: list[str], tags: dict[str, str]) -> set[str]:
-    """Alive members the query's filters select, as the agent matches them."""
-    members = client.members_filtered(tags, "alive", "")
+    """Alive members the query's filters select, as the agent matches them.
+
+    The agent anchors a members filter (``^expr$``) while a query's tag filter matches
+    anywhere in the value, so each expression is widened to ``.*(?:expr).*`` first.
+    """
+    searched = {tag: f"(?s:.*)(?:{expr})(?s:.*)" for tag, expr in tags.items()}
+    members = client.members_filtered(searched, "alive", "")
     names = {m.name for m in members}
     if nodes:
         names &= set(nodes)

@@ -58,6 +58,7 @@ from serf_proto.events import (
     SnapshotAppend,
     UserEvent,
 )
+from serf_proto.goregex import GoRegexError
 from serf_proto.memberlist.core import Memberlist
 from serf_proto.memberlist.state import Node, ip_bytes, ip_text
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
@@ -1000,8 +1001,8 @@ class SerfNode:
         rebroadcast = not msg.flags & QUERY_FLAG_NO_BROADCAST
         try:
             selected = filters_match(msg.filters, self.name, self._tags)
-        except DecodeError as exc:
-            log.warning("query %s has an undecodable filter: %s", msg.name, exc)
+        except (DecodeError, GoRegexError) as exc:
+            log.warning("query %s has a bad filter: %s", msg.name, exc)
             self._drop("bad-query-filter")
             return rebroadcast
         if not selected:

@@ -9,8 +9,9 @@ optionally also through ``relay_factor`` random members in case the direct path 
   holding the ids seen at that time; queries below ``min_time`` or older than the ring are
   refused, as for user events.
 * Filters are ANDed: a node filter lists the names that should answer; a tag filter requires a
-  regular-expression *search* match (unanchored, as Go's ``regexp.MatchString``) of the tag's
-  value (a missing tag matches against ""). An unknown or undecodable filter fails the match.
+  Go regular-expression *search* match (unanchored, Go's ``regexp.MatchString`` with RE2
+  syntax, :mod:`serf_proto.goregex`) of the tag's value (a missing tag matches against "").
+  An unknown or undecodable filter, or a tag expression Go would not compile, fails the match.
   A node that fails the filters still re-gossips the query.
 * The originator keeps one :class:`QueryCollector` per open query, keyed by Lamport time; it
   de-duplicates acks and responses per responding node and closes at the deadline.
@@ -19,11 +20,11 @@ optionally also through ``relay_factor`` random members in case the direct path 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from serf_proto.goregex import match_string
 from serf_proto.wire import NodeFilter, QueryFilter, TagFilter, decode_filter
 
 #: Names with this prefix are Serf's own queries (``_serf_ping`` ...).
@@ -66,18 +67,16 @@ def default_query_timeout(gossip_interval: float, timeout_mult: int, num_members
 
 
 def _tag_matches(expr: str, value: str) -> bool:
-    try:
-        return re.search(expr, value) is not None
-    except re.error:
-        return False
+    return match_string(expr, value)
 
 
 def filters_match(raw_filters: tuple[bytes, ...], name: str, tags: Mapping[str, str]) -> bool:
     """Whether a node called ``name`` with ``tags`` passes every raw filter of a query.
 
-    A tag expression that is not a valid regex fails its filter (as in Go). Raises
-    ``DecodeError`` when a filter cannot be decoded at all (empty, unknown type, garbage), so
-    the caller can count the query as dropped instead of ignoring it silently.
+    Filters are checked in order, as Go does. Raises ``DecodeError`` when a filter cannot be
+    decoded at all (empty, unknown type, garbage) and ``GoRegexError`` when a tag expression
+    does not compile as Go's regexp (Go logs it and does not answer), so the caller can count
+    the query as dropped instead of ignoring it silently.
     """
     for raw in raw_filters:
         f = decode_filter(raw)
