@@ -219,3 +219,28 @@ def test_the_grafana_dashboard_graphs_exported_metrics() -> None:
         "pyserf_build_info",
     ):
         assert wanted in graphed, wanted
+
+
+def test_the_documented_install_commands_match_the_unit_and_the_shipped_files() -> None:
+    """What this machine cannot run (useradd, systemctl) is checked against the files it uses."""
+    doc = (REPO_ROOT / "docs" / "install.md").read_text()
+    section = doc.split("## Run it as a service", 1)[1]
+    found = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert found is not None
+    steps = found.group(1)
+    for pattern in re.findall(r"(deploy/\S+)", steps):
+        assert list(REPO_ROOT.glob(pattern)), pattern
+    directives = _unit_directives()
+    exec_start = directives["ExecStart"][0].split()
+    assert exec_start[0] == "/opt/pyserf/bin/serf" and "/opt/pyserf/bin/pip install pyserf" in doc
+    config_dir = exec_start[-1].removeprefix("-config-dir=")
+    assert f"install -d -m 0755 {config_dir} " in steps and f"{config_dir}/" in steps
+    assert f"useradd --system --home-dir /var/lib/{directives['StateDirectory'][0]}" in steps
+    assert directives["User"] == ["serf"] and directives["WorkingDirectory"] == ["/var/lib/serf"]
+    handlers = json.loads((DEPLOY / "serf.d" / "30-handlers.json").read_text())["event_handlers"]
+    for spec in handlers:
+        script = spec.partition("=")[2]
+        if script.startswith("/"):
+            assert f"{Path(script).parent}/" in steps, script
+    assert "systemctl reload serf" in doc and "SIGHUP" in doc
+    assert directives["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
