@@ -49,7 +49,7 @@ def _gossip(node: SerfNode, serf_msg: bytes, now: float = 1.0) -> list[object]:
 
 
 def _queued(node: SerfNode) -> list[bytes]:
-    return node.memberlist.delegate.get_broadcasts(2, 65536)
+    return node.memberlist.delegate.get_broadcasts(2, 65536, 0.0)
 
 
 def test_a_fresh_node_starts_its_clocks_at_one_and_a_snapshot_resumes_past_it() -> None:
@@ -214,7 +214,9 @@ def test_intents_for_unknown_nodes_are_buffered_and_gossiped_once() -> None:
 
 def test_go_push_pull_state_delivers_its_events_and_witnesses_its_clocks() -> None:
     node = _node()
-    node.memberlist.delegate.merge_remote_state(_vector("pushpull_state_events_left.hex"), False)
+    node.memberlist.delegate.merge_remote_state(
+        _vector("pushpull_state_events_left.hex"), False, 0.0
+    )
     events = [o for o in node.take_outputs() if isinstance(o, UserEvent)]
     assert len(events) == 3
     c = node.clocks()
@@ -223,7 +225,7 @@ def test_go_push_pull_state_delivers_its_events_and_witnesses_its_clocks() -> No
 
 def test_our_push_pull_state_has_go_shape() -> None:
     node = _node()
-    state = node.memberlist.delegate.local_state(False)
+    state = node.memberlist.delegate.local_state(False, 0.0)
     msg = decode_serf_message(state)
     assert isinstance(msg, MessagePushPull)
     assert len(msg.events) == 512 and msg.left_members == ()
@@ -232,8 +234,10 @@ def test_our_push_pull_state_has_go_shape() -> None:
 
 def test_the_ack_payload_is_our_coordinate_at_the_origin() -> None:
     node = _node()
-    assert node.memberlist.delegate.ack_payload() == _vector("ack_payload_initial_coordinate.hex")
-    assert _node(disable_coordinates=True).memberlist.delegate.ack_payload() == b""
+    assert node.memberlist.delegate.ack_payload(0.0) == _vector(
+        "ack_payload_initial_coordinate.hex"
+    )
+    assert _node(disable_coordinates=True).memberlist.delegate.ack_payload(0.0) == b""
 
 
 def test_leaving_alone_completes_after_the_propagation_delay() -> None:

@@ -135,20 +135,21 @@ class Memberlist:
         self.config = config
         self.delegate: MemberlistDelegate = delegate if delegate is not None else NullDelegate()
         # What a hook would receive is not built when the delegate keeps NullDelegate's hook.
-        self._merge_hook = _overrides(self.delegate, "notify_merge")
-        self._ping_hook = _overrides(self.delegate, "notify_ping_complete")
-        self._alive_hook = _overrides(self.delegate, "notify_alive")
-        # Without delegate broadcasts, an empty queue lets the gossip ticker sleep: the outcome
-        # is the same as Go's idle ticks, at no cost. A delegate that can say how many
-        # broadcasts it holds (``pending_broadcasts``) and calls ``wake_gossip`` whenever it
-        # queues one may park the ticker too.
-        self._delegate_pending: Callable[[], int] | None = getattr(
-            self.delegate, "pending_broadcasts", None
-        )
+        kind = type(self.delegate)
+        self._merge_hook = kind.notify_merge is not NullDelegate.notify_merge
+        self._ping_hook = kind.notify_ping_complete is not NullDelegate.notify_ping_complete
+        self._alive_hook = kind.notify_alive is not NullDelegate.notify_alive
+        # An empty queue lets the gossip ticker park: the outcome is the same as Go's idle
+        # ticks, at no cost. A delegate without broadcasts of its own never needs asking; one
+        # that counts them (``pending_broadcasts``) is asked before parking and at every
+        # ``next_timer``; one that has broadcasts but cannot count them keeps the ticker going.
+        self._delegate_broadcasts = kind.get_broadcasts is not NullDelegate.get_broadcasts
         self._quiet_gossip = (
-            not _overrides(self.delegate, "get_broadcasts") or self._delegate_pending is not None
+            not self._delegate_broadcasts
+            or kind.pending_broadcasts is not NullDelegate.pending_broadcasts
         )
         self._gossip_parked = False
+        self._now = now
         self.rng = rng
         self.stats = MemberlistStats()
         self.wire = WireIO(config, entropy, keyring, self.stats)
@@ -308,11 +309,22 @@ class Memberlist:
         return out
 
     def next_timer(self) -> float | None:
-        """The next absolute time (seconds) ``handle_timer`` must be called, or None."""
+        """The next absolute time (seconds) ``handle_timer`` must be called, or None.
+
+        This is where memberlist re-plans: a parked gossip ticker whose delegate now holds
+        broadcasts gets a wake-up due at once (see the wake contract in ``delegate``)."""
+        if (
+            self._gossip_parked
+            and not self._shutdown
+            and ("gossip_wake",) not in self._timers
+            and self.delegate.pending_broadcasts(self._now)
+        ):
+            self._timers.schedule(("gossip_wake",), self._now)
         return self._timers.next_deadline()
 
     def handle_timer(self, now: float) -> None:
         """Run every deadline due at ``now``, in order (deadlines it creates at ≤ now too)."""
+        self._now = now
         timers = self._timers
         while True:
             due = timers.pop_due(now)
@@ -323,6 +335,7 @@ class Memberlist:
 
     def receive_packet(self, addr: Address, data: bytes, now: float) -> None:
         """Handle one UDP datagram from ``addr``."""
+        self._now = now
         stats = self.stats
         stats.packets_in += 1
         stats.bytes_in += len(data)
@@ -337,6 +350,7 @@ class Memberlist:
 
     def accept_stream(self, addr: Address, now: float) -> int:
         """Register an inbound stream from ``addr``; returns its stream id."""
+        self._now = now
         sid = self._new_sid()
         self.stats.streams_in += 1
         if self._shutdown or self._inbound >= MAX_INBOUND_STREAMS:
@@ -350,12 +364,13 @@ class Memberlist:
 
     def stream_connected(self, sid: int, now: float) -> None:
         """Our ``OpenStream(sid)`` connected: send the request."""
+        self._now = now
         st = self._streams.get(sid)
         if st is None or self._shutdown:
             return
         preamble = self.wire.stream_preamble()
         if st.kind is StreamKind.PUSH_PULL:
-            self._send_stream(sid, self._local_state_message(st.join), preamble)
+            self._send_stream(sid, self._local_state_message(st.join, now), preamble)
         elif st.kind is StreamKind.TCP_PING:
             ping = Ping(st.seq, st.payload.decode(), self._ip, self._port, self.config.name)
             self._send_stream(sid, encode_message(ping), preamble)
@@ -365,6 +380,7 @@ class Memberlist:
 
     def stream_failed(self, sid: int, reason: str, now: float) -> None:
         """Stream ``sid`` could not connect, or broke."""
+        self._now = now
         st = self._streams.get(sid)
         if st is None:
             return
@@ -372,6 +388,7 @@ class Memberlist:
 
     def receive_stream_data(self, sid: int, data: bytes, now: float) -> None:
         """Bytes arrived on stream ``sid``; ``b""`` means the peer closed it (EOF)."""
+        self._now = now
         st = self._streams.get(sid)
         if st is None or self._shutdown:
             return
@@ -407,6 +424,7 @@ class Memberlist:
 
         Emits ``JoinCompleted(op, joined, errors)`` once every exchange finished.
         """
+        self._now = now
         if self._shutdown:
             raise InvalidState("memberlist is shut down")
         op = self._new_op()
@@ -425,6 +443,7 @@ class Memberlist:
         ``LeaveCompleted(op)`` once it was gossiped ``retransmit_limit`` times, or with an error
         after ``timeout`` seconds. Probing and gossip continue until ``shutdown``.
         """
+        self._now = now
         if self._shutdown:
             raise InvalidState("memberlist is shut down")
         op = self._new_op()
@@ -443,6 +462,7 @@ class Memberlist:
 
     def shutdown(self, now: float) -> None:
         """Stop every task and close every stream; later inputs are ignored."""
+        self._now = now
         if self._shutdown:
             return
         self._shutdown = True
@@ -456,16 +476,19 @@ class Memberlist:
 
     def update_node(self, now: float) -> None:
         """Re-read our metadata from the delegate and gossip it with a new incarnation."""
+        self._now = now
         if self._shutdown:
             raise InvalidState("memberlist is shut down")
         self._set_alive(now)
 
     def send_best_effort(self, addr: Address, payload: bytes, now: float) -> None:
         """Send a user message to ``addr`` in one datagram (Go ``SendToAddress``)."""
+        self._now = now
         self._raw_send(addr, b"\x08" + payload, None)
 
     def send_reliable(self, addr: Address, payload: bytes, now: float) -> int:
         """Send a user message to ``addr`` over a stream (Go ``SendReliable``); returns the sid."""
+        self._now = now
         sid = self._new_sid()
         st = Stream(sid, StreamKind.USER, addr)
         st.payload = payload
@@ -497,7 +520,7 @@ class Memberlist:
             if (
                 self._quiet_gossip
                 and not self._broadcasts
-                and (self._delegate_pending is None or not self._delegate_pending())
+                and not (self._delegate_broadcasts and self.delegate.pending_broadcasts(now))
             ):
                 # Nothing to send and nobody else can add anything without telling us: park
                 # the ticker (keeping its phase) until the next broadcast is queued.
@@ -512,7 +535,7 @@ class Memberlist:
         elif kind == "probe_end":
             self._probe_deadline(key[1], now)
         elif kind == "relay":
-            self._relay_expired(key[1])
+            self._relay_expired(key[1], now)
         elif kind == "suspect":
             self._suspicion_expired(key[1], now)
         elif kind == "pushpull":
@@ -525,16 +548,15 @@ class Memberlist:
                 self._end_stream(st, "i/o timeout", now, close=True)
         elif kind == "leave":
             self._finish_leave("timeout waiting for leave broadcast")
-
-    def wake_gossip(self, now: float) -> None:
-        """The delegate queued a broadcast: restart the gossip ticker if it was parked (a
-        delegate with ``pending_broadcasts`` must call this, or its broadcasts may wait)."""
-        if self._gossip_parked:
+        elif kind == "gossip_wake":
             self._wake_gossip(now)
 
     def _wake_gossip(self, now: float) -> None:
         """Restart the parked gossip ticker at its next tick after ``now``."""
+        if not self._gossip_parked:
+            return
         self._gossip_parked = False
+        self._timers.cancel(("gossip_wake",))
         if self._shutdown:
             return
         key = ("gossip",)
@@ -608,7 +630,7 @@ class Memberlist:
         self.stats.probes_sent += 1
         ping = encode_message(Ping(seq, rec.name, self._ip, self._port, cfg.name))
         if rec.state == NodeState.ALIVE:
-            self._send_msg(rec.addr, ping, rec)
+            self._send_msg(rec.addr, ping, rec, now)
         else:
             suspect = encode_message(Suspect(rec.incarnation, rec.name, cfg.name))
             self._raw_send(rec.addr, make_compound([ping, suspect]), rec)
@@ -645,7 +667,7 @@ class Memberlist:
                 me,
             )
             self.stats.indirect_probes_sent += 1
-            self._send_msg(peer.addr, encode_message(req), peer)
+            self._send_msg(peer.addr, encode_message(req), peer, now)
         if not cfg.disable_tcp_pings and target.vsn[1] >= 3:
             sid = self._new_sid()
             st = Stream(sid, StreamKind.TCP_PING, target.addr)
@@ -700,10 +722,10 @@ class Memberlist:
         if probe.phase is Phase.WAIT_TCP:
             self._probe_failed(probe, now)
 
-    def _relay_expired(self, seq: int) -> None:
+    def _relay_expired(self, seq: int, now: float) -> None:
         relay = self._relays.pop(seq, None)
         if relay is not None and relay.nack:
-            self._send_msg(relay.requester, encode_message(Nack(relay.orig_seq)), None)
+            self._send_msg(relay.requester, encode_message(Nack(relay.orig_seq)), None, now)
 
     # ------------------------------------------------------------------------------------------
     # gossip and push/pull schedules
@@ -714,7 +736,7 @@ class Memberlist:
         # Ask for the first packet's broadcasts before choosing targets, so an idle cluster
         # costs no random draws (Go picks targets first). With no eligible target at all, that
         # first batch counts one transmission without being sent.
-        msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+        msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail, now)
         if not msgs:
             return
         me = cfg.name
@@ -732,7 +754,7 @@ class Memberlist:
 
         for rec in self._k_random_nodes(cfg.gossip_nodes, exclude):
             if not msgs:
-                msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+                msgs = self._get_broadcasts(COMPOUND_OVERHEAD, avail, now)
                 if not msgs:
                     return
             if len(msgs) == 1:
@@ -758,18 +780,18 @@ class Memberlist:
         self._seq_no = (self._seq_no + 1) & 0xFFFFFFFF
         return self._seq_no
 
-    def _get_broadcasts(self, overhead: int, limit: int) -> list[bytes]:
+    def _get_broadcasts(self, overhead: int, limit: int, now: float) -> list[bytes]:
         msgs = self._broadcasts.get_broadcasts(overhead, limit)
         used = 0
         for m in msgs:
             used += len(m) + overhead
         avail = limit - used
         if avail > overhead + USER_MSG_OVERHEAD:
-            for payload in self.delegate.get_broadcasts(overhead + USER_MSG_OVERHEAD, avail):
+            for payload in self.delegate.get_broadcasts(overhead + USER_MSG_OVERHEAD, avail, now):
                 msgs.append(b"\x08" + payload)
         return msgs
 
-    def _send_msg(self, addr: Address, msg: bytes, rec: NodeRecord | None) -> None:
+    def _send_msg(self, addr: Address, msg: bytes, rec: NodeRecord | None, now: float) -> None:
         """Send ``msg`` with as many piggybacked broadcasts as fit (Go ``sendMsg``)."""
         avail = (
             self.config.udp_buffer_size
@@ -777,7 +799,7 @@ class Memberlist:
             - COMPOUND_HEADER_OVERHEAD
             - self.wire.packet_overhead(False)
         )
-        extra = self._get_broadcasts(COMPOUND_OVERHEAD, avail)
+        extra = self._get_broadcasts(COMPOUND_OVERHEAD, avail, now)
         if not extra:
             self._raw_send(addr, msg, rec)
             return
@@ -821,7 +843,7 @@ class Memberlist:
             case Alive():
                 self._alive_node(msg, now)
             case Ping():
-                self._handle_ping(msg, addr)
+                self._handle_ping(msg, addr, now)
             case Ack():
                 self._handle_ack(msg, now)
             case Suspect():
@@ -843,14 +865,14 @@ class Memberlist:
             return host
         return fallback
 
-    def _handle_ping(self, ping: Ping, addr: Address) -> None:
+    def _handle_ping(self, ping: Ping, addr: Address, now: float) -> None:
         if ping.node and ping.node != self.config.name:
             log.warning("Got ping for unexpected node '%s' from=%s", ping.node, addr)
             self.stats.drop("ping_wrong_node")
             return
-        ack = Ack(ping.seq_no, self.delegate.ack_payload())
+        ack = Ack(ping.seq_no, self.delegate.ack_payload(now))
         dest = self._reply_addr(ping.source_addr, ping.source_port, addr)
-        self._send_msg(dest, encode_message(ack), None)
+        self._send_msg(dest, encode_message(ack), None, now)
 
     def _handle_indirect_ping(self, req: IndirectPing, addr: Address, now: float) -> None:
         port = req.port
@@ -865,7 +887,7 @@ class Memberlist:
         self._relays[seq] = Relay(req.seq_no, requester, req.nack)
         self._timers.schedule(("relay", seq), now + self.config.probe_timeout)
         ping = Ping(seq, req.node, self._ip, self._port, self.config.name)
-        self._send_msg(target, encode_message(ping), None)
+        self._send_msg(target, encode_message(ping), None, now)
 
     def _handle_ack(self, ack: Ack, now: float) -> None:
         seq = ack.seq_no
@@ -875,14 +897,14 @@ class Memberlist:
             if probe.phase is Phase.DIRECT and self._ping_hook:
                 rec = self._node_map.get(probe.target.name)
                 node = rec.snapshot() if rec is not None else probe.target
-                self.delegate.notify_ping_complete(node, now - probe.sent, ack.payload)
+                self.delegate.notify_ping_complete(node, now - probe.sent, ack.payload, now)
             self._probe_succeeded(probe)
             return
         relay = self._relays.pop(seq, None)
         if relay is not None:
             self.stats.acks_received += 1
             self._timers.cancel(("relay", seq))
-            self._send_msg(relay.requester, encode_message(Ack(relay.orig_seq)), None)
+            self._send_msg(relay.requester, encode_message(Ack(relay.orig_seq)), None, now)
             return
         self.stats.drop("unknown_ack")
 
@@ -898,7 +920,7 @@ class Memberlist:
     # state changes (Go aliveNode / suspectNode / deadNode / refute)
 
     def _set_alive(self, now: float) -> None:
-        meta = self.delegate.node_meta(META_MAX_SIZE)
+        meta = self.delegate.node_meta(META_MAX_SIZE, now)
         if len(meta) > META_MAX_SIZE:
             raise InvalidState(f"node meta of {len(meta)} bytes exceeds {META_MAX_SIZE}")
         self._incarnation += 1
@@ -917,7 +939,7 @@ class Memberlist:
         self._broadcasts.queue_broadcast(
             Broadcast(encode_message(msg), name=name, on_finished=on_finished)
         )
-        self.wake_gossip(now)
+        self._wake_gossip(now)
 
     def _alive_node(self, a: Alive, now: float, bootstrap: bool = False) -> None:
         cfg = self.config
@@ -946,7 +968,7 @@ class Memberlist:
             self.stats.drop("bad_vsn")
             return
         if self._alive_hook and (not bootstrap or not is_local):
-            err = self.delegate.notify_alive(self._node_from_alive(a, port, rec))
+            err = self.delegate.notify_alive(self._node_from_alive(a, port, rec), now)
             if err is not None:
                 log.warning("ignoring alive message for '%s': %s", a.node, err)
                 self.stats.drop("alive_vetoed")
@@ -979,7 +1001,7 @@ class Memberlist:
                 port,
                 int(rec.state),
             )
-            self.delegate.notify_conflict(rec.snapshot(), self._node_from_alive(a, port, rec))
+            self.delegate.notify_conflict(rec.snapshot(), self._node_from_alive(a, port, rec), now)
             return
         if rec is None:
             rec = NodeRecord(
@@ -1029,9 +1051,9 @@ class Memberlist:
                 rec.state = NodeState.ALIVE
                 rec.state_change = now
         if old_state >= NodeState.DEAD:
-            self.delegate.notify_join(rec.snapshot())
+            self.delegate.notify_join(rec.snapshot(), now)
         elif old_meta != rec.meta:
-            self.delegate.notify_update(rec.snapshot())
+            self.delegate.notify_update(rec.snapshot(), now)
 
     def _suspect_node(self, s: Suspect, now: float) -> None:
         rec = self._node_map.get(s.node)
@@ -1118,7 +1140,7 @@ class Memberlist:
         rec.state = NodeState.LEFT if d.node == d.from_node else NodeState.DEAD
         rec.wire_cache = None
         rec.state_change = now
-        self.delegate.notify_leave(rec.snapshot())
+        self.delegate.notify_leave(rec.snapshot(), now)
 
     def _refute(self, me: NodeRecord, accused: int, now: float) -> None:
         self._incarnation += 1
@@ -1264,8 +1286,8 @@ class Memberlist:
         if not job.pending:
             self._finish_join(op)
 
-    def _local_state_message(self, join: bool) -> bytes:
-        return encode_local_state(self._nodes, self.delegate.local_state(join), join)
+    def _local_state_message(self, join: bool, now: float) -> bytes:
+        return encode_local_state(self._nodes, self.delegate.local_state(join, now), join)
 
     def _handle_inbound(self, st: Stream, msg: Message, now: float) -> None:
         t = type(msg)
@@ -1279,7 +1301,7 @@ class Memberlist:
             self._close_stream(st)
         elif t is PushPull:
             assert isinstance(msg, PushPull)
-            self._send_stream(st.sid, self._local_state_message(msg.join))
+            self._send_stream(st.sid, self._local_state_message(msg.join, now))
             self._close_stream(st)
             error = self._merge_remote_state(msg, now)
             if error is not None:
@@ -1315,7 +1337,7 @@ class Memberlist:
         if error is not None:
             return error
         if self._merge_hook:
-            veto = self.delegate.notify_merge(remote_nodes(msg.states))
+            veto = self.delegate.notify_merge(remote_nodes(msg.states), now)
             if veto is not None:
                 return veto
         for news in merge_news(msg.states, self.config.name, self._is_old_news):
@@ -1327,13 +1349,8 @@ class Memberlist:
                 case Suspect():
                     self._suspect_node(news, now)
         if msg.user_state:
-            self.delegate.merge_remote_state(msg.user_state, msg.join)
+            self.delegate.merge_remote_state(msg.user_state, msg.join, now)
         return None
-
-
-def _overrides(delegate: MemberlistDelegate, hook: str) -> bool:
-    """Whether ``delegate`` has its own ``hook`` rather than NullDelegate's no-op."""
-    return getattr(type(delegate), hook, None) is not getattr(NullDelegate, hook)
 
 
 def ip_text_or(raw: bytes, default: str) -> str:

@@ -670,7 +670,6 @@ class SerfNode:
         on_finished: Callable[[], None] | None = None,
     ) -> None:
         queue.queue_broadcast(Broadcast(raw, unique=True, on_finished=on_finished))
-        self._ml.wake_gossip(self._now)
 
     def _pending_broadcasts(self) -> int:
         return len(self._intent_queue) + len(self._query_queue) + len(self._event_queue)
