@@ -69,14 +69,16 @@ from serf_proto.wire.framing import (
     make_compound,
 )
 from serf_proto.wire.keyring import Keyring
-from serf_proto.wire.limits import MAX_USER_STATE_LEN
+from serf_proto.wire.limits import MAX_STREAM_BYTES
 from serf_proto.wire.messages import (
+    USER_TYPE_BYTE,
     Ack,
     Alive,
     Dead,
     ErrResp,
     IndirectPing,
     Message,
+    MessageType,
     Nack,
     Ping,
     PushNodeState,
@@ -96,10 +98,6 @@ Output = SendPacket | OpenStream | SendStream | CloseStream | JoinCompleted | Le
 #: Most inbound streams open at once; more are closed at once (Go refuses the 128th
 #: concurrent push/pull, ``maxPushPullRequests``).
 MAX_INBOUND_STREAMS = 128
-#: Largest amount of buffered stream bytes before the stream is refused (two 20 MiB bounds).
-MAX_STREAM_BUFFER = 2 * MAX_USER_STATE_LEN + 65536
-
-PUSH_PULL_TYPE = 6
 #: The type byte a delegate broadcast gets when memberlist piggybacks it.
 USER_MSG_OVERHEAD = 1
 
@@ -395,21 +393,24 @@ class Memberlist:
         if not data:
             self._end_stream(st, "EOF", now, close=True)
             return
-        st.buf += data
-        if len(st.buf) > MAX_STREAM_BUFFER:
+        st.received += len(data)
+        if st.received > MAX_STREAM_BYTES:
             self.stats.drop("stream_too_large")
             self._end_stream(st, "stream message too large", now, close=True)
             return
+        if st.decoder is None:
+            st.decoder = self.wire.stream_decoder(st.kind is StreamKind.INBOUND)
         try:
-            msg = self.wire.decode_stream(st.buf, st.kind is StreamKind.INBOUND)
+            msgs = st.decoder.feed(data)
         except DecodeError as exc:
             self.stats.drop(type(exc).__name__)
             if st.kind is StreamKind.INBOUND and self.wire.is_outer_layer_error(exc):
                 self._send_stream(sid, encode_message(ErrResp(str(exc))))
             self._end_stream(st, f"bad stream message: {exc}", now, close=True)
             return
-        if msg is None:
+        if not msgs:
             return
+        msg = msgs[0]
         self._timers.cancel(("stream", sid))
         if st.kind is StreamKind.INBOUND:
             self._handle_inbound(st, msg, now)
@@ -484,7 +485,7 @@ class Memberlist:
     def send_best_effort(self, addr: Address, payload: bytes, now: float) -> None:
         """Send a user message to ``addr`` in one datagram (Go ``SendToAddress``)."""
         self._now = now
-        self._raw_send(addr, b"\x08" + payload, None)
+        self._raw_send(addr, USER_TYPE_BYTE + payload, None)
 
     def send_reliable(self, addr: Address, payload: bytes, now: float) -> int:
         """Send a user message to ``addr`` over a stream (Go ``SendReliable``); returns the sid."""
@@ -788,7 +789,7 @@ class Memberlist:
         avail = limit - used
         if avail > overhead + USER_MSG_OVERHEAD:
             for payload in self.delegate.get_broadcasts(overhead + USER_MSG_OVERHEAD, avail, now):
-                msgs.append(b"\x08" + payload)
+                msgs.append(USER_TYPE_BYTE + payload)
         return msgs
 
     def _send_msg(self, addr: Address, msg: bytes, rec: NodeRecord | None, now: float) -> None:
@@ -1325,8 +1326,9 @@ class Memberlist:
             elif isinstance(msg, PushPull):
                 self._push_pull_done(st, self._merge_remote_state(msg, now))
             else:
+                expected = int(MessageType.PUSH_PULL)
                 self._push_pull_done(
-                    st, f"received invalid msgType, expected pushPullMsg ({PUSH_PULL_TYPE})"
+                    st, f"received invalid msgType, expected pushPullMsg ({expected})"
                 )
         elif st.kind is StreamKind.TCP_PING:
             ok = isinstance(msg, Ack) and msg.seq_no == st.seq

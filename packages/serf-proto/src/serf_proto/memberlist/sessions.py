@@ -10,6 +10,7 @@ from enum import Enum
 
 from serf_proto.memberlist.state import Node
 from serf_proto.types import Address
+from serf_proto.wire.stream import StreamDecoder
 
 __all__ = ["JoinOp", "Phase", "Probe", "Relay", "Stream", "StreamKind"]
 
@@ -72,13 +73,16 @@ class StreamKind(Enum):
 class Stream:
     """One stream session: what it is for and what has been received so far."""
 
-    __slots__ = ("addr", "buf", "join", "kind", "op", "payload", "seq", "sid")
+    __slots__ = ("addr", "decoder", "join", "kind", "op", "payload", "received", "seq", "sid")
 
     def __init__(self, sid: int, kind: StreamKind, addr: Address) -> None:
         self.sid = sid
         self.kind = kind
         self.addr = addr
-        self.buf = bytearray()
+        #: The incremental decoder of what the peer sends (made on the first bytes).
+        self.decoder: StreamDecoder | None = None
+        #: Bytes received so far.
+        self.received = 0
         self.join = False
         self.op: int | None = None
         self.seq = 0

@@ -8,7 +8,7 @@ The byte layouts live in ``serf_proto.wire``; this adapter only applies them as 
 * packets in: decrypt (falling back to plaintext when ``gossip_verify_incoming`` is off), strip
   a CRC, then unpack compound and compress wrappers recursively;
 * streams out: compress, then encrypt with the ``0a | u32 length`` header as AAD;
-* streams in: buffer until a complete message can be decoded;
+* streams in: one incremental ``StreamDecoder`` per stream, fed as bytes arrive;
 * labels (memberlist ≥ 0.3, opt-in): a ``f4 | len | label`` header in front of every packet
   and at the start of every stream we dial, and the label as extra AES-GCM associated data.
 
@@ -35,7 +35,6 @@ from serf_proto.wire.framing import (
     COMPRESS_TYPE,
     CRC_TYPE,
     ENCRYPT_TYPE,
-    LABEL_TYPE,
     add_crc,
     add_label,
     check_label,
@@ -46,7 +45,8 @@ from serf_proto.wire.framing import (
     strip_crc,
 )
 from serf_proto.wire.keyring import Keyring, encrypted_length, encryption_overhead
-from serf_proto.wire.messages import Message, decode_message, decode_stream_message
+from serf_proto.wire.messages import Message, decode_message
+from serf_proto.wire.stream import StreamDecoder
 
 __all__ = ["WireIO", "decode_packet_message"]
 
@@ -208,49 +208,17 @@ class WireIO:
             msg = header + sealed
         return msg
 
-    def decode_stream(self, buf: bytes | bytearray, inbound: bool) -> Message | None:
-        """The first complete message in ``buf``, or None when more bytes are needed.
-
-        ``inbound`` streams may start with the dialer's label header.
-        """
-        if not buf:
-            return None
-        if inbound:
-            if buf[0] == LABEL_TYPE and (len(buf) < 2 or len(buf) < 2 + buf[1]):
-                return None
-            received, rest = split_label(bytes(buf))
-            self._check_label(received)
-            buf = bytes(rest)
-            if not buf:
-                return None
-        if buf[0] == ENCRYPT_TYPE:
-            if len(buf) < 5:
-                return None
-            length = int.from_bytes(buf[1:5], "big")
-            if len(buf) < 5 + length:
-                return None
-            if not self.encrypted:
-                raise DecryptionFailed("Remote state is encrypted and encryption is not configured")
-            assert self.keyring is not None
-            aad = bytes(buf[:5]) + self.label
-            plain = self.keyring.decrypt(bytes(buf[5 : 5 + length]), aad)
-            msg = self._decode_plain(plain, complete=True)
-            assert msg is not None
-            return msg
-        if self.encrypted and self.config.gossip_verify_incoming:
-            raise DecryptionFailed("Encryption is configured but remote state is not encrypted")
-        return self._decode_plain(bytes(buf), complete=False)
-
-    def _decode_plain(self, data: bytes, *, complete: bool) -> Message | None:
-        try:
-            if data and data[0] == COMPRESS_TYPE:
-                data = open_compressed(data)
-                complete = True
-            return decode_stream_message(data)
-        except TruncatedInput:
-            if complete:
-                raise
-            return None
+    def stream_decoder(self, inbound: bool) -> StreamDecoder:
+        """The incremental decoder of one stream: what a peer dialed in (``inbound``, may start
+        with the dialer's label header) or the reply to a stream we dialed."""
+        return StreamDecoder(
+            keyring=self.keyring,
+            label=self.label,
+            label_header=inbound,
+            skip_label_check=self.config.skip_inbound_label_check,
+            verify_incoming=self.config.gossip_verify_incoming,
+            single_message=True,
+        )
 
     @staticmethod
     def is_outer_layer_error(exc: DecodeError) -> bool:

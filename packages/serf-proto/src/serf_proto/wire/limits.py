@@ -20,6 +20,10 @@ MAX_USER_MSG_LEN = 20 * 1024 * 1024
 MAX_ENCRYPTED_STREAM_LEN = 20 * 1024 * 1024
 #: Largest decompressed LZW output (40 MiB); a compression bomb stops here.
 MAX_DECOMPRESSED_SIZE = 40 * 1024 * 1024
+#: Most bytes one stream may deliver to the node before it is refused (two 20 MiB bounds).
+MAX_STREAM_BYTES = 2 * MAX_USER_STATE_LEN + 65536
+#: Most unparsed bytes a ``StreamDecoder`` buffers (a 20 MiB push/pull plus headroom).
+MAX_STREAM_BUFFERED = MAX_ENCRYPTED_STREAM_LEN + 4 * 1024 * 1024
 #: Longest label (``f4`` header length byte).
 MAX_LABEL_LEN = 255
 

@@ -71,6 +71,23 @@ class MessageType(IntEnum):
     HAS_LABEL = 244
 
 
+#: The one-byte prefix of every message type, built once from the enum (encoders are hot).
+TYPE_BYTE: dict[MessageType, bytes] = {t: bytes((t,)) for t in MessageType}
+#: What a user message starts with (memberlist piggybacks delegate broadcasts behind it).
+USER_TYPE_BYTE = TYPE_BYTE[MessageType.USER]
+_PING = TYPE_BYTE[MessageType.PING]
+_INDIRECT_PING = TYPE_BYTE[MessageType.INDIRECT_PING]
+_ACK_RESP = TYPE_BYTE[MessageType.ACK_RESP]
+_SUSPECT = TYPE_BYTE[MessageType.SUSPECT]
+_ALIVE = TYPE_BYTE[MessageType.ALIVE]
+_DEAD = TYPE_BYTE[MessageType.DEAD]
+_PUSH_PULL = TYPE_BYTE[MessageType.PUSH_PULL]
+_NACK_RESP = TYPE_BYTE[MessageType.NACK_RESP]
+_ERR = TYPE_BYTE[MessageType.ERR]
+_USER_CODE = int(MessageType.USER)
+_PUSH_PULL_CODE = int(MessageType.PUSH_PULL)
+
+
 @dataclass(frozen=True, slots=True)
 class Ping:
     """Probe (Go ``ping``). ``node`` names the intended target; ``source_*`` say where to ack."""
@@ -200,7 +217,7 @@ def _encode_ping(m: Ping) -> bytes:
         d["SourceNode"] = m.source_node
     if m.source_port:
         d["SourcePort"] = m.source_port
-    return b"\x00" + pack(d)
+    return _PING + pack(d)
 
 
 def _encode_indirect_ping(m: IndirectPing) -> bytes:
@@ -212,27 +229,27 @@ def _encode_indirect_ping(m: IndirectPing) -> bytes:
     if m.source_port:
         d["SourcePort"] = m.source_port
     d["Target"] = m.target
-    return b"\x01" + pack(d)
+    return _INDIRECT_PING + pack(d)
 
 
 def _encode_ack(m: Ack) -> bytes:
-    return b"\x02" + pack({"Payload": m.payload or None, "SeqNo": m.seq_no})
+    return _ACK_RESP + pack({"Payload": m.payload or None, "SeqNo": m.seq_no})
 
 
 def _encode_nack(m: Nack) -> bytes:
-    return b"\x0b" + pack({"SeqNo": m.seq_no})
+    return _NACK_RESP + pack({"SeqNo": m.seq_no})
 
 
 def _encode_suspect(m: Suspect) -> bytes:
-    return b"\x03" + pack({"From": m.from_node, "Incarnation": m.incarnation, "Node": m.node})
+    return _SUSPECT + pack({"From": m.from_node, "Incarnation": m.incarnation, "Node": m.node})
 
 
 def _encode_dead(m: Dead) -> bytes:
-    return b"\x05" + pack({"From": m.from_node, "Incarnation": m.incarnation, "Node": m.node})
+    return _DEAD + pack({"From": m.from_node, "Incarnation": m.incarnation, "Node": m.node})
 
 
 def _encode_alive(m: Alive) -> bytes:
-    return b"\x04" + pack(
+    return _ALIVE + pack(
         {
             "Addr": m.addr,
             "Incarnation": m.incarnation,
@@ -246,7 +263,7 @@ def _encode_alive(m: Alive) -> bytes:
 
 def encode_push_pull_header(h: PushPullHeader) -> bytes:
     """``06`` + msgpack header (no node states)."""
-    return b"\x06" + pack({"Join": h.join, "Nodes": h.nodes, "UserStateLen": h.user_state_len})
+    return _PUSH_PULL + pack({"Join": h.join, "Nodes": h.nodes, "UserStateLen": h.user_state_len})
 
 
 def encode_push_node_state(s: PushNodeState) -> bytes:
@@ -274,11 +291,11 @@ def _encode_push_pull(m: PushPull) -> bytes:
 
 
 def _encode_user(m: UserMsg) -> bytes:
-    return b"\x08" + m.payload
+    return USER_TYPE_BYTE + m.payload
 
 
 def _encode_err(m: ErrResp) -> bytes:
-    return b"\x0d" + pack({"Error": m.error})
+    return _ERR + pack({"Error": m.error})
 
 
 _ENCODERS: dict[type, Any] = {
@@ -308,7 +325,7 @@ def encode_message(msg: Message) -> bytes:
 def encode_stream_message(msg: Message) -> bytes:
     """Encode one message in stream (TCP) form: a user message gets its ``UserMsgLen`` header."""
     if type(msg) is UserMsg:
-        return b"\x08" + pack({"UserMsgLen": len(msg.payload)}) + msg.payload
+        return USER_TYPE_BYTE + pack({"UserMsgLen": len(msg.payload)}) + msg.payload
     return encode_message(msg)
 
 
@@ -530,14 +547,14 @@ def _decode_stream_user(data: bytes | memoryview) -> UserMsg:
 
 #: Decoders of the message types whose body is exactly one msgpack map, by type byte.
 MAP_DECODERS: dict[int, Any] = {
-    0: _ping_from_map,
-    1: _indirect_ping_from_map,
-    2: _ack_from_map,
-    3: _suspect_from_map,
-    4: _alive_from_map,
-    5: _dead_from_map,
-    11: _nack_from_map,
-    13: _err_from_map,
+    int(MessageType.PING): _ping_from_map,
+    int(MessageType.INDIRECT_PING): _indirect_ping_from_map,
+    int(MessageType.ACK_RESP): _ack_from_map,
+    int(MessageType.SUSPECT): _suspect_from_map,
+    int(MessageType.ALIVE): _alive_from_map,
+    int(MessageType.DEAD): _dead_from_map,
+    int(MessageType.NACK_RESP): _nack_from_map,
+    int(MessageType.ERR): _err_from_map,
 }
 
 
@@ -554,9 +571,9 @@ def decode_message(data: bytes | memoryview) -> Message:
     if from_map is not None:
         msg: Message = from_map(unpack(data[1:]))
         return msg
-    if t == 8:
+    if t == _USER_CODE:
         return UserMsg(bytes(data[1:]))
-    if t == 6:
+    if t == _PUSH_PULL_CODE:
         return _decode_push_pull(data)
     raise UnknownMessageType(t)
 
@@ -570,6 +587,8 @@ def decode_stream_message(data: bytes | memoryview) -> Message:
 
 __all__ = [
     "MAP_DECODERS",
+    "TYPE_BYTE",
+    "USER_TYPE_BYTE",
     "Ack",
     "Alive",
     "Dead",

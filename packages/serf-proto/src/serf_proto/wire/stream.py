@@ -47,7 +47,11 @@ from serf_proto.wire.framing import (
     open_compressed,
 )
 from serf_proto.wire.keyring import Entropy, Keyring, encrypted_length
-from serf_proto.wire.limits import MAX_DECOMPRESSED_SIZE, MAX_ENCRYPTED_STREAM_LEN
+from serf_proto.wire.limits import (
+    MAX_DECOMPRESSED_SIZE,
+    MAX_ENCRYPTED_STREAM_LEN,
+    MAX_STREAM_BUFFERED,
+)
 from serf_proto.wire.messages import (
     MAP_DECODERS,
     Message,
@@ -61,9 +65,6 @@ from serf_proto.wire.messages import (
     push_pull_header_from_map,
     user_msg_len_from_map,
 )
-
-#: Most unparsed bytes the decoder buffers (a 20 MiB push/pull plus headroom).
-MAX_BUFFERED = MAX_ENCRYPTED_STREAM_LEN + 4 * 1024 * 1024
 
 MSG_NOT_ENCRYPTED = "Encryption is configured but remote state is not encrypted"
 MSG_NO_KEYRING = "Remote state is encrypted and encryption is not configured"
@@ -106,6 +107,7 @@ class _State(Enum):
     MAP = auto()
     NODES = auto()
     RAW = auto()
+    DONE = auto()
     FAILED = auto()
 
 
@@ -116,7 +118,10 @@ class StreamDecoder:
     false; without keys, encrypted input is refused. ``label``: the label of the connection,
     used as additional data of the encryption. ``label_header``: whether the stream starts with
     a label header (true for what a listener reads; false for the reply a dialer reads, which
-    memberlist sends without one); the header must carry ``label`` unless ``skip_label_check``.
+    memberlist sends without one); the header must carry ``label``. ``skip_label_check`` is
+    Go's ``SkipInboundLabelCheck``: the label is taken from the configuration and a stream that
+    still carries a label header is refused. ``single_message``: stop after the first message
+    and ignore whatever follows (a memberlist stream carries one message per direction).
     """
 
     def __init__(
@@ -128,14 +133,16 @@ class StreamDecoder:
         skip_label_check: bool = False,
         verify_incoming: bool = True,
         max_decompressed: int = MAX_DECOMPRESSED_SIZE,
+        single_message: bool = False,
     ) -> None:
         self._keyring = keyring
+        self._single = single_message
         self._label_header = label_header
         self._label = label
         self._skip_label_check = skip_label_check
         self._verify_incoming = verify_incoming
         self._max_decompressed = max_decompressed
-        self._unpacker = msgpack.Unpacker(raw=True, max_buffer_size=MAX_BUFFERED)
+        self._unpacker = msgpack.Unpacker(raw=True, max_buffer_size=MAX_STREAM_BUFFERED)
         self._state = _State.START if label_header else _State.TYPE
         self._type = 0
         self._need = 0
@@ -157,7 +164,7 @@ class StreamDecoder:
     @property
     def idle(self) -> bool:
         """True when no partial message is buffered (a clean place for the stream to end)."""
-        return self._state in (_State.START, _State.TYPE) and not self._pending
+        return self._state in (_State.START, _State.TYPE, _State.DONE) and not self._pending
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Message]:
         """Add bytes (``b""`` = end of stream); return the messages completed by them.
@@ -169,6 +176,8 @@ class StreamDecoder:
         if self._eof and data:
             raise ValueError("data fed after end of stream")
         out: list[Message] = []
+        if self._state is _State.DONE:
+            return out
         try:
             if data:
                 try:
@@ -210,6 +219,9 @@ class StreamDecoder:
 
     def _run(self, out: list[Message]) -> None:
         while True:
+            if out and self._single:
+                self._state = _State.DONE
+                return
             state = self._state
             if state is _State.START or state is _State.TYPE:
                 b = self._take(1)
@@ -219,8 +231,8 @@ class StreamDecoder:
                 if state is _State.START and t == LABEL_TYPE:
                     self._state = _State.LABEL
                     continue
-                if state is _State.START:
-                    check_label(b"", self._label, skip_check=self._skip_label_check)
+                if state is _State.START and not self._skip_label_check:
+                    check_label(b"", self._label)
                 self._begin(t)
             elif state is _State.LABEL:
                 n = self._take(1)
@@ -228,13 +240,15 @@ class StreamDecoder:
                     return
                 if n[0] == 0:
                     raise LabelMismatch("label header with an empty label")
+                if self._skip_label_check:
+                    raise LabelMismatch("unexpected double label header")
                 self._need = n[0]
                 self._state = _State.LABEL_BODY
             elif state is _State.LABEL_BODY:
                 label = self._take(self._need)
                 if label is None:
                     return
-                check_label(label, self._label, skip_check=self._skip_label_check)
+                check_label(label, self._label)
                 self._received_label = label
                 self._state = _State.TYPE
             elif state is _State.ENC_LEN:
@@ -279,7 +293,7 @@ class StreamDecoder:
                 else:
                     out.append(UserMsg(raw))
                 self._state = _State.TYPE
-            else:  # FAILED
+            else:  # DONE or FAILED
                 return
 
     def _begin(self, t: int) -> None:
@@ -305,7 +319,7 @@ class StreamDecoder:
     def _on_map(self, obj: Any, out: list[Message]) -> None:
         t = self._type
         if t == COMPRESS_TYPE:
-            out.append(self._decode_plain(decompress_map(obj, self._max_decompressed)))
+            out.append(decode_stream_message(decompress_map(obj, self._max_decompressed)))
             self._state = _State.TYPE
         elif t == MessageType.PUSH_PULL:
             header = push_pull_header_from_map(obj)
@@ -329,11 +343,6 @@ class StreamDecoder:
         """Decode a whole stream message held in memory (a decrypted or compressed body)."""
         if buf and buf[0] == COMPRESS_TYPE:
             buf = open_compressed(buf, self._max_decompressed)
-        return self._decode_plain(buf)
-
-    def _decode_plain(self, buf: bytes) -> Message:
-        if buf and buf[0] in (COMPRESS_TYPE, ENCRYPT_TYPE):
-            raise MalformedMessage("nested stream wrappers are not allowed")
         return decode_stream_message(buf)
 
 
