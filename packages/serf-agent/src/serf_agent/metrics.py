@@ -226,11 +226,12 @@ def mirror_core_stats(
     """Copy the core's cumulative counters into ``metrics`` (use it inside a collector).
 
     ``stats`` is the memberlist's ``MemberlistStats``; ``serf_dropped`` the Serf layer's
-    drop counts by reason. Drops of both layers are summed per reason.
+    drop counts by reason. Drops of both layers are summed per reason; the ``reason`` label is
+    the value of ``serf_proto.drops.DropReason`` (snake_case, e.g. ``checksum_mismatch``).
     """
     for attr, name in MEMBERLIST_COUNTERS.items():
         metrics.set(name, getattr(stats, attr))
-    dropped: dict[str, int] = dict(stats.dropped)
+    dropped: dict[str, int] = {str(reason): count for reason, count in stats.dropped.items()}
     for reason, count in (serf_dropped or {}).items():
         dropped[reason] = dropped.get(reason, 0) + count
     for reason, count in dropped.items():

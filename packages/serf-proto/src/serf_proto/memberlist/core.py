@@ -44,6 +44,7 @@ from serf_proto.config import (
     PROTOCOL_VERSION_MIN,
     MemberlistConfig,
 )
+from serf_proto.drops import DropReason
 from serf_proto.errors import DecodeError, InvalidState
 from serf_proto.events import JoinCompleted, LeaveCompleted
 from serf_proto.memberlist.awareness import Awareness
@@ -352,7 +353,7 @@ class Memberlist:
         sid = self._new_sid()
         self.stats.streams_in += 1
         if self._shutdown or self._inbound >= MAX_INBOUND_STREAMS:
-            self.stats.drop("too_many_streams")
+            self.stats.drop(DropReason.TOO_MANY_STREAMS)
             self._out.append(CloseStream(sid))
             return sid
         self._inbound += 1
@@ -395,7 +396,7 @@ class Memberlist:
             return
         st.received += len(data)
         if st.received > MAX_STREAM_BYTES:
-            self.stats.drop("stream_too_large")
+            self.stats.drop(DropReason.STREAM_TOO_LARGE)
             self._end_stream(st, "stream message too large", now, close=True)
             return
         if st.decoder is None:
@@ -403,7 +404,7 @@ class Memberlist:
         try:
             msgs = st.decoder.feed(data)
         except DecodeError as exc:
-            self.stats.drop(type(exc).__name__)
+            self.stats.drop(DropReason.of(exc))
             if st.kind is StreamKind.INBOUND and self.wire.is_outer_layer_error(exc):
                 self._send_stream(sid, encode_message(ErrResp(str(exc))))
             self._end_stream(st, f"bad stream message: {exc}", now, close=True)
@@ -817,9 +818,8 @@ class Memberlist:
     # ------------------------------------------------------------------------------------------
     # inbound packets
 
-    def _drop(self, exc: Exception, addr: Address) -> None:
-        reason = type(exc).__name__
-        self.stats.drop(reason)
+    def _drop(self, exc: DecodeError, addr: Address) -> None:
+        self.stats.drop(DropReason.of(exc))
         if log.isEnabledFor(logging.DEBUG):
             log.debug("dropped packet from %s: %s", addr, exc)
 
@@ -858,7 +858,7 @@ class Memberlist:
             case Nack():
                 self._handle_nack(msg)
             case _:
-                self.stats.drop("unexpected_type")
+                self.stats.drop(DropReason.UNEXPECTED_TYPE)
 
     def _reply_addr(self, source_addr: bytes, source_port: int, fallback: Address) -> Address:
         if source_addr and source_port:
@@ -869,7 +869,7 @@ class Memberlist:
     def _handle_ping(self, ping: Ping, addr: Address, now: float) -> None:
         if ping.node and ping.node != self.config.name:
             log.warning("Got ping for unexpected node '%s' from=%s", ping.node, addr)
-            self.stats.drop("ping_wrong_node")
+            self.stats.drop(DropReason.PING_WRONG_NODE)
             return
         ack = Ack(ping.seq_no, self.delegate.ack_payload(now))
         dest = self._reply_addr(ping.source_addr, ping.source_port, addr)
@@ -881,7 +881,7 @@ class Memberlist:
             port = self.config.bind_port
         target = Address(ip_text_or(req.target, ""), port)
         if not target.host:
-            self.stats.drop("bad_indirect_target")
+            self.stats.drop(DropReason.BAD_INDIRECT_TARGET)
             return
         seq = self._next_seq()
         requester = self._reply_addr(req.source_addr, req.source_port, addr)
@@ -907,7 +907,7 @@ class Memberlist:
             self._timers.cancel(("relay", seq))
             self._send_msg(relay.requester, encode_message(Ack(relay.orig_seq)), None, now)
             return
-        self.stats.drop("unknown_ack")
+        self.stats.drop(DropReason.UNKNOWN_ACK)
 
     def _handle_nack(self, nack: Nack) -> None:
         probe = self._probe
@@ -915,7 +915,7 @@ class Memberlist:
             self.stats.nacks_received += 1
             probe.nacks += 1
         else:
-            self.stats.drop("unknown_nack")
+            self.stats.drop(DropReason.UNKNOWN_NACK)
 
     # ------------------------------------------------------------------------------------------
     # state changes (Go aliveNode / suspectNode / deadNode / refute)
@@ -966,13 +966,13 @@ class Memberlist:
                 a.port,
                 list(vsn),
             )
-            self.stats.drop("bad_vsn")
+            self.stats.drop(DropReason.BAD_VSN)
             return
         if self._alive_hook and (not bootstrap or not is_local):
             err = self.delegate.notify_alive(self._node_from_alive(a, port, rec), now)
             if err is not None:
                 log.warning("ignoring alive message for '%s': %s", a.node, err)
-                self.stats.drop("alive_vetoed")
+                self.stats.drop(DropReason.ALIVE_VETOED)
                 return
         address_changed = rec is not None and (rec.ip != a.addr or rec.addr.port != port)
         can_reclaim = (
@@ -1315,7 +1315,7 @@ class Memberlist:
             self.delegate.notify_msg(msg.payload, now)
         else:
             log.error("Received invalid msgType on stream")
-            self.stats.drop("unexpected_stream_type")
+            self.stats.drop(DropReason.UNEXPECTED_STREAM_TYPE)
             self._close_stream(st)
 
     def _handle_reply(self, st: Stream, msg: Message, now: float) -> None:

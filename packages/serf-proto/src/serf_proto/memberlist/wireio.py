@@ -21,6 +21,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from serf_proto.config import MemberlistConfig
+from serf_proto.drops import DropReason
 from serf_proto.errors import (
     DecodeError,
     DecryptionFailed,
@@ -169,11 +170,11 @@ class WireIO:
         if kind == COMPOUND_TYPE:
             split = split_compound(data)
             if split.truncated:
-                self.stats.dropped["truncated_compound_part"] += split.truncated
+                self.stats.drop(DropReason.TRUNCATED_COMPOUND_PART, split.truncated)
             out: list[bytes] = []
             for part in split.parts:
                 if not part:
-                    self.stats.drop("empty_compound_part")
+                    self.stats.drop(DropReason.EMPTY_COMPOUND_PART)
                 elif part[0] == COMPOUND_TYPE or part[0] == COMPRESS_TYPE:
                     out.extend(self._nested(part, depth))
                 else:
