@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from serf_proto.config import MemberlistConfig
+from serf_proto.drops import DropReason
 from serf_proto.errors import InvalidState, PayloadTooLarge, UnknownQuery
 from serf_proto.events import LeaveCompleted, MemberEventType, Query, UserEvent
 from serf_proto.outputs import SendPacket
@@ -114,7 +115,12 @@ def test_garbage_serf_messages_are_dropped_and_counted() -> None:
     _gossip(node, b"\x03\xc1")
     _gossip(node, b"\x2a\x80")
     _gossip(node, encode_serf_message(MessageQueryResponse(5, 1, "x", 0)))
-    assert sum(node.dropped.values()) == 3
+    assert node.dropped == {
+        "malformed": 1,
+        "unknown_message_type": 1,
+        "reply_for_unknown_query": 1,
+    }
+    assert node.counts.dropped[DropReason.REPLY_FOR_UNKNOWN_QUERY] == 1
     assert node.state is SerfState.ALIVE
 
 
@@ -125,7 +131,7 @@ def test_a_query_with_an_empty_filter_is_dropped_counted_and_still_rebroadcast()
     bad = encode_serf_message(dataclasses.replace(wire, ltime=wire.ltime + 1, filters=(b"",)))
     outs = _gossip(node, bad)
     assert [o for o in outs if isinstance(o, (Query, SendPacket))] == []
-    assert node.dropped == {"bad-query-filter": 1}
+    assert node.dropped == {"bad_query_filter": 1}
     assert _queued(node) == [bad]
 
 
@@ -135,7 +141,7 @@ def test_old_events_are_refused_and_counted() -> None:
         _gossip(node, encode_serf_message(MessageUserEvent(ltime, f"e{ltime}", b"", False)))
     outs = _gossip(node, encode_serf_message(MessageUserEvent(2, "late", b"", False)))
     assert [o for o in outs if isinstance(o, UserEvent)] == []
-    assert node.dropped == {"old-event": 1}
+    assert node.dropped == {"old_event": 1}
 
 
 def test_a_go_query_is_acked_and_answered_once_before_its_deadline() -> None:

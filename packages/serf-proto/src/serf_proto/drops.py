@@ -56,6 +56,26 @@ class DropReason(StrEnum):
     TOO_MANY_STREAMS = "too_many_streams"
     STREAM_TOO_LARGE = "stream_too_large"
 
+    # -- the Serf layer: messages, push/pull state and probe payloads it will not act on ----
+    UNEXPECTED_SERF_MESSAGE = "unexpected_serf_message"
+    BAD_REMOTE_STATE = "bad_remote_state"
+    BAD_META = "bad_meta"
+    OLD_EVENT = "old_event"
+    EVENT_BEFORE_MIN_TIME = "event_before_min_time"
+    OLD_QUERY = "old_query"
+    QUERY_BEFORE_MIN_TIME = "query_before_min_time"
+    BAD_QUERY_FILTER = "bad_query_filter"
+    BAD_QUERY_ADDRESS = "bad_query_address"
+    UNANSWERED_QUERY_EVICTED = "unanswered_query_evicted"
+    REPLY_FOR_UNKNOWN_QUERY = "reply_for_unknown_query"
+    REPLY_ID_MISMATCH = "reply_id_mismatch"
+    BAD_RELAY_ADDRESS = "bad_relay_address"
+    BAD_COORDINATE = "bad_coordinate"
+    REJECTED_COORDINATE = "rejected_coordinate"
+    INTENT_QUEUE_PRUNED = "intent_queue_pruned"
+    EVENT_QUEUE_PRUNED = "event_queue_pruned"
+    QUERY_QUEUE_PRUNED = "query_queue_pruned"
+
     @classmethod
     def of(cls, exc: DecodeError) -> DropReason:
         """The reason a decoding failure is counted under (its most specific class)."""

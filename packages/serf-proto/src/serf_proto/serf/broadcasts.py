@@ -18,6 +18,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from serf_proto.broadcast import Broadcast, TransmitLimitedQueue
+from serf_proto.drops import DropReason
 from serf_proto.serf.context import NodeContext
 from serf_proto.serf.timers import QueueCheck
 
@@ -30,6 +31,13 @@ class Lane(Enum):
     INTENT = "Intent"
     QUERY = "Query"
     EVENT = "Event"
+
+
+_PRUNED = {
+    Lane.INTENT: DropReason.INTENT_QUEUE_PRUNED,
+    Lane.QUERY: DropReason.QUERY_QUEUE_PRUNED,
+    Lane.EVENT: DropReason.EVENT_QUEUE_PRUNED,
+}
 
 
 def queue_limit(min_depth: int, max_depth: int, members: int) -> int:
@@ -95,7 +103,7 @@ class Broadcasts:
                     depth,
                     limit,
                 )
-                ctx.stats.drop(f"{lane.value.lower()}-queue-pruned")
+                ctx.stats.drop(_PRUNED[lane])
                 queue.prune(limit)
                 self._run_sent(now)
         ctx.timers.schedule(QueueCheck(), now + config.queue_check_interval)

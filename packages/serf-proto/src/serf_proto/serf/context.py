@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from serf_proto.drops import DropReason
 from serf_proto.errors import InvalidState
 from serf_proto.events import Event
 from serf_proto.memberlist.core import Memberlist
@@ -54,17 +56,18 @@ class SerfState(IntEnum):
 
 @dataclass(slots=True)
 class SerfStats:
-    """What the Serf layer counts: refused remote input by reason, Go's metric counters (names
-    without the ``serf.`` prefix, e.g. ``member.flap``) and timers that fired after what they
-    were for had ended (harmless no-ops)."""
+    """What the Serf layer counts: refused remote input by
+    :class:`~serf_proto.drops.DropReason` (its values are the agent's metric labels), Go's
+    metric counters (names without the ``serf.`` prefix, e.g. ``member.flap``) and timers
+    that fired after what they were for had ended (harmless no-ops)."""
 
-    dropped: dict[str, int] = field(default_factory=dict)
+    dropped: Counter[DropReason] = field(default_factory=Counter)
     counters: dict[str, int] = field(default_factory=dict)
     stale_timers: int = 0
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: DropReason) -> None:
         """Count one refused input."""
-        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+        self.dropped[reason] += 1
 
     def count(self, name: str) -> None:
         """Bump one of Go's metric counters."""

@@ -10,6 +10,7 @@ disabled every read raises ``InvalidState`` and acks carry nothing.
 from __future__ import annotations
 
 from serf_proto.coordinate import CoordinateError, VivaldiClient
+from serf_proto.drops import DropReason
 from serf_proto.errors import DecodeError, InvalidState
 from serf_proto.serf.context import NodeContext
 from serf_proto.wire import Coordinate, decode_ack_payload, encode_ack_payload
@@ -68,13 +69,13 @@ class Coordinates:
             coord = decode_ack_payload(payload)
         except DecodeError as exc:
             ctx.log.error("Failed to decode coordinate from ping: %s", exc)
-            ctx.stats.drop("bad-coordinate")
+            ctx.stats.drop(DropReason.BAD_COORDINATE)
             return
         try:
             client.update(name, coord, rtt)
         except CoordinateError as exc:
             ctx.log.debug("Rejected coordinate from %s: %s", name, exc)
-            ctx.stats.drop("rejected-coordinate")
+            ctx.stats.drop(DropReason.REJECTED_COORDINATE)
             return
         self._cache[name] = coord
         self._cache[ctx.name] = client.get_coordinate()

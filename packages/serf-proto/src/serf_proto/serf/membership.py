@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from serf_proto.drops import DropReason
 from serf_proto.errors import DecodeError
 from serf_proto.events import MemberEvent, MemberEventType
 from serf_proto.memberlist.state import Node
@@ -96,7 +97,7 @@ class Membership:
         try:
             tags = decode_tags(node.meta)
         except DecodeError:
-            self._ctx.stats.drop("bad-meta")
+            self._ctx.stats.drop(DropReason.BAD_META)
             tags = {}
         v = node.vsn
         return tags, (v[0], v[1], v[2]), (v[3], v[4], v[5])
@@ -260,13 +261,13 @@ class Membership:
         ctx = self._ctx
         if not buf or buf[0] != 2:
             ctx.log.error("Remote state is zero bytes or has a bad type")
-            ctx.stats.drop("bad-remote-state")
+            ctx.stats.drop(DropReason.BAD_REMOTE_STATE)
             return
         try:
             pp = decode_serf_message(buf)
         except DecodeError as exc:
             ctx.log.error("Failed to decode remote state: %s", exc)
-            ctx.stats.drop("bad-remote-state")
+            ctx.stats.drop(DropReason.BAD_REMOTE_STATE)
             return
         assert isinstance(pp, MessagePushPull)
         if pp.ltime > 0:

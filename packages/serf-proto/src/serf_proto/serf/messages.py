@@ -9,6 +9,7 @@ broadcast lane. Undecodable input and unknown types are logged and counted, neve
 
 from __future__ import annotations
 
+from serf_proto.drops import DropReason
 from serf_proto.errors import DecodeError
 from serf_proto.memberlist.state import ip_text
 from serf_proto.serf.broadcasts import Broadcasts, Lane
@@ -60,7 +61,7 @@ class MessageRouter:
             msg = decode_serf_message(buf)
         except DecodeError as exc:
             log.error("Error decoding message type %d: %s", buf[0], exc)
-            ctx.stats.drop(type(exc).__name__)
+            ctx.stats.drop(DropReason.of(exc))
             return
         rebroadcast = False
         lane = Lane.INTENT
@@ -85,11 +86,11 @@ class MessageRouter:
             dest = Address(ip_text(msg.dest_addr), msg.dest_port)
             log.debug("Relaying response to addr: %s", dest)
             if not dest.host:
-                ctx.stats.drop("bad-relay-address")
+                ctx.stats.drop(DropReason.BAD_RELAY_ADDRESS)
                 return
             ctx.ml.send_best_effort(dest, msg.message, now)
         else:
             log.warning("Received message of unknown type: %d", buf[0])
-            ctx.stats.drop("unexpected-message-type")
+            ctx.stats.drop(DropReason.UNEXPECTED_SERF_MESSAGE)
         if rebroadcast:
             self._broadcasts.queue(lane, bytes(buf), now)

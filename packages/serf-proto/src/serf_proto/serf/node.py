@@ -226,8 +226,9 @@ class SerfNode:
 
     @property
     def dropped(self) -> dict[str, int]:
-        """Refused remote input by reason (``counts.dropped``)."""
-        return self._ctx.stats.dropped
+        """Refused remote input by reason: ``counts.dropped`` keyed by the reasons' values
+        (the metric labels, snake_case)."""
+        return {str(reason): n for reason, n in self._ctx.stats.dropped.items()}
 
     @property
     def counters(self) -> dict[str, int]:

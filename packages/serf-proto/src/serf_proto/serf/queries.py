@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from serf_proto.drops import DropReason
 from serf_proto.errors import DecodeError, InvalidState, PayloadTooLarge, UnknownQuery
 from serf_proto.events import KeyOpCompleted, Query, QueryAck, QueryDone, QueryResponse
 from serf_proto.memberlist.state import ip_bytes, ip_text
@@ -177,7 +178,7 @@ class Queries:
                 msg.id,
                 msg.from_node,
             )
-            ctx.stats.drop("reply-for-unknown-query")
+            ctx.stats.drop(DropReason.REPLY_FOR_UNKNOWN_QUERY)
             return
         assert entry is not None
         collector = entry.collector
@@ -185,7 +186,7 @@ class Queries:
             ctx.log.warning(
                 "Query reply ID mismatch (Local: %d, Response: %d)", collector.wire_id, msg.id
             )
-            ctx.stats.drop("reply-id-mismatch")
+            ctx.stats.drop(DropReason.REPLY_ID_MISMATCH)
             return
         op = collector.op
         owner = entry.owner
@@ -262,9 +263,9 @@ class Queries:
                     msg.ltime,
                     ctx.query_clock.time(),
                 )
-                ctx.stats.drop("old-query")
+                ctx.stats.drop(DropReason.OLD_QUERY)
             elif verdict is QueryVerdict.BEFORE_MIN_TIME:
-                ctx.stats.drop("query-before-min-time")
+                ctx.stats.drop(DropReason.QUERY_BEFORE_MIN_TIME)
             return False
         ctx.stats.count("queries")
         rebroadcast = not msg.flags & QUERY_FLAG_NO_BROADCAST
@@ -272,13 +273,13 @@ class Queries:
             selected = filters_match(msg.filters, ctx.name, self._tags())
         except DecodeError as exc:
             ctx.log.warning("query %s has an undecodable filter: %s", msg.name, exc)
-            ctx.stats.drop("bad-query-filter")
+            ctx.stats.drop(DropReason.BAD_QUERY_FILTER)
             return rebroadcast
         if not selected:
             return rebroadcast
         dest = Address(ip_text(msg.addr), msg.port)
         if not dest.host:
-            ctx.stats.drop("bad-query-address")
+            ctx.stats.drop(DropReason.BAD_QUERY_ADDRESS)
             return rebroadcast
         if msg.flags & QUERY_FLAG_ACK:
             ack = MessageQueryResponse(msg.ltime, msg.id, ctx.name, QUERY_RESPONSE_FLAG_ACK)
@@ -288,7 +289,7 @@ class Queries:
         deadline = now + msg.timeout / 1e9
         entry = Answerable(deadline, dest, msg.source_node, msg.relay_factor)
         if self.book.add_answerable(msg.ltime, msg.id, entry, ctx.config.query_buffer):
-            ctx.stats.drop("unanswered-query-evicted")
+            ctx.stats.drop(DropReason.UNANSWERED_QUERY_EVICTED)
         query = Query(
             ltime=msg.ltime,
             id=msg.id,

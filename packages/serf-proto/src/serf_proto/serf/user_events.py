@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from serf_proto.drops import DropReason
 from serf_proto.errors import PayloadTooLarge
 from serf_proto.events import UserEvent
 from serf_proto.serf.context import NodeContext
@@ -129,10 +130,10 @@ class UserEvents:
                 msg.ltime,
                 clock.time(),
             )
-            ctx.stats.drop("old-event")
+            ctx.stats.drop(DropReason.OLD_EVENT)
             return False
         if verdict is EventVerdict.BEFORE_MIN_TIME:
-            ctx.stats.drop("event-before-min-time")
+            ctx.stats.drop(DropReason.EVENT_BEFORE_MIN_TIME)
             return False
         if verdict is EventVerdict.DUPLICATE:
             return False
