@@ -22,7 +22,7 @@ from serf_proto.events import LeaveCompleted
 from serf_proto.serf.context import NodeContext, SerfState
 from serf_proto.serf.timers import LeaveBroadcastDone, LeaveDone, LeaveTimeout
 
-__all__ = ["LeaveMachine", "LeavePhase", "timer_applies"]
+__all__ = ["LeaveMachine", "LeaveOp", "LeavePhase", "timer_applies"]
 
 _TIMEOUT = "timeout while waiting for graceful leave"
 
@@ -36,7 +36,9 @@ class LeavePhase(Enum):
 
 
 @dataclass(slots=True)
-class _Leave:
+class LeaveOp:
+    """The running leave: its op id, phase, and the error its completion will carry."""
+
     op: int
     phase: LeavePhase
     error: str | None = None
@@ -45,7 +47,7 @@ class _Leave:
 LeaveTimer = LeaveBroadcastDone | LeaveTimeout | LeaveDone
 
 
-def timer_applies(leave: _Leave | None, timer: LeaveTimer) -> bool:
+def timer_applies(leave: LeaveOp | None, timer: LeaveTimer) -> bool:
     """Whether ``timer`` belongs to the current leave and phase (else it is stale)."""
     if leave is None or leave.op != timer.op:
         return False
@@ -61,7 +63,7 @@ class LeaveMachine:
 
     def __init__(self, ctx: NodeContext) -> None:
         self._ctx = ctx
-        self._leave: _Leave | None = None
+        self._leave: LeaveOp | None = None
 
     @property
     def phase(self) -> LeavePhase | None:
@@ -70,7 +72,7 @@ class LeaveMachine:
 
     def start(self, op: int, intent_queued: bool, now: float) -> None:
         """Begin leave ``op``; ``intent_queued`` says whether our intent is being gossiped."""
-        self._leave = _Leave(op, LeavePhase.BROADCAST)
+        self._leave = LeaveOp(op, LeavePhase.BROADCAST)
         if intent_queued:
             self._ctx.timers.schedule(LeaveTimeout(op), now + self._ctx.config.broadcast_timeout)
         else:
