@@ -65,12 +65,12 @@ from serf_proto.serf.keymanager import KeyOp
 from serf_proto.serf.keyops import KeyOps
 from serf_proto.serf.lamport import Clocks
 from serf_proto.serf.leave import LeaveMachine
-from serf_proto.serf.members import SharedTables
 from serf_proto.serf.membership import Membership
 from serf_proto.serf.messages import MessageRouter
 from serf_proto.serf.pipeline import EventPipeline
 from serf_proto.serf.queries import Queries
 from serf_proto.serf.query import QueryParams
+from serf_proto.serf.shortcuts import SerfShortcuts, SimulatorShortcuts
 from serf_proto.serf.snapshot import RecoveredState
 from serf_proto.serf.timers import (
     CoalesceMember,
@@ -87,7 +87,6 @@ from serf_proto.serf.timers import (
     SnapshotClock,
 )
 from serf_proto.serf.user_events import UserEvents
-from serf_proto.shared_table import SharedTable
 from serf_proto.types import Address, Member, MemberStatus
 from serf_proto.wire import Coordinate, Keyring, encode_tags
 
@@ -192,6 +191,7 @@ class SerfNode:
         ctx.timers.schedule(Reconnect(), now + config.reconnect_interval)
         ctx.timers.schedule(QueueCheck(), now + config.queue_check_interval)
         self._pipeline.start(now)
+        self._shortcuts = SerfShortcuts(ctx, self._ml, self._membership.table)
         if recovered is not None and recovered.alive:
             self._joins.rejoin(recovered, now)
         self._drain_memberlist(now)
@@ -294,30 +294,11 @@ class SerfNode:
     # ------------------------------------------------------------------------------------------
     # simulator shortcuts
 
-    def share_tables(self, now: float) -> SharedTables:
-        """Freeze our memberlist and member tables into a base that fresh nodes adopt with
-        :meth:`adopt_tables`; we keep using it copy-on-write. For the simulator's converged
-        start (see :mod:`serf_proto.shared_table`): N nodes then share one table, not N."""
-        table = self._membership.table
-        members = dict(table.members.items())
-        table.members = SharedTable(members)
-        table.own_entry(self.name)
-        return SharedTables(self._ml.share_table(now), members, self._ctx.clock.time())
-
-    def adopt_tables(self, base: SharedTables, now: float) -> None:
-        """Know every node of ``base`` (another node's :meth:`share_tables`) as that node knew
-        it, without the gossip that taught it: memberlist adopts the node table and Serf the
-        member table, copy-on-write, keeping our own entries; the member clock witnesses the
-        base's. No member events are emitted. Only a fresh node can adopt tables."""
-        table = self._membership.table
-        mine = table.get(self.name)
-        if len(table) != 1 or mine is None or table.failed or table.left:
-            raise InvalidState("only a node that knows nothing but itself can adopt tables")
-        self._ml.adopt_table(base.nodes, now)
-        shared = SharedTable(base.members)
-        shared[self.name] = mine
-        table.members = shared
-        self._ctx.clock.witness(base.member_clock)
+    @property
+    def simulator(self) -> SimulatorShortcuts:
+        """The simulator's converged-start shortcuts (:mod:`serf_proto.serf.shortcuts`); a live
+        node never needs them."""
+        return self._shortcuts
 
     # ------------------------------------------------------------------------------------------
     # driving API (same as Memberlist)
