@@ -50,13 +50,17 @@ def queue_limit(min_depth: int, max_depth: int, members: int) -> int:
 class Broadcasts:
     """One node's Serf broadcast queues; see the module docstring."""
 
-    __slots__ = ("_ctx", "_num_members", "_queues", "_sent")
+    __slots__ = ("_ctx", "_event", "_intent", "_num_members", "_query", "_queues", "_sent")
 
     def __init__(self, ctx: NodeContext, num_members: Callable[[], int]) -> None:
         retransmit = ctx.config.memberlist.retransmit_mult
         self._ctx = ctx
         self._num_members = num_members
         self._queues = {lane: TransmitLimitedQueue(retransmit, num_members) for lane in Lane}
+        # The lanes once more as attributes: memberlist asks for them on every packet.
+        self._intent = self._queues[Lane.INTENT]
+        self._query = self._queues[Lane.QUERY]
+        self._event = self._queues[Lane.EVENT]
         self._sent: list[Callable[[float], None]] = []
 
     def queue(
@@ -68,7 +72,7 @@ class Broadcasts:
 
     def pending(self) -> int:
         """How many broadcasts wait in all three queues."""
-        return sum(len(q) for q in self._queues.values())
+        return len(self._intent) + len(self._query) + len(self._event)
 
     def depth(self, lane: Lane) -> int:
         """How many broadcasts wait on ``lane``."""
@@ -76,14 +80,14 @@ class Broadcasts:
 
     def take(self, overhead: int, limit: int, now: float) -> list[bytes]:
         """Intent, then query, then event broadcasts within ``limit`` bytes."""
-        queues = self._queues
-        msgs = queues[Lane.INTENT].get_broadcasts(overhead, limit)
+        msgs = self._intent.get_broadcasts(overhead, limit)
         used = sum(len(m) + overhead for m in msgs)
-        more = queues[Lane.QUERY].get_broadcasts(overhead, limit - used)
+        more = self._query.get_broadcasts(overhead, limit - used)
         used += sum(len(m) + overhead for m in more)
         msgs += more
-        msgs += queues[Lane.EVENT].get_broadcasts(overhead, limit - used)
-        self._run_sent(now)
+        msgs += self._event.get_broadcasts(overhead, limit - used)
+        if self._sent:
+            self._run_sent(now)
         return msgs
 
     def on_queue_check(self, now: float) -> None:
@@ -105,11 +109,11 @@ class Broadcasts:
                 )
                 ctx.stats.drop(_PRUNED[lane])
                 queue.prune(limit)
-                self._run_sent(now)
+                if self._sent:
+                    self._run_sent(now)
         ctx.timers.schedule(QueueCheck(), now + config.queue_check_interval)
 
     def _run_sent(self, now: float) -> None:
-        if self._sent:
-            hooks, self._sent = self._sent, []
-            for hook in hooks:
-                hook(now)
+        hooks, self._sent = self._sent, []
+        for hook in hooks:
+            hook(now)
