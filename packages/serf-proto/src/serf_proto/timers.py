@@ -13,27 +13,33 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Hashable
+from typing import Generic, TypeVar
 
 __all__ = ["TimerQueue"]
 
+K = TypeVar("K", bound=Hashable)
 
-class TimerQueue:
-    """Named deadlines; ``pop_due(now)`` returns the keys whose deadline has passed."""
+
+class TimerQueue(Generic[K]):
+    """Named deadlines; ``pop_due(now)`` returns the keys whose deadline has passed.
+
+    ``K`` is the type of the keys (memberlist uses its deadline records, see
+    ``serf_proto.memberlist.deadlines``)."""
 
     __slots__ = ("_heap", "_live", "_seq")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Hashable]] = []
-        self._live: dict[Hashable, tuple[float, int]] = {}
+        self._heap: list[tuple[float, int, K]] = []
+        self._live: dict[K, tuple[float, int]] = {}
         self._seq = 0
 
     def __len__(self) -> int:
         return len(self._live)
 
-    def __contains__(self, key: Hashable) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._live
 
-    def schedule(self, key: Hashable, at: float) -> None:
+    def schedule(self, key: K, at: float) -> None:
         """Fire ``key`` at absolute time ``at`` (seconds), replacing any earlier deadline."""
         self._seq += 1
         entry = (at, self._seq)
@@ -42,11 +48,11 @@ class TimerQueue:
         if len(self._heap) > 64 and len(self._heap) > 4 * len(self._live):
             self._compact()
 
-    def cancel(self, key: Hashable) -> bool:
+    def cancel(self, key: K) -> bool:
         """Forget ``key``; returns whether it was scheduled."""
         return self._live.pop(key, None) is not None
 
-    def deadline(self, key: Hashable) -> float | None:
+    def deadline(self, key: K) -> float | None:
         """The absolute deadline of ``key``, or None when it is not scheduled."""
         entry = self._live.get(key)
         return None if entry is None else entry[0]
@@ -62,11 +68,11 @@ class TimerQueue:
             heapq.heappop(heap)
         return None
 
-    def pop_due(self, now: float) -> list[Hashable]:
+    def pop_due(self, now: float) -> list[K]:
         """Remove and return every key due at or before ``now``, in deadline order."""
         heap = self._heap
         live = self._live
-        due: list[Hashable] = []
+        due: list[K] = []
         while heap and heap[0][0] <= now:
             at, seq, key = heapq.heappop(heap)
             if live.get(key) == (at, seq):

@@ -212,7 +212,7 @@ class SerfNode:
         self.counters: dict[str, int] = {}
         self._now = now
         self._out: list[Output] = []
-        self._timers = TimerQueue()
+        self._timers: TimerQueue[Hashable] = TimerQueue()
         self._state = SerfState.ALIVE
         self._tags: dict[str, str] = dict(config.tags)
         self._next_op = 0
@@ -322,7 +322,7 @@ class SerfNode:
         members = dict(self._members.members.items())
         self._members.members = SharedTable(members)
         self._members.own_entry(self.name)
-        return SharedTables(self._ml.share_table(now), members, self._clock.time())
+        return SharedTables(self._ml.shared_start().share(now), members, self._clock.time())
 
     def adopt_tables(self, base: SharedTables, now: float) -> None:
         """Know every node of ``base`` (another node's :meth:`share_tables`) as that node knew
@@ -333,7 +333,7 @@ class SerfNode:
         mine = self._members.get(self.name)
         if len(self._members) != 1 or mine is None or self._members.failed or self._members.left:
             raise InvalidState("only a node that knows nothing but itself can adopt tables")
-        self._ml.adopt_table(base.nodes, now)
+        self._ml.shared_start().adopt(base.nodes, now)
         table = SharedTable(base.members)
         table[self.name] = mine
         self._members.members = table

@@ -95,13 +95,13 @@ def _absorb(node: SerfNode, source: Address, message: bytes, now: float) -> None
     node.receive_stream_data(sid, message, now)
     node.take_outputs()  # the push/pull reply and one member-join event per learned node
     # A converged cluster has long finished gossiping these joins (see the module essay).
-    node.memberlist.drop_pending_broadcasts()
+    node.memberlist.shared_start().drop_pending_broadcasts()
 
 
 def _adopt(node: SerfNode, tables: SharedTables, now: float) -> None:
     node.adopt_tables(tables, now)
     # Its own start-up ``alive`` broadcast went out long ago, too.
-    node.memberlist.drop_pending_broadcasts()
+    node.memberlist.shared_start().drop_pending_broadcasts()
 
 
 def converge(world: World, names: list[str]) -> SharedTables | None:
