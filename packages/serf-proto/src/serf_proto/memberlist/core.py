@@ -232,7 +232,8 @@ class Memberlist:
 
         This is where memberlist re-plans: a parked gossip ticker whose delegate now holds
         broadcasts gets a wake-up due at once (the wake contract, see ``delegate``)."""
-        self._gossip.replan(self._now)
+        if self._gossip.watching:
+            self._gossip.replan(self._now)
         return self._ctx.timers.next_deadline()
 
     def handle_timer(self, now: float) -> None:

@@ -8,6 +8,7 @@ stream's id, the suspected node's name and incarnation), so the sub-machine that
 tell a stale deadline from a live one; a stale one is a no-op, counted in
 ``MemberlistStats.stale_timers``. ``Memberlist.handle_timer`` dispatches on the type with
 ``match`` and ``typing.assert_never``, so a new kind that nobody handles fails the type check.
+Kinds without fields are singletons (the constants below); kinds with fields compare by value.
 
 The three tickers (probe, gossip, push/pull) keep their phase: :func:`next_tick` is Go's
 ``time.Ticker``, which skips the ticks a late caller missed instead of firing them in a burst.
@@ -34,22 +35,22 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ProbeTick:
     """Time to probe the next node (every ``probe_interval``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class GossipTick:
     """Time to gossip queued broadcasts (every ``gossip_interval``, parked while idle)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class GossipWake:
     """The delegate holds broadcasts while gossip is parked: resume the ticker."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class PushPullTick:
     """Time for a periodic push/pull (every scaled ``push_pull_interval``)."""
 
@@ -90,7 +91,7 @@ class StreamDeadline:
     sid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class LeaveDeadline:
     """Our leave broadcast was not gossiped out in time."""
 
@@ -108,7 +109,9 @@ Deadline = (
     | LeaveDeadline
 )
 
-#: The tickers and singletons have no fields; one instance each keeps lookups by identity.
+#: The kinds without fields are singletons, compared by identity (``eq=False``): always use
+#: these instances. Their hash is then the C-level identity hash, which keeps the busiest
+#: timer-queue lookups cheap.
 PROBE_TICK = ProbeTick()
 GOSSIP_TICK = GossipTick()
 GOSSIP_WAKE = GossipWake()

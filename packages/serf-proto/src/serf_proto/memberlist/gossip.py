@@ -55,7 +55,7 @@ def make_compounds(msgs: list[bytes]) -> list[bytes]:
 class Gossip:
     """The packet sender with piggybacked broadcasts, and the (parkable) gossip ticker."""
 
-    __slots__ = ("_ctx", "_out", "_parked", "_table", "_tick_at", "queue")
+    __slots__ = ("_ctx", "_out", "_parked", "_table", "_tick_at", "queue", "watching")
 
     def __init__(self, ctx: Context, table: NodeTable) -> None:
         self._ctx = ctx
@@ -63,6 +63,8 @@ class Gossip:
         self._out = ctx.out
         self.queue = TransmitLimitedQueue(ctx.config.retransmit_mult, table.__len__)
         self._parked = False
+        #: Parked while the delegate has broadcasts of its own: :meth:`replan` must look.
+        self.watching = False
         self._tick_at: float | None = None
 
     # -- the queue -------------------------------------------------------------------------
@@ -87,8 +89,9 @@ class Gossip:
         for m in msgs:
             used += len(m) + overhead
         avail = limit - used
-        if avail > overhead + USER_MSG_OVERHEAD:
-            delegate = self._ctx.delegate
+        ctx = self._ctx
+        if avail > overhead + USER_MSG_OVERHEAD and ctx.hooks.broadcasts:
+            delegate = ctx.delegate
             for payload in delegate.get_broadcasts(overhead + USER_MSG_OVERHEAD, avail, now):
                 msgs.append(USER_TYPE_BYTE + payload)
         return msgs
@@ -143,6 +146,7 @@ class Gossip:
             and not (hooks.broadcasts and ctx.delegate.pending_broadcasts(now))
         ):
             self._parked = True
+            self.watching = hooks.broadcasts
             return
         prev = now if self._tick_at is None else self._tick_at
         self._tick_at = next_tick(prev, now, ctx.config.gossip_interval)
@@ -153,8 +157,7 @@ class Gossip:
         :class:`GossipWake` due at ``now`` (the last ``now`` memberlist saw)."""
         ctx = self._ctx
         if (
-            self._parked
-            and ctx.hooks.broadcasts
+            self.watching
             and not ctx.shutdown
             and GOSSIP_WAKE not in ctx.timers
             and ctx.delegate.pending_broadcasts(now)
@@ -173,6 +176,7 @@ class Gossip:
         if not self._parked:
             return
         self._parked = False
+        self.watching = False
         ctx = self._ctx
         ctx.timers.cancel(GOSSIP_WAKE)
         if ctx.shutdown:

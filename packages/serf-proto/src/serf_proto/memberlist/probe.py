@@ -135,7 +135,7 @@ class Prober:
             self._gossip.send_raw(rec.addr, make_compound([ping, suspect]), rec)
         # The end of the probe is armed when the direct ping times out: most probes are acked
         # before that, and then there is one deadline to cancel, not two.
-        ctx.timers.schedule(ProbeTimeout(seq), now + cfg.probe_timeout)
+        ctx.timers.schedule(self._probe.timeout, now + cfg.probe_timeout)
 
     def direct_timeout(self, timer: ProbeTimeout, now: float) -> None:
         """No direct ack in time: go indirect, and try TCP."""
@@ -146,7 +146,8 @@ class Prober:
         ctx = self._ctx
         cfg = ctx.config
         seq = probe.seq
-        ctx.timers.schedule(ProbeEnd(seq), probe.deadline)
+        probe.end = ProbeEnd(seq)
+        ctx.timers.schedule(probe.end, probe.deadline)
         probe.phase = Phase.INDIRECT
         target = probe.target
         me = ctx.name
@@ -197,18 +198,22 @@ class Prober:
         if probe.phase is Phase.WAIT_TCP:
             self._failed(probe, now)
 
-    def _succeeded(self, probe: Probe) -> None:
+    def _finish(self, probe: Probe) -> None:
+        """The probe is over: forget it and whichever of its deadlines is still pending."""
         self._probe = None
         timers = self._ctx.timers
-        timers.cancel(ProbeTimeout(probe.seq))
-        timers.cancel(ProbeEnd(probe.seq))
+        if probe.phase is Phase.DIRECT:
+            timers.cancel(probe.timeout)
+        elif probe.end is not None:
+            timers.cancel(probe.end)
+
+    def _succeeded(self, probe: Probe) -> None:
+        self._finish(probe)
         self._awareness.apply_delta(-1)
 
     def _failed(self, probe: Probe, now: float) -> None:
-        self._probe = None
+        self._finish(probe)
         ctx = self._ctx
-        ctx.timers.cancel(ProbeTimeout(probe.seq))
-        ctx.timers.cancel(ProbeEnd(probe.seq))
         target = probe.target
         if probe.tcp_ok:
             ctx.log.warning(

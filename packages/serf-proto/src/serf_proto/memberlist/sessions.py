@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
+from serf_proto.memberlist.deadlines import ProbeEnd, ProbeTimeout
 from serf_proto.memberlist.state import Node
 from serf_proto.types import Address
 from serf_proto.wire.stream import StreamDecoder
@@ -49,10 +50,14 @@ class Phase(Enum):
 
 
 class Probe:
-    """One probe in flight: the target as it was when the probe started, and its progress."""
+    """One probe in flight: the target as it was when the probe started, and its progress.
+
+    ``timeout`` is the deadline of the direct phase; ``end`` (scheduled when the probe goes
+    indirect) the deadline of the whole probe, at ``deadline``."""
 
     __slots__ = (
         "deadline",
+        "end",
         "expected_nacks",
         "nacks",
         "phase",
@@ -61,6 +66,7 @@ class Probe:
         "target",
         "tcp_ok",
         "tcp_sid",
+        "timeout",
     )
 
     def __init__(self, target: Node, seq: int, sent: float, deadline: float) -> None:
@@ -68,6 +74,8 @@ class Probe:
         self.seq = seq
         self.sent = sent
         self.deadline = deadline
+        self.timeout = ProbeTimeout(seq)
+        self.end: ProbeEnd | None = None
         self.phase = Phase.DIRECT
         self.expected_nacks = 0
         self.nacks = 0
