@@ -32,12 +32,8 @@ from serf_proto.memberlist.state import NodeRecord
 from serf_proto.memberlist.table import NodeTable
 from serf_proto.outputs import SendPacket
 from serf_proto.types import Address, NodeState
-from serf_proto.wire.framing import (
-    COMPOUND_HEADER_OVERHEAD,
-    COMPOUND_OVERHEAD,
-    MAX_COMPOUND_PARTS,
-    make_compound,
-)
+from serf_proto.wire.framing import COMPOUND_HEADER_OVERHEAD, COMPOUND_OVERHEAD, make_compound
+from serf_proto.wire.limits import MAX_COMPOUND_PARTS
 from serf_proto.wire.messages import USER_TYPE_BYTE, Message, encode_message
 
 __all__ = ["Gossip", "make_compounds"]

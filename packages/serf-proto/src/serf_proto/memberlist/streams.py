@@ -84,6 +84,10 @@ class Streams:
         """Whether stream ``sid`` is still running."""
         return sid in self._streams
 
+    def session(self, sid: int) -> Session | None:
+        """The session of open stream ``sid`` (read-only), or None."""
+        return self._streams.get(sid)
+
     # -- the binding's stream events -------------------------------------------------------
 
     def accept(self, addr: Address, now: float) -> int:

@@ -116,6 +116,7 @@ from serf_proto.wire import (
     MessageQueryResponse,
     MessageRelay,
     MessageUserEvent,
+    SerfMessageType,
     decode_ack_payload,
     decode_serf_message,
     decode_tags,
@@ -1235,7 +1236,7 @@ class SerfNode:
 
     def _merge_remote_state(self, buf: bytes, join: bool) -> None:
         now = self._now
-        if not buf or buf[0] != 2:
+        if not buf or buf[0] != SerfMessageType.PUSH_PULL:
             log.error("Remote state is zero bytes or has a bad type")
             self._drop("bad-remote-state")
             return
