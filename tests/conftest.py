@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -42,3 +43,18 @@ def _runs_real_processes(item: pytest.Item) -> bool:
     while a real regression (failing twice) still does."""
     parts = item.path.relative_to(REPO_ROOT).parts
     return len(parts) > 1 and parts[0] == "tests" and parts[1] in REAL_PROCESS_TIERS
+
+
+class SocketOpenedError(AssertionError):
+    """A test of a pure tier opened a socket."""
+
+
+def refuse_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make opening any socket fail the test (the pure tiers must never touch the network)."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
+        raise SocketOpenedError("this tier is pure: a test opened a socket")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "socketpair", refuse)

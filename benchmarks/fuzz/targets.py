@@ -55,14 +55,16 @@ def serf_message_target(data: bytes) -> None:
 
 
 def stream_target(chunks: Sequence[bytes]) -> None:
-    """Feed one TCP connection's bytes to a ``StreamDecoder`` in the given chunks, then EOF."""
-    decoder = StreamDecoder()
-    try:
-        for chunk in chunks:
-            decoder.feed(chunk)
-        decoder.feed(b"")
-    except DecodeError:
-        return
+    """Feed one TCP connection's bytes to a ``StreamDecoder`` in the given chunks, then EOF:
+    once reading every message, once as the node reads a stream (its first message only)."""
+    for single in (False, True):
+        decoder = StreamDecoder(single_message=single)
+        try:
+            for chunk in chunks:
+                decoder.feed(chunk)
+            decoder.feed(b"")
+        except DecodeError:
+            continue
 
 
 class NodeTarget:

@@ -107,17 +107,17 @@ def test_a_delegated_command_gets_its_arguments_and_returns_its_exit_code(
     import types
 
     seen: list[list[str]] = []
-    fake = types.ModuleType("serf_proto.wire.dissect")
+    fake = types.ModuleType("serf_agent.command")
 
     def fake_main(argv: list[str]) -> int:
         seen.append(argv)
         return 3
 
     fake.main = fake_main  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "serf_proto.wire.dissect", fake)
-    assert run(["dissect", "-x", "file.pcap"])[0] == 3
-    assert run(["dissect", "-h"])[0] == 3
-    assert seen == [["-x", "file.pcap"], ["-h"]]
+    monkeypatch.setitem(sys.modules, "serf_agent.command", fake)
+    assert run(["agent", "-x", "file.json"])[0] == 3
+    assert run(["agent", "-h"])[0] == 3
+    assert seen == [["-x", "file.json"], ["-h"]]
 
 
 HEAVY = ["cryptography", "uvloop", "pydantic", "serf_agent", "serf_asyncio", "h11", "zeroconf"]

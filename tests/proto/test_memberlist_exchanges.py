@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any
 
 import pytest
 from serf_proto.config import MemberlistConfig
+from serf_proto.drops import DropReason
 from serf_proto.events import JoinCompleted, LeaveCompleted
 from serf_proto.memberlist import Memberlist, Node, NullDelegate
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
@@ -392,6 +394,20 @@ def test_garbage_packets_are_dropped_and_counted() -> None:
         h.ml.receive_packet(Address("10.0.9.9", 1), junk, h.now)
     assert sum(h.ml.stats.dropped.values()) == 5
     assert h.drain() == []
+    # Every reason is a DropReason, whose value is the snake_case metric label.
+    assert all(isinstance(r, DropReason) for r in h.ml.stats.dropped)
+    assert h.ml.stats.dropped[DropReason.TRUNCATED] >= 1
+
+
+def test_every_log_record_names_its_node_without_changing_the_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h, (p1,) = setup(1)
+    with caplog.at_level(logging.WARNING, logger="serf_proto.memberlist"):
+        h.deliver(p1, p1.ping(42, "someone-else"))
+    (record,) = caplog.records
+    assert record.node == "me"  # type: ignore[attr-defined]
+    assert record.getMessage() == f"Got ping for unexpected node 'someone-else' from={p1.addr}"
 
 
 def test_broadcasts_stop_after_the_retransmit_limit() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from serf_proto.types import Address
+from serf_proto.wire.limits import META_MAX_SIZE
 
 __all__ = [
     "META_MAX_SIZE",
@@ -25,8 +26,6 @@ __all__ = [
 #: memberlist protocol versions this implementation understands (Go ``ProtocolVersionMin/Max``).
 PROTOCOL_VERSION_MIN = 1
 PROTOCOL_VERSION_MAX = 5
-#: Largest node metadata in bytes (Go ``MetaMaxSize``).
-META_MAX_SIZE = 512
 
 
 class ConfigError(ValueError):

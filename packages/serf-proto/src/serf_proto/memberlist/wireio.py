@@ -1,83 +1,44 @@
-"""Which wire layers the core applies to its packets and streams, and in what order.
+"""The node's settings for the wire pipeline: ``MemberlistConfig`` in, pipeline options out.
 
-The byte layouts live in ``serf_proto.wire``; this adapter only applies them as memberlist does
-(Go ``rawSendMsgPacket``, ``ingestPacket``, ``handleCommand``, ``readStream``):
+The layers themselves, and their order, live in ``serf_proto.wire.packet`` (packets) and
+``serf_proto.wire.stream`` (streams); the golden vectors, the fuzz targets and the dissector call
+the same functions. This adapter only chooses their options as memberlist does (Go
+``rawSendMsgPacket``, ``ingestPacket``, ``handleCommand``, ``readStream``):
 
 * packets out: compress (only when smaller), CRC toward peers with protocol max ≥ 5, encrypt
-  when a keyring is set and ``gossip_verify_outgoing``;
-* packets in: decrypt (falling back to plaintext when ``gossip_verify_incoming`` is off), strip
-  a CRC, then unpack compound and compress wrappers recursively;
-* streams out: compress, then encrypt with the ``0a | u32 length`` header as AAD;
-* streams in: one incremental ``StreamDecoder`` per stream, fed as bytes arrive;
-* labels (memberlist ≥ 0.3, opt-in): a ``f4 | len | label`` header in front of every packet
-  and at the start of every stream we dial, and the label as extra AES-GCM associated data.
+  when a keyring is set and ``gossip_verify_outgoing``, then the label header;
+* packets in: label rules (``skip_inbound_label_check``), decrypt (plaintext accepted when
+  ``gossip_verify_incoming`` is off), CRC, then compound and compress wrappers, with truncated
+  and empty compound parts counted in the node's ``stats.dropped`` (as ``DropReason``);
+* streams out: compress, then encrypt with the ``0a | u32 length`` header as AAD; the dialer
+  writes the label header first;
+* streams in: one incremental ``StreamDecoder`` per stream, fed as bytes arrive.
 
 ``fast_wire`` (a simulator option) skips compression and encryption on send.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from functools import lru_cache
 
 from serf_proto.config import MemberlistConfig
 from serf_proto.drops import DropReason
-from serf_proto.errors import (
-    DecodeError,
-    DecryptionFailed,
-    LabelMismatch,
-    MalformedMessage,
-    TruncatedInput,
-    UnsupportedEncoding,
-)
+from serf_proto.errors import DecodeError, DecryptionFailed, UnsupportedEncoding
 from serf_proto.memberlist.stats import MemberlistStats
-from serf_proto.wire.framing import (
-    COMPOUND_TYPE,
-    COMPRESS_TYPE,
-    CRC_TYPE,
-    ENCRYPT_TYPE,
-    add_crc,
-    add_label,
-    check_label,
-    make_compressed,
-    open_compressed,
-    split_compound,
-    split_label,
-    strip_crc,
-)
-from serf_proto.wire.keyring import Keyring, encrypted_length, encryption_overhead
-from serf_proto.wire.messages import Message, decode_message
-from serf_proto.wire.stream import StreamDecoder
+from serf_proto.wire.framing import add_label
+from serf_proto.wire.keyring import Keyring, encryption_overhead
+from serf_proto.wire.packet import decode_packet_message, explode_packet, open_packet, seal_packet
+from serf_proto.wire.stream import StreamDecoder, seal_stream
 
 __all__ = ["WireIO", "decode_packet_message"]
 
-#: How deep compound and compress wrappers may nest in one packet.
-MAX_NESTING = 4
-
-#: Types whose encoded bytes repeat verbatim across the cluster (broadcasts are relayed as is).
-_GOSSIP_TYPES = frozenset((3, 4, 5))
-
-
-@lru_cache(maxsize=16384)
-def _decode_gossip(data: bytes) -> Message:
-    return decode_message(data)
-
-
-def decode_packet_message(data: bytes) -> Message:
-    """Decode one message in packet form; alive/suspect/dead decodes are memoised.
-
-    Gossip relays the same encoded alive/suspect/dead bytes many times, so a bounded memo of
-    their (immutable) decoded form saves most decoding work. Raises ``DecodeError``.
-    """
-    if data and data[0] in _GOSSIP_TYPES:
-        return _decode_gossip(data)
-    return decode_message(data)
-
 
 class WireIO:
-    """The packet and stream pipeline of one node."""
+    """The wire pipeline options of one node."""
 
     __slots__ = (
+        "_part_drops",
         "compress",
         "config",
         "encryption_version",
@@ -101,14 +62,19 @@ class WireIO:
         self.compress = config.enable_compression and not config.fast_wire
         self.encryption_version = 0 if config.protocol_version < 2 else 1
         self.label = config.label.encode()
+        #: What ``explode_packet`` counted for the packet at hand (moved into ``stats``).
+        self._part_drops: Counter[str] = Counter()
 
     @property
     def encrypted(self) -> bool:
         """Whether a keyring with at least one key is installed."""
         return self.keyring is not None and len(self.keyring) > 0
 
-    def _seal_outgoing(self) -> bool:
-        return self.encrypted and self.config.gossip_verify_outgoing and not self.config.fast_wire
+    def _sealing_keyring(self) -> Keyring | None:
+        """The keyring outgoing data is encrypted with, if any."""
+        if self.encrypted and self.config.gossip_verify_outgoing and not self.config.fast_wire:
+            return self.keyring
+        return None
 
     def packet_overhead(self, gossip: bool) -> int:
         """Bytes the label header and encryption add to a packet, as the piggyback budget
@@ -122,74 +88,36 @@ class WireIO:
 
     def wrap_packet(self, msg: bytes, crc: bool) -> bytes:
         """Apply compression, CRC, encryption and the label header to one outgoing packet."""
-        if self.compress:
-            packed = make_compressed(msg)
-            if len(packed) < len(msg):
-                msg = packed
-        if crc:
-            msg = add_crc(msg)
-        if self._seal_outgoing():
-            assert self.keyring is not None
-            msg = self.keyring.encrypt(msg, self.label, self.entropy, self.encryption_version)
-        if self.label:
-            msg = add_label(msg, self.label)
-        return msg
-
-    def _check_label(self, received: bytes) -> bytes:
-        """The label to authenticate with, after Go's inbound label rules."""
-        if self.config.skip_inbound_label_check:
-            if received:
-                raise LabelMismatch("unexpected double label header")
-            return self.label
-        check_label(received, self.label)
-        return received
+        return seal_packet(
+            msg,
+            compress=self.compress,
+            crc=crc,
+            keyring=self._sealing_keyring(),
+            encryption_version=self.encryption_version,
+            label=self.label,
+            entropy=self.entropy,
+        )
 
     def unwrap_packet(self, data: bytes) -> bytes:
         """Check the label, decrypt and CRC-check one datagram; returns the message inside."""
-        if not data:
-            raise TruncatedInput("empty packet")
-        received, rest = split_label(data)
-        label = self._check_label(received)
-        data = bytes(rest)
-        if self.encrypted:
-            assert self.keyring is not None
-            try:
-                data = self.keyring.decrypt(data, label)
-            except DecodeError:
-                if self.config.gossip_verify_incoming:
-                    raise
-        if data and data[0] == CRC_TYPE:
-            data = bytes(strip_crc(data))
-        if not data:
-            raise TruncatedInput("empty message")
-        return data
+        return open_packet(
+            data,
+            keyring=self.keyring,
+            label=self.label,
+            skip_label_check=self.config.skip_inbound_label_check,
+            verify_incoming=self.config.gossip_verify_incoming,
+        )
 
-    def explode(self, data: bytes, depth: int = 0) -> list[bytes]:
-        """The plain messages inside ``data``, unpacking compound and compress wrappers."""
-        kind = data[0]
-        if kind == COMPOUND_TYPE:
-            split = split_compound(data)
-            if split.truncated:
-                self.stats.drop(DropReason.TRUNCATED_COMPOUND_PART, split.truncated)
-            out: list[bytes] = []
-            for part in split.parts:
-                if not part:
-                    self.stats.drop(DropReason.EMPTY_COMPOUND_PART)
-                elif part[0] == COMPOUND_TYPE or part[0] == COMPRESS_TYPE:
-                    out.extend(self._nested(part, depth))
-                else:
-                    out.append(part)
-            return out
-        if kind == COMPRESS_TYPE:
-            return self._nested(data, depth)
-        return [data]
-
-    def _nested(self, data: bytes, depth: int) -> list[bytes]:
-        if depth >= MAX_NESTING:
-            raise MalformedMessage("wrappers nested too deeply")
-        if data[0] == COMPRESS_TYPE:
-            return self.explode(open_compressed(data), depth + 1)
-        return self.explode(data, depth + 1)
+    def explode(self, data: bytes) -> list[bytes]:
+        """The plain messages inside ``data``; dropped compound parts go to the stats."""
+        drops = self._part_drops
+        try:
+            return explode_packet(data, drops=drops)
+        finally:
+            if drops:
+                for reason, count in drops.items():
+                    self.stats.drop(DropReason(reason), count)
+                drops.clear()
 
     def stream_preamble(self) -> bytes:
         """What a dialer writes first on a new stream: the label header, if any."""
@@ -197,17 +125,14 @@ class WireIO:
 
     def wrap_stream(self, msg: bytes) -> bytes:
         """Apply compression and encryption to one outgoing stream message."""
-        if self.compress:
-            msg = make_compressed(msg)
-        if self._seal_outgoing():
-            assert self.keyring is not None
-            length = encrypted_length(self.encryption_version, len(msg))
-            header = bytes((ENCRYPT_TYPE,)) + length.to_bytes(4, "big")
-            sealed = self.keyring.encrypt(
-                msg, header + self.label, self.entropy, self.encryption_version
-            )
-            msg = header + sealed
-        return msg
+        return seal_stream(
+            msg,
+            compress=self.compress,
+            keyring=self._sealing_keyring(),
+            encryption_version=self.encryption_version,
+            label=self.label,
+            entropy=self.entropy,
+        )
 
     def stream_decoder(self, inbound: bool) -> StreamDecoder:
         """The incremental decoder of one stream: what a peer dialed in (``inbound``, may start

@@ -16,13 +16,12 @@ from typing import Any
 from serf_proto.config import ConfigError, MemberlistConfig
 from serf_proto.coordinate import VivaldiConfig
 from serf_proto.errors import PayloadTooLarge
+from serf_proto.wire.limits import USER_EVENT_SIZE_LIMIT_HARD
 from serf_proto.wire.tags import encode_tags
 
 #: Serf protocol versions spoken (Go ``ProtocolVersionMin/Max``).
 SERF_PROTOCOL_MIN = 2
 SERF_PROTOCOL_MAX = 5
-#: Hard cap on ``user_event_size_limit`` (Go ``UserEventSizeLimit``).
-USER_EVENT_SIZE_HARD_LIMIT = 9 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +135,9 @@ class SerfConfig:
                 f"protocol version {self.protocol_version} is outside "
                 f"[{SERF_PROTOCOL_MIN}, {SERF_PROTOCOL_MAX}]"
             )
-        if self.user_event_size_limit > USER_EVENT_SIZE_HARD_LIMIT:
+        if self.user_event_size_limit > USER_EVENT_SIZE_LIMIT_HARD:
             raise ConfigError(
-                f"user event size limit exceeds limit of {USER_EVENT_SIZE_HARD_LIMIT} bytes"
+                f"user event size limit exceeds limit of {USER_EVENT_SIZE_LIMIT_HARD} bytes"
             )
         for name in ("event_buffer", "query_buffer", "query_timeout_mult"):
             if getattr(self, name) < 1:

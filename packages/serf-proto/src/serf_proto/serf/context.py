@@ -35,6 +35,7 @@ from serf_proto.memberlist.core import Memberlist
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.serf.config import SerfConfig
 from serf_proto.serf.lamport import LamportClock
+from serf_proto.serf.timers import SerfTimer
 from serf_proto.timers import TimerQueue
 
 __all__ = ["NodeContext", "NodeLogger", "Output", "SerfState", "SerfStats"]
@@ -113,7 +114,7 @@ class NodeContext:
         self.rng = rng
         self.log = NodeLogger(logging.getLogger("serf_proto.serf"), {"node": self.name})
         self.out: list[Output] = []
-        self.timers = TimerQueue()
+        self.timers: TimerQueue[SerfTimer] = TimerQueue()
         self.stats = SerfStats()
         self.state = SerfState.ALIVE
         self.tags: dict[str, str] = dict(config.tags)

@@ -33,6 +33,9 @@ from serf_proto.wire import (
 #: The shortest base64 text of a key (16 bytes); bounds how many keys a response can list.
 MIN_ENCODED_KEY_LENGTH = 25
 
+#: A key query payload is read as a key request whatever its first byte says (as Go does).
+_KEY_REQUEST_BYTE = bytes((SerfMessageType.KEY_REQUEST,))
+
 
 class KeyOp(StrEnum):
     """A key operation; the value is the internal query name without the ``_serf_`` prefix."""
@@ -104,7 +107,7 @@ def handle_key_request(
         primary = base64.b64encode(keyring.primary_key or b"").decode()
         return MessageKeyResponse(True, "", keys, primary), False
     try:
-        msg = decode_serf_message(b"\x07" + payload[1:])
+        msg = decode_serf_message(_KEY_REQUEST_BYTE + payload[1:])
     except DecodeError as exc:
         return MessageKeyResponse(False, f"Failed to decode key request: {exc}"), False
     assert isinstance(msg, MessageKeyRequest)

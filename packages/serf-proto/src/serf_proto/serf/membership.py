@@ -38,6 +38,7 @@ from serf_proto.wire import (
     MessageLeave,
     MessagePushPull,
     MessageUserEvent,
+    SerfMessageType,
     decode_serf_message,
     decode_tags,
     encode_serf_message,
@@ -259,7 +260,7 @@ class Membership:
     def merge_remote_state(self, buf: bytes, join: bool, now: float) -> None:
         """Merge a peer's ``messagePushPull``."""
         ctx = self._ctx
-        if not buf or buf[0] != 2:
+        if not buf or buf[0] != SerfMessageType.PUSH_PULL:
             ctx.log.error("Remote state is zero bytes or has a bad type")
             ctx.stats.drop(DropReason.BAD_REMOTE_STATE)
             return

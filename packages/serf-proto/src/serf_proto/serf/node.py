@@ -49,7 +49,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping
-from typing import assert_never, cast
+from typing import assert_never
 
 from serf_proto.errors import InvalidState
 from serf_proto.events import JoinCompleted, LeaveCompleted, Query
@@ -65,12 +65,13 @@ from serf_proto.serf.keymanager import KeyOp
 from serf_proto.serf.keyops import KeyOps
 from serf_proto.serf.lamport import Clocks
 from serf_proto.serf.leave import LeaveMachine
+from serf_proto.serf.members import SharedTables
 from serf_proto.serf.membership import Membership
 from serf_proto.serf.messages import MessageRouter
 from serf_proto.serf.pipeline import EventPipeline
 from serf_proto.serf.queries import Queries
 from serf_proto.serf.query import QueryParams
-from serf_proto.serf.shortcuts import SerfShortcuts, SimulatorShortcuts
+from serf_proto.serf.shortcuts import TablesShare
 from serf_proto.serf.snapshot import RecoveredState
 from serf_proto.serf.timers import (
     CoalesceMember,
@@ -87,6 +88,7 @@ from serf_proto.serf.timers import (
     SnapshotClock,
 )
 from serf_proto.serf.user_events import UserEvents
+from serf_proto.shared_table import SharedStart
 from serf_proto.types import Address, Member, MemberStatus
 from serf_proto.wire import Coordinate, Keyring, encode_tags
 
@@ -191,7 +193,6 @@ class SerfNode:
         ctx.timers.schedule(Reconnect(), now + config.reconnect_interval)
         ctx.timers.schedule(QueueCheck(), now + config.queue_check_interval)
         self._pipeline.start(now)
-        self._shortcuts = SerfShortcuts(ctx, self._ml, self._membership.table)
         if recovered is not None and recovered.alive:
             self._joins.rejoin(recovered, now)
         self._drain_memberlist(now)
@@ -294,11 +295,10 @@ class SerfNode:
     # ------------------------------------------------------------------------------------------
     # simulator shortcuts
 
-    @property
-    def simulator(self) -> SimulatorShortcuts:
-        """The simulator's converged-start shortcuts (:mod:`serf_proto.serf.shortcuts`); a live
-        node never needs them."""
-        return self._shortcuts
+    def shared_start(self) -> SharedStart[SharedTables]:
+        """The simulator's converged start for this node (:mod:`serf_proto.serf.shortcuts`);
+        a live node never needs it."""
+        return TablesShare(self._ctx, self._ml, self._membership.table)
 
     # ------------------------------------------------------------------------------------------
     # driving API (same as Memberlist)
@@ -332,7 +332,7 @@ class SerfNode:
             if not due:
                 break
             for key in due:
-                if not self._fire(cast(SerfTimer, key), now):
+                if not self._fire(key, now):
                     ctx.stats.stale_timers += 1
                     ctx.log.debug("stale timer %r ignored", key)
                 self._drain_memberlist(now)

@@ -7,7 +7,8 @@ Layers, innermost first:
 * ``serf_messages``: Serf messages carried in memberlist user messages and push/pull state.
 * ``tags``, ``coordinate``: node-meta tags and the Vivaldi coordinate in ping acks.
 * ``framing``, ``lzw``, ``keyring``, ``packet``, ``stream``: compound, CRC, LZW compression,
-  AES-GCM encryption, labels, the packet pipeline and the incremental stream decoder.
+  AES-GCM encryption, labels; ``packet`` and ``stream`` are the one pipeline per
+  direction that the node runs (and the vectors, fuzzers and dissector call).
 * ``layers``, ``dissect``: the dissector behind ``serf dissect``.
 * ``gomsgpack``, ``limits``: Go's msgpack rules and the size bounds.
 
@@ -32,6 +33,7 @@ from serf_proto.wire.coordinate import (
     encode_ack_payload,
     encode_coordinate,
 )
+from serf_proto.wire.dissect import render_captures
 from serf_proto.wire.framing import (
     add_crc,
     add_label,
@@ -64,7 +66,16 @@ from serf_proto.wire.messages import (
     encode_message,
     encode_stream_message,
 )
-from serf_proto.wire.packet import DecodedPacket, decode_packet, encode_packet
+from serf_proto.wire.packet import (
+    DecodedPacket,
+    Peeled,
+    decode_packet,
+    decode_packet_message,
+    encode_packet,
+    explode_packet,
+    open_packet,
+    seal_packet,
+)
 from serf_proto.wire.serf_messages import (
     QUERY_FLAG_ACK,
     QUERY_FLAG_NO_BROADCAST,
@@ -94,7 +105,7 @@ from serf_proto.wire.serf_messages import (
     encode_serf_message,
     make_member_info,
 )
-from serf_proto.wire.stream import StreamDecoder, decode_stream, encode_stream
+from serf_proto.wire.stream import StreamDecoder, decode_stream, encode_stream, seal_stream
 from serf_proto.wire.tags import decode_tags, encode_tags
 
 __all__ = [
@@ -131,6 +142,7 @@ __all__ = [
     "MessageUserEvent",
     "Nack",
     "NodeFilter",
+    "Peeled",
     "Ping",
     "PushNodeState",
     "PushPull",
@@ -154,6 +166,7 @@ __all__ = [
     "decode_filters",
     "decode_message",
     "decode_packet",
+    "decode_packet_message",
     "decode_serf_message",
     "decode_stream",
     "decode_stream_message",
@@ -169,10 +182,15 @@ __all__ = [
     "encode_tags",
     "encrypted_length",
     "encryption_overhead",
+    "explode_packet",
     "make_compound",
     "make_compressed",
     "make_member_info",
     "open_compressed",
+    "open_packet",
+    "render_captures",
+    "seal_packet",
+    "seal_stream",
     "split_compound",
     "split_label",
     "strip_crc",

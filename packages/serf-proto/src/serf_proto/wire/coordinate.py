@@ -70,9 +70,12 @@ def _as_float(x: object) -> float:
     raise MalformedMessage(f"Vec: expected a float, got {type(x).__name__}")
 
 
+_PING_VERSION_BYTE = bytes((PING_VERSION,))
+
+
 def encode_ack_payload(c: Coordinate) -> bytes:
     """Serf's ping-ack payload: ``01`` + msgpack coordinate."""
-    return b"\x01" + encode_coordinate(c)
+    return _PING_VERSION_BYTE + encode_coordinate(c)
 
 
 def decode_ack_payload(payload: bytes | memoryview) -> Coordinate:

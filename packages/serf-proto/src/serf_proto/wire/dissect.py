@@ -1,31 +1,32 @@
-"""Dissector for captured gossip: print every layer and message of a packet or stream.
+"""Rendering of dissected gossip: every layer and message of a packet or stream, as text or JSON.
 
-Usage (also ``serf dissect``)::
+The layers come from ``serf_proto.wire.layers`` (which asks the node's own pipeline for a trace
+of what it peeled); this module renders them. It is pure: the ``serf dissect`` command
+(``serf_cli.commands.dissect``) parses the flags, reads the file or stdin and prints.
 
-    python -m serf_proto.wire.dissect [-key=BASE64]... [-label=L] [-format=text|json]
-                                      [-kind=auto|packet|stream] [FILE|-]
-
-Input is raw bytes or hex text (one capture per non-empty line). ``-key`` may be repeated; every
-key is tried for decryption. ``-kind=auto`` treats input that starts with a stream-only type
-(encrypted stream, push/pull) as a stream and anything else as a UDP packet, falling back to a
-stream when the packet reading fails.
-
-The layers come from ``serf_proto.wire.layers``; this module renders them as indented text or
-JSON and implements the command line.
+Input is raw bytes or hex text (one capture per non-empty line). ``kind="auto"`` treats input
+that starts with a stream-only type (encrypted stream, push/pull) as a stream and anything else
+as a UDP packet, falling back to a stream when the packet reading fails.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
 import json
-import sys
-from typing import Any, TextIO
+from collections.abc import Sequence
+from typing import Any
 
 from serf_proto.wire.layers import Layer, dissect, dissect_packet, dissect_stream, has_error
 
-__all__ = ["dissect", "dissect_packet", "dissect_stream", "main", "read_captures", "render_text"]
+__all__ = [
+    "dissect",
+    "dissect_packet",
+    "dissect_stream",
+    "has_error",
+    "read_captures",
+    "render_captures",
+    "render_text",
+]
 
 #: Fields that hold an IP address (shown as text in the text rendering).
 ADDR_FIELDS = frozenset({"Addr", "SourceAddr", "Target", "IP"})
@@ -99,62 +100,6 @@ def render_text(kind: str, layers: list[Layer]) -> str:
     return "\n".join(lines)
 
 
-class _HelpRequested(Exception):  # noqa: N818 - a signal, not an error
-    """``-h``/``-help`` was given."""
-
-
-USAGE = """Usage: serf dissect [options] [FILE|-]
-
-  Decodes captured memberlist/Serf gossip (raw bytes, or hex text with one capture per line)
-  and prints every layer and message.
-
-Options:
-
-  -key=BASE64      Encryption key to try (repeatable).
-  -label=LABEL     Label the traffic was sent with (memberlist >= 0.3).
-  -format=FORMAT   text (default) or json.
-  -kind=KIND       auto (default), packet or stream.
-"""
-
-
-def _parse_args(argv: list[str]) -> tuple[list[bytes], bytes, str, str, str]:
-    keys: list[bytes] = []
-    label = b""
-    fmt = "text"
-    kind = "auto"
-    path = "-"
-    it = iter(argv)
-    for arg in it:
-        if arg.startswith("-") and arg != "-":
-            name, eq, value = arg.lstrip("-").partition("=")
-            if name in ("h", "help"):
-                raise _HelpRequested
-            if not eq:
-                value = next(it, "")
-            if name == "key":
-                try:
-                    keys.append(base64.b64decode(value, validate=True))
-                except binascii.Error as exc:
-                    raise ValueError(f"invalid -key (not base64): {value}") from exc
-                if len(keys[-1]) not in (16, 24, 32):
-                    raise ValueError("key size must be 16, 24 or 32 bytes")
-            elif name == "label":
-                label = value.encode()
-            elif name == "format":
-                if value not in ("text", "json"):
-                    raise ValueError(f"invalid -format: {value}")
-                fmt = value
-            elif name == "kind":
-                if value not in ("auto", "packet", "stream"):
-                    raise ValueError(f"invalid -kind: {value}")
-                kind = value
-            else:
-                raise ValueError(f"flag provided but not defined: -{name}")
-        else:
-            path = arg
-    return keys, label, fmt, kind, path
-
-
 def read_captures(raw: bytes) -> list[bytes]:
     """Split input into captures: hex text (one per non-empty line) or one raw blob."""
     try:
@@ -169,42 +114,22 @@ def read_captures(raw: bytes) -> list[bytes]:
     return captures if captures else [raw]
 
 
-def main(argv: list[str], stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """Run the dissector; returns 0, 1 if any capture had an error, 2 on bad usage."""
-    out = stdout or sys.stdout
-    try:
-        keys, label, fmt, kind, path = _parse_args(argv)
-    except _HelpRequested:
-        out.write(USAGE)
-        return 0
-    except ValueError as exc:
-        print(f"dissect: {exc}", file=sys.stderr)
-        print(USAGE, file=sys.stderr)
-        return 2
-    try:
-        if path == "-":
-            source = stdin or sys.stdin
-            raw = source.buffer.read() if hasattr(source, "buffer") else source.read().encode()
-        else:
-            with open(path, "rb") as f:
-                raw = f.read()
-    except OSError as exc:
-        print(f"dissect: {exc}", file=sys.stderr)
-        return 2
-    status = 0
+def render_captures(
+    raw: bytes,
+    keys: Sequence[bytes] = (),
+    label: bytes = b"",
+    kind: str = "auto",
+    fmt: str = "text",
+) -> tuple[str, bool]:
+    """Dissect every capture in ``raw`` (see ``read_captures``) and render them as ``fmt``
+    (``text`` or ``json``); returns the output and whether any layer had an error."""
+    failed = False
     results: list[tuple[str, int, list[Layer]]] = []
     for capture in read_captures(raw):
         got_kind, layers = dissect(capture, keys, label, kind)
-        status = 1 if has_error(layers) else status
+        failed = failed or has_error(layers)
         results.append((got_kind, len(capture), layers))
     if fmt == "json":
         docs = [{"kind": k, "len": n, "layers": ls} for k, n, ls in results]
-        out.write(json.dumps(docs if len(docs) != 1 else docs[0], indent=2) + "\n")
-    else:
-        for k, n, ls in results:
-            out.write(render_text(f"{k} ({n} bytes)", ls) + "\n")
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+        return json.dumps(docs if len(docs) != 1 else docs[0], indent=2) + "\n", failed
+    return "".join(render_text(f"{k} ({n} bytes)", ls) + "\n" for k, n, ls in results), failed

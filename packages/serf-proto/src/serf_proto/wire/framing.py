@@ -24,17 +24,19 @@ from serf_proto.errors import (
 from serf_proto.wire import lzw
 from serf_proto.wire.gomsgpack import as_map, get_bytes, get_u8, pack, unpack
 from serf_proto.wire.limits import MAX_DECOMPRESSED_SIZE, MAX_LABEL_LEN
+from serf_proto.wire.messages import TYPE_BYTE, MessageType
 
-COMPOUND_TYPE = 7
-COMPRESS_TYPE = 9
-ENCRYPT_TYPE = 10
-CRC_TYPE = 12
-LABEL_TYPE = 244
+#: The framing type bytes as plain ints (compared against ``data[0]`` on the hot path).
+COMPOUND_TYPE = int(MessageType.COMPOUND)
+COMPRESS_TYPE = int(MessageType.COMPRESS)
+ENCRYPT_TYPE = int(MessageType.ENCRYPT)
+CRC_TYPE = int(MessageType.HAS_CRC)
+LABEL_TYPE = int(MessageType.HAS_LABEL)
+_CRC_BYTE = TYPE_BYTE[MessageType.HAS_CRC]
+_COMPRESS_BYTE = TYPE_BYTE[MessageType.COMPRESS]
 #: Bytes a compound adds per part (its length field) and once (type + count).
 COMPOUND_OVERHEAD = 2
 COMPOUND_HEADER_OVERHEAD = 2
-#: Most parts one compound may carry (Go 0.2.2 mis-decodes ≥ 128; never send more than 127).
-MAX_COMPOUND_PARTS = 127
 LZW_ALGO = 0
 
 
@@ -84,7 +86,7 @@ def split_compound(data: bytes | memoryview) -> CompoundParts:
 
 def add_crc(data: bytes) -> bytes:
     """Wrap ``data`` in a CRC32 message."""
-    return b"\x0c" + zlib.crc32(data).to_bytes(4, "big") + data
+    return _CRC_BYTE + zlib.crc32(data).to_bytes(4, "big") + data
 
 
 def strip_crc(data: bytes | memoryview) -> bytes | memoryview:
@@ -105,7 +107,7 @@ def wants_crc(peer_protocol_max: int) -> bool:
 
 def make_compressed(data: bytes) -> bytes:
     """Wrap ``data`` (a full message) in an LZW compress message, exactly as Go writes it."""
-    return b"\x09" + pack({"Algo": LZW_ALGO, "Buf": lzw.compress(data)})
+    return _COMPRESS_BYTE + pack({"Algo": LZW_ALGO, "Buf": lzw.compress(data)})
 
 
 def open_compressed(data: bytes | memoryview, max_size: int = MAX_DECOMPRESSED_SIZE) -> bytes:

@@ -108,6 +108,10 @@ class Keyring:
 
     def decrypt(self, blob: bytes | memoryview, aad: bytes = b"") -> bytes:
         """Open ``blob`` with the first key that authenticates it. Raises ``DecodeError``."""
+        return self.decrypt_indexed(blob, aad)[0]
+
+    def decrypt_indexed(self, blob: bytes | memoryview, aad: bytes = b"") -> tuple[bytes, int]:
+        """Like ``decrypt``, also saying which key (its index in ``keys``) opened ``blob``."""
         if not blob:
             raise TruncatedInput("empty encrypted payload")
         version = blob[0]
@@ -117,12 +121,12 @@ class Keyring:
             raise TruncatedInput("Payload is too small to decrypt")
         nonce = bytes(blob[1 : 1 + NONCE_SIZE])
         sealed = bytes(blob[1 + NONCE_SIZE :])
-        for cipher in self._ciphers:
+        for index, cipher in enumerate(self._ciphers):
             try:
                 plain = cipher.decrypt(nonce, sealed, aad or None)
             except InvalidTag:
                 continue
-            return _unpad(plain) if version == 0 else plain
+            return (_unpad(plain) if version == 0 else plain), index
         raise DecryptionFailed("No installed keys could decrypt the message")
 
 

@@ -1,6 +1,6 @@
 """Layer-by-layer description of captured gossip, for the dissector.
 
-``dissect(data, keys, label, kind)`` walks a UDP payload or one direction of a TCP stream and
+``dissect(data, keys, label, kind)`` reads a UDP payload or one direction of a TCP stream and
 returns a list of layer dicts, outermost first, each with a ``depth``: ``label``, ``encrypted``
 (packet) / ``encrypt`` (stream), ``hasCrc``, ``compress``, ``compound``, one entry per message
 (``fields`` are the msgpack map as sent, byte fields as ``0x…`` hex), ``user`` with the Serf
@@ -8,6 +8,10 @@ message inside (``serf``), ``pushPull``/``pushNodeState``/``userState`` for a pu
 ``error`` for anything that could not be read. Serf tags in node meta, coordinates in acks and
 key/conflict messages inside internal query payloads are decoded as well. Nothing here raises
 for bad input: problems become ``error`` entries.
+
+The framing layers are not walked here: the node's own pipeline (``packet.open_packet`` and
+``packet.explode_packet``, ``stream.StreamDecoder``) peels them and reports each one in a
+``trace``; this module renders that trace and the messages it ends in.
 """
 
 from __future__ import annotations
@@ -19,66 +23,58 @@ import msgpack
 
 from serf_proto.errors import DecodeError
 from serf_proto.wire.coordinate import decode_ack_payload
-from serf_proto.wire.framing import (
-    COMPOUND_TYPE,
-    COMPRESS_TYPE,
-    CRC_TYPE,
-    ENCRYPT_TYPE,
-    LABEL_TYPE,
-    open_compressed,
-    split_compound,
-    split_label,
-    strip_crc,
-)
+from serf_proto.wire.framing import ENCRYPT_TYPE, LABEL_TYPE
 from serf_proto.wire.keyring import Keyring
-from serf_proto.wire.messages import MAP_DECODERS, decode_stream_message
+from serf_proto.wire.messages import MAP_DECODERS, MessageType, decode_stream_message
+from serf_proto.wire.packet import Peeled, Trace, explode_packet, open_packet
 from serf_proto.wire.serf_messages import (
     MessageQuery,
     MessageQueryResponse,
     MessageRelay,
     NodeFilter,
+    SerfMessageType,
     decode_filter,
     decode_serf_message,
     encode_serf_message,
 )
+from serf_proto.wire.stream import StreamDecoder
 from serf_proto.wire.tags import decode_tags
 
 Layer = dict[str, Any]
 
-MESSAGE_NAMES = {
-    0: "ping",
-    1: "indirectPing",
-    2: "ack",
-    3: "suspect",
-    4: "alive",
-    5: "dead",
-    6: "pushPull",
-    7: "compound",
-    8: "user",
-    9: "compress",
-    10: "encrypt",
-    11: "nack",
-    12: "hasCrc",
-    13: "err",
-    244: "label",
+MESSAGE_NAMES: dict[int, str] = {
+    MessageType.PING: "ping",
+    MessageType.INDIRECT_PING: "indirectPing",
+    MessageType.ACK_RESP: "ack",
+    MessageType.SUSPECT: "suspect",
+    MessageType.ALIVE: "alive",
+    MessageType.DEAD: "dead",
+    MessageType.PUSH_PULL: "pushPull",
+    MessageType.COMPOUND: "compound",
+    MessageType.USER: "user",
+    MessageType.COMPRESS: "compress",
+    MessageType.ENCRYPT: "encrypt",
+    MessageType.NACK_RESP: "nack",
+    MessageType.HAS_CRC: "hasCrc",
+    MessageType.ERR: "err",
+    MessageType.HAS_LABEL: "label",
 }
-SERF_NAMES = {
-    0: "leave",
-    1: "join",
-    2: "pushPull",
-    3: "userEvent",
-    4: "query",
-    5: "queryResponse",
-    6: "conflictResponse",
-    7: "keyRequest",
-    8: "keyResponse",
-    9: "relay",
+SERF_NAMES: dict[int, str] = {
+    SerfMessageType.LEAVE: "leave",
+    SerfMessageType.JOIN: "join",
+    SerfMessageType.PUSH_PULL: "pushPull",
+    SerfMessageType.USER_EVENT: "userEvent",
+    SerfMessageType.QUERY: "query",
+    SerfMessageType.QUERY_RESPONSE: "queryResponse",
+    SerfMessageType.CONFLICT_RESPONSE: "conflictResponse",
+    SerfMessageType.KEY_REQUEST: "keyRequest",
+    SerfMessageType.KEY_RESPONSE: "keyResponse",
+    SerfMessageType.RELAY: "relay",
 }
 #: Go field names that hold ``[]byte`` (shown as hex); other raw values are shown as text.
 BYTE_FIELDS = frozenset(
     {"Addr", "Meta", "Payload", "Vsn", "SourceAddr", "Target", "Buf", "Key", "IP", "Filters"}
 )
-MAX_NESTING = 4
 
 
 def _hex(b: bytes) -> str:
@@ -122,7 +118,7 @@ def _serf_layer(payload: bytes) -> dict[str, Any]:
     t = payload[0]
     out: dict[str, Any] = {"serfType": t, "name": SERF_NAMES.get(t, f"unknown({t})")}
     try:
-        if t == 9:
+        if t == SerfMessageType.RELAY:
             header, _ = _unpack_with_tail(payload[1:])
             out["header"] = _render(header)
             relay = decode_serf_message(payload)
@@ -132,9 +128,13 @@ def _serf_layer(payload: bytes) -> dict[str, Any]:
         body, trailing = _unpack_with_tail(payload[1:])
         out["body"] = _render(body)
         out["trailing"] = trailing
-        if t == 2 and isinstance(body, dict):
+        if t == SerfMessageType.PUSH_PULL and isinstance(body, dict):
             out["bodyKeys"] = [k.decode(errors="replace") for k in body]
-        if t == 4 and isinstance(body, dict) and isinstance(body.get(b"Filters"), list):
+        if (
+            t == SerfMessageType.QUERY
+            and isinstance(body, dict)
+            and isinstance(body.get(b"Filters"), list)
+        ):
             out["filters"] = [_filter_text(f) for f in body[b"Filters"]]
         msg = decode_serf_message(payload)
         if isinstance(msg, MessageQuery | MessageQueryResponse):
@@ -147,7 +147,11 @@ def _serf_layer(payload: bytes) -> dict[str, Any]:
 
 
 #: Serf messages that travel inside query and response payloads (internal queries).
-_EMBEDDED_TYPES = (6, 7, 8)
+_EMBEDDED_TYPES = (
+    SerfMessageType.CONFLICT_RESPONSE,
+    SerfMessageType.KEY_REQUEST,
+    SerfMessageType.KEY_RESPONSE,
+)
 
 
 def _embedded_serf(payload: bytes) -> dict[str, Any] | None:
@@ -194,7 +198,7 @@ def _message_layer(data: bytes, depth: int) -> Layer:
     except DecodeError as exc:
         layer["error"] = str(exc)
         return layer
-    if t == 2 and isinstance(body.get(b"Payload"), bytes) and body[b"Payload"]:
+    if t == MessageType.ACK_RESP and isinstance(body.get(b"Payload"), bytes) and body[b"Payload"]:
         try:
             c = decode_ack_payload(body[b"Payload"])
             layer["payloadDecoded"] = {
@@ -208,7 +212,7 @@ def _message_layer(data: bytes, depth: int) -> Layer:
             }
         except DecodeError:
             pass  # not a Serf coordinate: shown as hex only
-    if t == 4:
+    if t == MessageType.ALIVE:
         layer.update(_meta_layer(body.get(b"Meta")))
     return layer
 
@@ -222,167 +226,76 @@ def _meta_layer(meta: Any) -> dict[str, Any]:
         return {"tagsError": str(exc)}
 
 
-def _walk_command(data: bytes, depth: int, layers: list[Layer]) -> None:
-    """Walk one packet-level command (compound/compress recurse)."""
-    if not data:
-        layers.append({"type": "error", "depth": depth, "error": "empty message"})
-        return
-    t = data[0]
-    if depth > MAX_NESTING:
-        layers.append({"type": "error", "depth": depth, "error": "nested too deeply"})
-    elif t == COMPOUND_TYPE:
-        try:
-            parts = split_compound(data)
-        except DecodeError as exc:
-            layers.append({"type": "compound", "depth": depth, "error": str(exc)})
-            return
-        used = 2 + 2 * data[1] + sum(len(p) for p in parts.parts)
-        layers.append(
-            {
-                "type": "compound",
-                "depth": depth,
-                "count": data[1],
-                "lengths": [len(p) for p in parts.parts],
-                "trailing": len(data) - used if not parts.truncated else 0,
-                **({"truncated": parts.truncated} if parts.truncated else {}),
-            }
-        )
-        for part in parts.parts:
-            _walk_command(part, depth + 1, layers)
-    elif t == COMPRESS_TYPE:
-        try:
-            plain = open_compressed(data)
-            body, _ = _unpack_with_tail(data[1:])
-        except DecodeError as exc:
-            layers.append({"type": "compress", "depth": depth, "error": str(exc)})
-            return
-        buf = body.get(b"Buf", b"") if isinstance(body, dict) else b""
-        layers.append(
-            {
-                "type": "compress",
-                "depth": depth,
-                "Algo": body.get(b"Algo", 0),
-                "compressedLen": len(buf) if isinstance(buf, bytes) else 0,
-                "plainLen": len(plain),
-            }
-        )
-        _walk_command(plain, depth + 1, layers)
-    elif t == 8:
-        layers.append(
-            {"type": "user", "depth": depth, "len": len(data) - 1, "serf": _serf_layer(data[1:])}
-        )
-    else:
-        layers.append(_message_layer(data, depth))
-
-
-def _try_decrypt(blob: bytes, keys: Sequence[bytes], aad: bytes) -> tuple[bytes, int] | DecodeError:
-    last: DecodeError = DecodeError("no keys")
-    for i, key in enumerate(keys):
-        try:
-            return Keyring([key]).decrypt(blob, aad), i
-        except DecodeError as exc:
-            last = exc
-    return last
-
-
-def dissect_packet(data: bytes, keys: Sequence[bytes] = (), label: bytes = b"") -> list[Layer]:
-    """Describe every layer of one UDP payload."""
+def _layers_of(trace: Trace, capture: bytes, stream: bool) -> list[Layer]:
+    """Turn the pipeline's trace into layer dicts; messages are rendered here."""
     layers: list[Layer] = []
-    depth = 0
-    if data and data[0] == LABEL_TYPE:
-        try:
-            got, rest = split_label(data)
-        except DecodeError as exc:
-            return [{"type": "label", "depth": 0, "error": str(exc)}]
-        layers.append({"type": "label", "depth": 0, "label": got.decode(errors="replace")})
-        label = got
-        data = bytes(rest)
-        depth = 1
-    if keys:
-        result = _try_decrypt(data, keys, label)
-        if isinstance(result, DecodeError):
-            layers.append({"type": "encrypted", "depth": depth, "error": str(result)})
-            return layers
-        plain, index = result
-        layers.append(
-            {
-                "type": "encrypted",
-                "depth": depth,
-                "version": data[0],
-                "plainLen": len(plain),
-                "keyIndex": index,
-                "nonce": data[1:13].hex(),
-            }
-        )
-        data = plain
-        depth += 1
-    if len(data) >= 5 and data[0] == CRC_TYPE:
-        crc = data[1:5].hex()
-        try:
-            strip_crc(data)
-            ok = True
-        except DecodeError:
-            ok = False
-        layers.append({"type": "hasCrc", "depth": depth, "crc": crc, "ok": ok})
-        data = data[5:]
-        depth += 1
-    _walk_command(data, depth, layers)
+    for rec in trace:
+        if rec.kind != "message":
+            layers.append({"type": rec.kind, "depth": rec.depth, **rec.info})
+            continue
+        data = rec.data or capture[rec.info.get("offset", len(capture)) :]
+        if stream:
+            _walk_stream_message(data, rec.depth, layers)
+        elif data[0] == MessageType.USER:
+            serf = _serf_layer(data[1:])
+            layers.append({"type": "user", "depth": rec.depth, "len": len(data) - 1, "serf": serf})
+        else:
+            layers.append(_message_layer(data, rec.depth))
     return layers
 
 
+def dissect_packet(data: bytes, keys: Sequence[bytes] = (), label: bytes = b"") -> list[Layer]:
+    """Describe every layer of one UDP payload, as the node's packet pipeline peels it.
+
+    The label is taken from the packet's header; ``label`` is used for one without a header.
+    """
+    trace: Trace = []
+    try:
+        headed = data[:1] == bytes((LABEL_TYPE,)) or not label
+        plain = open_packet(
+            data,
+            keyring=Keyring(keys) if keys else None,
+            label=None if headed else label,
+            skip_label_check=not headed,
+            trace=trace,
+        )
+        explode_packet(plain, trace=trace, depth=len(trace))
+    except DecodeError as exc:
+        if not trace or "error" not in trace[-1].info:
+            depth = trace[-1].depth + 1 if trace else 0
+            trace.append(Peeled("error", depth, {"error": str(exc)}))
+    return _layers_of(trace, data, stream=False)
+
+
 def dissect_stream(data: bytes, keys: Sequence[bytes] = (), label: bytes = b"") -> list[Layer]:
-    """Describe every layer of one captured stream direction."""
-    layers: list[Layer] = []
-    depth = 0
-    if data and data[0] == LABEL_TYPE:
-        try:
-            got, rest = split_label(data)
-        except DecodeError as exc:
-            return [{"type": "label", "depth": 0, "error": str(exc)}]
-        layers.append({"type": "label", "depth": 0, "label": got.decode(errors="replace")})
-        label = got
-        data = bytes(rest)
-    if data and data[0] == ENCRYPT_TYPE:
-        if len(data) < 5:
-            return [*layers, {"type": "encrypt", "depth": depth, "error": "truncated header"}]
-        length = int.from_bytes(data[1:5], "big")
-        blob = data[5 : 5 + length]
-        layer: Layer = {"type": "encrypt", "depth": depth, "len": length}
-        layers.append(layer)
-        result = _try_decrypt(blob, keys, data[:5] + label)
-        if isinstance(result, DecodeError):
-            layer["error"] = str(result) if keys else "encrypted; pass -key to decrypt"
-            return layers
-        plain, index = result
-        layer.update(
-            version=blob[0],
-            plainLen=len(plain),
-            trailing=len(data) - 5 - length,
-            keyIndex=index,
-            nonce=blob[1:13].hex(),
-        )
-        data = plain
-        depth += 1
-    if data and data[0] == COMPRESS_TYPE:
-        try:
-            body, _ = _unpack_with_tail(data[1:])
-            plain = open_compressed(data)
-        except DecodeError as exc:
-            layers.append({"type": "compress", "depth": depth, "error": str(exc)})
-            return layers
-        buf = body.get(b"Buf", b"") if isinstance(body, dict) else b""
-        layers.append(
-            {
-                "type": "compress",
-                "depth": depth,
-                "Algo": body.get(b"Algo", 0),
-                "compressedLen": len(buf),
-                "plainLen": len(plain),
-            }
-        )
-        data = plain
-        depth += 1
-    _walk_stream_message(data, depth, layers)
+    """Describe every layer of one captured stream direction, as the node's decoder reads it.
+
+    The label is taken from the stream's header; ``label`` is the additional data of the
+    encryption of a stream without one (a listener's reply).
+    """
+    trace: Trace = []
+    headed = data[:1] == bytes((LABEL_TYPE,))
+    decoder = StreamDecoder(
+        keyring=Keyring(keys) if keys else None,
+        label=None if headed else label,
+        label_header=headed,
+        verify_incoming=False,
+        single_message=True,
+        trace=trace,
+    )
+    try:
+        decoder.feed(data)
+        decoder.feed(b"")
+    except DecodeError:
+        pass  # the trace holds the error
+    for rec in trace:
+        if rec.kind == "encrypt" and "error" in rec.info and not keys:
+            rec.info["error"] = "encrypted; pass -key to decrypt"
+        if rec.kind == "encrypt" and "plainLen" in rec.info:
+            rec.info["trailing"] = len(data) - decoder.consumed
+    layers = _layers_of(trace, data, stream=True)
+    if not layers:
+        layers.append({"type": "error", "depth": 0, "error": "empty stream"})
     return layers
 
 
@@ -391,14 +304,14 @@ def _walk_stream_message(data: bytes, depth: int, layers: list[Layer]) -> None:
         layers.append({"type": "error", "depth": depth, "error": "empty stream"})
         return
     t = data[0]
-    if t not in (6, 8):
+    if t != MessageType.PUSH_PULL and t != MessageType.USER:
         layers.append(_message_layer(data, depth))
         return
     unpacker = msgpack.Unpacker(raw=True, max_buffer_size=max(len(data), 1))
     unpacker.feed(data[1:])
     try:
         header = unpacker.unpack()
-        if t == 8:
+        if t == MessageType.USER:
             used = 1 + unpacker.tell()
             decode_stream_message(data)
             payload = data[used:]
@@ -454,7 +367,7 @@ def dissect(
     body = data
     if body and body[0] == LABEL_TYPE and len(body) >= 2:
         body = body[2 + body[1] :]
-    if body and body[0] in (ENCRYPT_TYPE, 6):
+    if body and body[0] in (ENCRYPT_TYPE, MessageType.PUSH_PULL):
         return "stream", dissect_stream(data, keys, label)
     layers = dissect_packet(data, keys, label)
     if has_error(layers):

@@ -10,6 +10,8 @@ from __future__ import annotations
 MAX_PACKET_SIZE = 65536
 #: Piggyback budget of one gossip packet (``UDPBufferSize``).
 UDP_BUFFER_SIZE = 1400
+#: Most parts one compound may carry (Go 0.2.2 mis-decodes ≥ 128; never send more than 127).
+MAX_COMPOUND_PARTS = 127
 #: Largest node meta (``MetaMaxSize``); Serf's encoded tags must fit.
 META_MAX_SIZE = 512
 #: Most node states one push/pull may announce (memberlist ≥ 0.6 bound).
@@ -24,6 +26,8 @@ MAX_DECOMPRESSED_SIZE = 40 * 1024 * 1024
 MAX_STREAM_BYTES = 2 * MAX_USER_STATE_LEN + 65536
 #: Most unparsed bytes a ``StreamDecoder`` buffers (a 20 MiB push/pull plus headroom).
 MAX_STREAM_BUFFERED = MAX_ENCRYPTED_STREAM_LEN + 4 * 1024 * 1024
+#: How deep compound and compress wrappers may nest below the outermost one in one packet.
+MAX_NESTING = 4
 #: Longest label (``f4`` header length byte).
 MAX_LABEL_LEN = 255
 

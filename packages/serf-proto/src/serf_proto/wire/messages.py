@@ -501,7 +501,7 @@ _STATE_CACHE: dict[bytes, PushNodeState] = {}
 _STATE_CACHE_MAX = 32768
 
 
-def _push_node_state(raw: bytes) -> PushNodeState:
+def push_node_state_from_bytes(raw: bytes) -> PushNodeState:
     """The entry encoded by exactly ``raw`` (one msgpack map), through the cache."""
     state = _STATE_CACHE.get(raw)
     if state is None:
@@ -526,7 +526,7 @@ def _decode_push_pull(data: bytes | memoryview) -> PushPull:
     for _ in range(header.nodes):
         _skip(unpacker)
         end = unpacker.tell()
-        states.append(_push_node_state(bytes(body[start:end])))
+        states.append(push_node_state_from_bytes(bytes(body[start:end])))
         start = end
     used = 1 + unpacker.tell()
     user_state = bytes(data[used : used + header.user_state_len])
@@ -610,6 +610,7 @@ __all__ = [
     "encode_push_node_state",
     "encode_push_pull_header",
     "encode_stream_message",
+    "push_node_state_from_bytes",
     "push_node_state_from_map",
     "push_pull_header_from_map",
     "user_msg_len_from_map",

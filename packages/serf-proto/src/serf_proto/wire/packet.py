@@ -1,22 +1,39 @@
-"""The UDP packet pipeline, both ways, as memberlist runs it.
+"""The UDP packet pipeline, both ways: what the node runs, and what the vectors and fuzzers test.
 
-Outbound (``encode_packet``): one message is sent bare, several go into a compound; then
-compress (only if that makes it smaller), then CRC (only toward peers with protocol max ≥ 5, see
+Outbound (``seal_packet``; ``encode_packet`` builds the compound first): compress (only if that
+makes it smaller), then CRC (only toward peers with protocol max ≥ 5, see
 ``framing.wants_crc``), then AES-GCM with the primary key (the label is the additional data),
 then the label header.
 
-Inbound (``decode_packet``): strip and check the label, decrypt with any key, check the CRC
-(recognised only at the outermost level), then decode; compound and compress wrappers may nest.
-Failures of the outer layers raise ``DecodeError``. A compound part that fails to decode does not
-spoil the others (as in Go): its error is returned in ``DecodedPacket.errors``.
+Inbound, in three steps that ``Memberlist`` calls one by one (it counts each failure in its
+stats) and ``decode_packet`` composes:
+
+1. ``open_packet``: check the label (Go's rules, including ``SkipInboundLabelCheck``), decrypt
+   with any key (falling back to plaintext when ``verify_incoming`` is off), check a CRC;
+2. ``explode_packet``: unpack compound and compress wrappers, which may nest
+   ``MAX_NESTING`` levels below the outermost one; truncated and empty compound parts are
+   counted in ``drops``, any other failure refuses the whole packet;
+3. ``decode_packet_message``: decode each plain message (alive/suspect/dead are memoised).
+
+Every step takes an optional ``trace`` list; when given, each layer peeled off is appended as a
+``Peeled`` record (outermost first), so the dissector shows exactly what this pipeline did.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from serf_proto.errors import DecodeError, MalformedMessage, SizeLimitExceeded, TruncatedInput
+from serf_proto.errors import (
+    DecodeError,
+    LabelMismatch,
+    MalformedMessage,
+    SizeLimitExceeded,
+    TruncatedInput,
+)
 from serf_proto.wire.framing import (
     COMPOUND_TYPE,
     COMPRESS_TYPE,
@@ -31,12 +48,33 @@ from serf_proto.wire.framing import (
     split_label,
     strip_crc,
 )
+from serf_proto.wire.gomsgpack import unpack
 from serf_proto.wire.keyring import Entropy, Keyring
-from serf_proto.wire.limits import MAX_DECOMPRESSED_SIZE, MAX_PACKET_SIZE
-from serf_proto.wire.messages import Message, decode_message, encode_message
+from serf_proto.wire.limits import MAX_DECOMPRESSED_SIZE, MAX_NESTING, MAX_PACKET_SIZE
+from serf_proto.wire.messages import Message, MessageType, decode_message, encode_message
 
-#: Deepest nesting of compound/compress wrappers accepted inside one packet.
-MAX_NESTING = 4
+#: Drop reasons ``explode_packet`` counts (the node's ``stats.dropped`` keys).
+DROP_TRUNCATED_PART = "truncated_compound_part"
+DROP_EMPTY_PART = "empty_compound_part"
+
+
+@dataclass(slots=True)
+class Peeled:
+    """One layer the pipeline peeled off: its kind, nesting depth and what it said.
+
+    ``kind`` is ``label``, ``encrypted`` (packet) / ``encrypt`` (stream), ``hasCrc``,
+    ``compound``, ``compress``, ``message`` or ``error``; ``info`` holds the layer's facts (and
+    ``error`` when it failed); a ``message`` carries its plain bytes in ``data`` (or, for a
+    stream read straight from the socket, its start ``offset`` in ``info``).
+    """
+
+    kind: str
+    depth: int
+    info: dict[str, Any] = field(default_factory=dict)
+    data: bytes = b""
+
+
+Trace = list[Peeled]
 
 
 @dataclass(slots=True)
@@ -45,6 +83,34 @@ class DecodedPacket:
 
     messages: list[Message] = field(default_factory=list)
     errors: list[DecodeError] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# outbound
+
+
+def seal_packet(
+    msg: bytes,
+    *,
+    compress: bool = False,
+    crc: bool = False,
+    keyring: Keyring | None = None,
+    encryption_version: int = 1,
+    label: bytes = b"",
+    entropy: Entropy | None = None,
+) -> bytes:
+    """Apply compression, CRC, encryption and the label header to one encoded message."""
+    if compress:
+        packed = make_compressed(msg)
+        if len(packed) < len(msg):
+            msg = packed
+    if crc:
+        msg = add_crc(msg)
+    if keyring is not None and len(keyring):
+        if entropy is None:
+            raise ValueError("encryption needs an entropy source for nonces")
+        msg = keyring.encrypt(msg, label, entropy, encryption_version)
+    return add_label(msg, label) if label else msg
 
 
 def encode_packet(
@@ -65,77 +131,257 @@ def encode_packet(
         raise ValueError("a packet needs at least one message")
     encoded = [m if isinstance(m, bytes) else encode_message(m) for m in messages]
     data = encoded[0] if len(encoded) == 1 else make_compound(encoded)
-    if compress:
-        compressed = make_compressed(data)
-        if len(compressed) < len(data):
-            data = compressed
-    if crc:
-        data = add_crc(data)
+    return seal_packet(
+        data,
+        compress=compress,
+        crc=crc,
+        keyring=keyring,
+        encryption_version=encryption_version,
+        label=label,
+        entropy=entropy,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# inbound
+
+
+def open_packet(
+    data: bytes | memoryview,
+    *,
+    keyring: Keyring | None = None,
+    label: bytes | None = b"",
+    skip_label_check: bool = False,
+    verify_incoming: bool = True,
+    trace: Trace | None = None,
+) -> bytes:
+    """Check the label, decrypt and CRC-check one datagram; return the message inside.
+
+    ``label``: ours; a packet must carry it in its header. With ``skip_label_check`` (Go's
+    ``SkipInboundLabelCheck``) our label is used for decryption and a packet that still carries
+    a label header is refused. ``None`` accepts whatever label the packet announces (for
+    reading captures). Raises ``DecodeError``.
+    """
+    if not data:
+        raise TruncatedInput("empty packet")
+    if len(data) > MAX_PACKET_SIZE:
+        raise SizeLimitExceeded(f"packet of {len(data)} bytes")
+    depth = 0
+    try:
+        received, rest = split_label(data)
+        if label is None:
+            label = received
+        elif skip_label_check:
+            if received:
+                raise LabelMismatch("unexpected double label header")
+        else:
+            check_label(received, label)
+            label = received
+    except DecodeError as exc:
+        _record(trace, "label", depth, {"error": str(exc)})
+        raise
+    if received:
+        _record(trace, "label", depth, {"label": received.decode(errors="replace")})
+        depth += 1
+    data = bytes(rest)
     if keyring is not None and len(keyring):
-        if entropy is None:
-            raise ValueError("encryption needs an entropy source for nonces")
-        data = keyring.encrypt(data, label, entropy, encryption_version)
-    return add_label(data, label)
+        try:
+            plain, index = keyring.decrypt_indexed(data, label)
+        except DecodeError as exc:
+            if verify_incoming:
+                _record(trace, "encrypted", depth, {"error": str(exc)})
+                raise
+        else:
+            if trace is not None:
+                info = {"version": data[0], "plainLen": len(plain), "keyIndex": index}
+                trace.append(Peeled("encrypted", depth, {**info, "nonce": data[1:13].hex()}))
+            data = plain
+            depth += 1
+    if data and data[0] == CRC_TYPE:
+        try:
+            inner = bytes(strip_crc(data))
+        except DecodeError as exc:
+            _record(
+                trace, "hasCrc", depth, {"crc": data[1:5].hex(), "ok": False, "error": str(exc)}
+            )
+            raise
+        _record(trace, "hasCrc", depth, {"crc": data[1:5].hex(), "ok": True})
+        data = inner
+        depth += 1
+    if not data:
+        _record(trace, "error", depth, {"error": "empty message"})
+        raise TruncatedInput("empty message")
+    return data
+
+
+def explode_packet(
+    data: bytes,
+    *,
+    drops: Counter[str] | None = None,
+    max_decompressed: int = MAX_DECOMPRESSED_SIZE,
+    trace: Trace | None = None,
+    depth: int = 0,
+) -> list[bytes]:
+    """The plain messages inside ``data``, unpacking compound and compress wrappers.
+
+    Truncated and empty compound parts are counted in ``drops`` (``DROP_TRUNCATED_PART``,
+    ``DROP_EMPTY_PART``); any other failure raises ``DecodeError`` for the whole packet.
+    ``depth`` is where the first layer goes in ``trace``.
+    """
+    return _explode(data, 0, depth, drops, max_decompressed, trace)
+
+
+def _explode(
+    data: bytes,
+    level: int,
+    depth: int,
+    drops: Counter[str] | None,
+    max_size: int,
+    trace: Trace | None,
+) -> list[bytes]:
+    kind = data[0]
+    if kind == COMPOUND_TYPE:
+        try:
+            split = split_compound(data)
+        except DecodeError as exc:
+            _record(trace, "compound", depth, {"error": str(exc)})
+            raise
+        if trace is not None:
+            trace.append(
+                Peeled("compound", depth, _compound_info(data, split.parts, split.truncated))
+            )
+        if split.truncated and drops is not None:
+            drops[DROP_TRUNCATED_PART] += split.truncated
+        out: list[bytes] = []
+        for part in split.parts:
+            if not part:
+                if drops is not None:
+                    drops[DROP_EMPTY_PART] += 1
+                _record(trace, "error", depth + 1, {"error": "empty message"})
+            elif part[0] == COMPOUND_TYPE or part[0] == COMPRESS_TYPE:
+                out.extend(_nested(part, level, depth + 1, drops, max_size, trace))
+            else:
+                if trace is not None:
+                    trace.append(Peeled("message", depth + 1, data=part))
+                out.append(part)
+        return out
+    if kind == COMPRESS_TYPE:
+        return _nested(data, level, depth, drops, max_size, trace)
+    if trace is not None:
+        trace.append(Peeled("message", depth, data=data))
+    return [data]
+
+
+def _nested(
+    data: bytes,
+    level: int,
+    depth: int,
+    drops: Counter[str] | None,
+    max_size: int,
+    trace: Trace | None,
+) -> list[bytes]:
+    if level >= MAX_NESTING:
+        _record(trace, "error", depth, {"error": "wrappers nested too deeply"})
+        raise MalformedMessage("wrappers nested too deeply")
+    if data[0] == COMPRESS_TYPE:
+        try:
+            plain = open_compressed(data, max_size)
+        except DecodeError as exc:
+            _record(trace, "compress", depth, {"error": str(exc)})
+            raise
+        if trace is not None:
+            trace.append(Peeled("compress", depth, compress_info(data, plain)))
+        return _explode(plain, level + 1, depth + 1, drops, max_size, trace)
+    return _explode(data, level + 1, depth, drops, max_size, trace)
+
+
+#: Types whose encoded bytes repeat verbatim across the cluster (broadcasts are relayed as is).
+_GOSSIP_TYPES = frozenset(
+    int(t) for t in (MessageType.SUSPECT, MessageType.ALIVE, MessageType.DEAD)
+)
+
+
+@lru_cache(maxsize=16384)
+def _decode_gossip(data: bytes) -> Message:
+    return decode_message(data)
+
+
+def decode_packet_message(data: bytes) -> Message:
+    """Decode one message in packet form; alive/suspect/dead decodes are memoised.
+
+    Gossip relays the same encoded alive/suspect/dead bytes many times, so a bounded memo of
+    their (immutable) decoded form saves most decoding work. Raises ``DecodeError``.
+    """
+    if data and data[0] in _GOSSIP_TYPES:
+        return _decode_gossip(data)
+    return decode_message(data)
 
 
 def decode_packet(
     data: bytes | memoryview,
     *,
     keyring: Keyring | None = None,
-    label: bytes = b"",
+    label: bytes | None = b"",
     skip_label_check: bool = False,
     verify_incoming: bool = True,
     max_decompressed: int = MAX_DECOMPRESSED_SIZE,
 ) -> DecodedPacket:
-    """Decode one UDP payload. Raises ``DecodeError`` when an outer layer fails.
+    """Decode one UDP payload as the node does. Raises ``DecodeError`` when the packet is
+    refused; a compound part that is truncated, empty or does not decode is dropped and its
+    error returned in ``DecodedPacket.errors``.
 
     With ``verify_incoming=False`` a packet that does not decrypt is read as plaintext (Go's
     ``GossipVerifyIncoming=false``).
     """
-    if not data:
-        raise TruncatedInput("empty packet")
-    if len(data) > MAX_PACKET_SIZE:
-        raise SizeLimitExceeded(f"packet of {len(data)} bytes")
-    if data[0] == 0xF4 or label:
-        got, data = split_label(data)
-        check_label(got, label, skip_check=skip_label_check)
-        if not data:
-            raise TruncatedInput("nothing after the label header")
-    if keyring is not None and len(keyring):
-        try:
-            data = keyring.decrypt(data, label)
-        except DecodeError:
-            if verify_incoming:
-                raise
-    if data[0] == CRC_TYPE and len(data) >= 5:
-        data = strip_crc(data)
+    plain = open_packet(
+        data,
+        keyring=keyring,
+        label=label,
+        skip_label_check=skip_label_check,
+        verify_incoming=verify_incoming,
+    )
+    drops: Counter[str] = Counter()
     out = DecodedPacket()
-    _handle(data, out, 0, max_decompressed, top=True)
+    for part in explode_packet(plain, drops=drops, max_decompressed=max_decompressed):
+        try:
+            out.messages.append(decode_packet_message(part))
+        except DecodeError as exc:
+            out.errors.append(exc)
+    if drops[DROP_TRUNCATED_PART]:
+        n = drops[DROP_TRUNCATED_PART]
+        out.errors.append(TruncatedInput(f"Compound request had {n} truncated messages"))
+    out.errors += [TruncatedInput("empty compound part")] * drops[DROP_EMPTY_PART]
     return out
 
 
-def _handle(
-    data: bytes | memoryview, out: DecodedPacket, depth: int, max_size: int, *, top: bool
-) -> None:
-    if not data:
-        raise TruncatedInput("empty message")
-    t = data[0]
-    if t == COMPOUND_TYPE:
-        if depth >= MAX_NESTING:
-            raise MalformedMessage("compound/compress wrappers nested too deeply")
-        parts = split_compound(data)
-        for part in parts.parts:
-            try:
-                _handle(part, out, depth + 1, max_size, top=False)
-            except DecodeError as exc:
-                out.errors.append(exc)
-        if parts.truncated:
-            out.errors.append(
-                TruncatedInput(f"Compound request had {parts.truncated} truncated messages")
-            )
-    elif t == COMPRESS_TYPE:
-        if depth >= MAX_NESTING:
-            raise MalformedMessage("compound/compress wrappers nested too deeply")
-        _handle(open_compressed(data, max_size), out, depth + 1, max_size, top=top)
-    else:
-        out.messages.append(decode_message(data))
+# ---------------------------------------------------------------------------------------------
+# trace records
+
+
+def _record(trace: Trace | None, kind: str, depth: int, info: dict[str, Any]) -> None:
+    if trace is not None:
+        trace.append(Peeled(kind, depth, info))
+
+
+def _compound_info(data: bytes, parts: Sequence[bytes], truncated: int) -> dict[str, Any]:
+    used = 2 + 2 * data[1] + sum(len(p) for p in parts)
+    info: dict[str, Any] = {
+        "count": data[1],
+        "lengths": [len(p) for p in parts],
+        "trailing": len(data) - used if not truncated else 0,
+    }
+    if truncated:
+        info["truncated"] = truncated
+    return info
+
+
+def compress_info(data: bytes, plain: bytes) -> dict[str, Any]:
+    """What a trace says about a compress wrapper that opened to ``plain``."""
+    body = unpack(data[1:])
+    buf = body.get(b"Buf", b"") if isinstance(body, dict) else b""
+    algo = body.get(b"Algo", 0) if isinstance(body, dict) else 0
+    return {
+        "Algo": algo,
+        "compressedLen": len(buf) if isinstance(buf, bytes) else 0,
+        "plainLen": len(plain),
+    }

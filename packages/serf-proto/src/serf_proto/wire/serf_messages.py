@@ -59,6 +59,20 @@ class SerfMessageType(IntEnum):
     RELAY = 9
 
 
+class FilterType(IntEnum):
+    """Query filter type bytes (Go ``filterType``)."""
+
+    NODE = 0
+    TAG = 1
+
+
+#: The one-byte prefixes, built once from the enums (encoders are on the hot path).
+SERF_TYPE_BYTE: dict[SerfMessageType, bytes] = {t: bytes((t,)) for t in SerfMessageType}
+_NODE_FILTER = bytes((FilterType.NODE,))
+_TAG_FILTER = bytes((FilterType.TAG,))
+_RELAY = SERF_TYPE_BYTE[SerfMessageType.RELAY]
+
+
 #: ``MessageQuery.flags`` bits.
 QUERY_FLAG_ACK = 1
 QUERY_FLAG_NO_BROADCAST = 2
@@ -332,17 +346,18 @@ def _key_response_obj(m: MessageKeyResponse) -> Any:
 
 
 #: Type byte and body builder of each Serf message class (relays are framed separately).
-_BODIES: dict[type, tuple[bytes, Callable[[Any], Any]]] = {
-    MessageLeave: (b"\x00", _leave_obj),
-    MessageJoin: (b"\x01", _join_obj),
-    MessagePushPull: (b"\x02", _push_pull_obj),
-    MessageUserEvent: (b"\x03", _user_event_obj),
-    MessageQuery: (b"\x04", _query_obj),
-    MessageQueryResponse: (b"\x05", _query_response_obj),
-    MessageConflictResponse: (b"\x06", _conflict_response_obj),
-    MessageKeyRequest: (b"\x07", _key_request_obj),
-    MessageKeyResponse: (b"\x08", _key_response_obj),
+_BUILDERS: dict[type, tuple[SerfMessageType, Callable[[Any], Any]]] = {
+    MessageLeave: (SerfMessageType.LEAVE, _leave_obj),
+    MessageJoin: (SerfMessageType.JOIN, _join_obj),
+    MessagePushPull: (SerfMessageType.PUSH_PULL, _push_pull_obj),
+    MessageUserEvent: (SerfMessageType.USER_EVENT, _user_event_obj),
+    MessageQuery: (SerfMessageType.QUERY, _query_obj),
+    MessageQueryResponse: (SerfMessageType.QUERY_RESPONSE, _query_response_obj),
+    MessageConflictResponse: (SerfMessageType.CONFLICT_RESPONSE, _conflict_response_obj),
+    MessageKeyRequest: (SerfMessageType.KEY_REQUEST, _key_request_obj),
+    MessageKeyResponse: (SerfMessageType.KEY_RESPONSE, _key_response_obj),
 }
+_BODIES = {cls: (SERF_TYPE_BYTE[t], body) for cls, (t, body) in _BUILDERS.items()}
 
 
 def encode_serf_message(msg: SerfMessage) -> bytes:
@@ -352,7 +367,7 @@ def encode_serf_message(msg: SerfMessage) -> bytes:
             "DestAddr": {"IP": msg.dest_addr, "Port": msg.dest_port, "Zone": msg.dest_zone},
             "DestName": msg.dest_name,
         }
-        return b"\x09" + pack(header) + msg.message
+        return _RELAY + pack(header) + msg.message
     entry = _BODIES.get(type(msg))
     if entry is None:
         raise TypeError(f"not a Serf message: {type(msg).__name__}")
@@ -363,9 +378,9 @@ def encode_serf_message(msg: SerfMessage) -> bytes:
 def encode_filter(f: QueryFilter) -> bytes:
     """Encode one query filter: ``00`` + array of names, or ``01`` + ``{Expr, Tag}``."""
     if type(f) is NodeFilter:
-        return b"\x00" + pack(list(f.nodes))
+        return _NODE_FILTER + pack(list(f.nodes))
     assert isinstance(f, TagFilter)
-    return b"\x01" + pack({"Expr": f.expr, "Tag": f.tag})
+    return _TAG_FILTER + pack({"Expr": f.expr, "Tag": f.tag})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,11 +566,11 @@ def decode_filter(data: bytes) -> QueryFilter:
     if not data:
         raise TruncatedInput("empty query filter")
     body = unpack(data[1:])
-    if data[0] == 0:
+    if data[0] == FilterType.NODE:
         if type(body) is not list:
             raise MalformedMessage("node filter: expected an array")
         return NodeFilter(tuple(to_str(n, "node filter") for n in body))
-    if data[0] == 1:
+    if data[0] == FilterType.TAG:
         d = as_map(body, "tag filter")
         return TagFilter(get_str(d, b"Tag"), get_str(d, b"Expr"))
     raise UnknownMessageType(data[0], "query filter")

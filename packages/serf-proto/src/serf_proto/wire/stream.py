@@ -23,7 +23,7 @@ node states) and RAW (push/pull user state or user-message bytes) → TYPE again
 from __future__ import annotations
 
 from enum import Enum, auto
-from typing import Any
+from typing import Any, NoReturn
 
 import msgpack
 
@@ -46,6 +46,7 @@ from serf_proto.wire.framing import (
     make_compressed,
     open_compressed,
 )
+from serf_proto.wire.gomsgpack import unpack
 from serf_proto.wire.keyring import Entropy, Keyring, encrypted_length
 from serf_proto.wire.limits import (
     MAX_DECOMPRESSED_SIZE,
@@ -61,13 +62,38 @@ from serf_proto.wire.messages import (
     UserMsg,
     decode_stream_message,
     encode_stream_message,
-    push_node_state_from_map,
+    push_node_state_from_bytes,
     push_pull_header_from_map,
     user_msg_len_from_map,
 )
+from serf_proto.wire.packet import Peeled, Trace
 
 MSG_NOT_ENCRYPTED = "Encryption is configured but remote state is not encrypted"
 MSG_NO_KEYRING = "Remote state is encrypted and encryption is not configured"
+
+
+def seal_stream(
+    body: bytes,
+    *,
+    compress: bool = False,
+    keyring: Keyring | None = None,
+    encryption_version: int = 1,
+    label: bytes = b"",
+    entropy: Entropy | None = None,
+) -> bytes:
+    """Compress (always, when on) and encrypt one encoded stream message (no label header).
+
+    ``label`` is the additional data of the encryption, after the ``0a | u32 length`` header.
+    """
+    if compress:
+        body = make_compressed(body)
+    if keyring is not None and len(keyring):
+        if entropy is None:
+            raise ValueError("encryption needs an entropy source for nonces")
+        length = encrypted_length(encryption_version, len(body))
+        header = ENCRYPT_HEADER + length.to_bytes(4, "big")
+        body = header + keyring.encrypt(body, header + label, entropy, encryption_version)
+    return body
 
 
 def encode_stream(
@@ -85,16 +111,23 @@ def encode_stream(
     ``msg`` may be a message object or an already encoded stream message. ``label`` is the
     additional data of the encryption; ``send_label_header`` writes it in front (dialer side).
     """
-    body = msg if isinstance(msg, bytes) else encode_stream_message(msg)
-    if compress:
-        body = make_compressed(body)
-    if keyring is not None and len(keyring):
-        if entropy is None:
-            raise ValueError("encryption needs an entropy source for nonces")
-        length = encrypted_length(encryption_version, len(body))
-        header = bytes((ENCRYPT_TYPE,)) + length.to_bytes(4, "big")
-        body = header + keyring.encrypt(body, header + label, entropy, encryption_version)
+    body = seal_stream(
+        msg if isinstance(msg, bytes) else encode_stream_message(msg),
+        compress=compress,
+        keyring=keyring,
+        encryption_version=encryption_version,
+        label=label,
+        entropy=entropy,
+    )
     return add_label(body, label) if send_label_header else body
+
+
+#: Type bytes whose body starts with one msgpack map (a whole message, or a header).
+_MAP_TYPES = frozenset(
+    (*MAP_DECODERS, COMPRESS_TYPE, int(MessageType.PUSH_PULL), int(MessageType.USER))
+)
+#: The first byte of an encrypted stream frame.
+ENCRYPT_HEADER = bytes((ENCRYPT_TYPE,))
 
 
 class _State(Enum):
@@ -128,17 +161,21 @@ class StreamDecoder:
         self,
         *,
         keyring: Keyring | None = None,
-        label: bytes = b"",
+        label: bytes | None = b"",
         label_header: bool = True,
         skip_label_check: bool = False,
         verify_incoming: bool = True,
         max_decompressed: int = MAX_DECOMPRESSED_SIZE,
         single_message: bool = False,
+        trace: Trace | None = None,
     ) -> None:
         self._keyring = keyring
         self._single = single_message
         self._label_header = label_header
-        self._label = label
+        self._any_label = label is None
+        self._label = label or b""
+        self._trace = trace
+        self._depth = 0
         self._skip_label_check = skip_label_check
         self._verify_incoming = verify_incoming
         self._max_decompressed = max_decompressed
@@ -155,11 +192,21 @@ class StreamDecoder:
         self._error: DecodeError | None = None
         self._eof = False
         self._received_label = b""
+        # A copy of the bytes the unpacker holds (from offset ``_raw_at``), so that a node
+        # state can be looked up by its exact bytes (see ``push_node_state_from_bytes``).
+        self._raw = bytearray()
+        self._raw_at = 0
+        self._raw_start: int | None = None
 
     @property
     def label(self) -> bytes:
         """The label the stream announced (``b""`` if none)."""
         return self._received_label
+
+    @property
+    def consumed(self) -> int:
+        """How many bytes of the stream have been parsed so far."""
+        return int(self._unpacker.tell())
 
     @property
     def idle(self) -> bool:
@@ -184,7 +231,11 @@ class StreamDecoder:
                     self._unpacker.feed(data)
                 except msgpack.BufferFull as exc:
                     raise SizeLimitExceeded("stream buffer limit exceeded") from exc
+                self._raw += data
                 self._run(out)
+                consumed = self._unpacker.tell() if self._raw_start is None else self._raw_start
+                del self._raw[: consumed - self._raw_at]
+                self._raw_at = consumed
             else:
                 self._eof = True
                 self._run(out)
@@ -193,6 +244,9 @@ class StreamDecoder:
         except DecodeError as exc:
             self._state = _State.FAILED
             self._error = exc
+            trace = self._trace
+            if trace is not None and not (trace and "error" in trace[-1].info):
+                trace.append(Peeled("error", self._depth, {"error": str(exc)}))
             raise
         return out
 
@@ -217,6 +271,22 @@ class StreamDecoder:
         except Exception as exc:
             raise MalformedMessage(f"invalid msgpack: {exc}") from exc
 
+    def _next_raw_object(self) -> bytes | None:
+        """The exact bytes of the next msgpack object, or None until they have all arrived."""
+        # The unpacker's offset moves on even when an object is incomplete, so the start is
+        # taken once, after the previous object, and kept until this one is whole.
+        if self._raw_start is None:
+            self._raw_start = self._unpacker.tell()
+        try:
+            self._unpacker.skip()
+        except msgpack.OutOfData:
+            return None
+        except Exception as exc:
+            raise MalformedMessage(f"invalid msgpack: {exc}") from exc
+        start, base = self._raw_start, self._raw_at
+        self._raw_start = None
+        return bytes(self._raw[start - base : self._unpacker.tell() - base])
+
     def _run(self, out: list[Message]) -> None:
         while True:
             if out and self._single:
@@ -231,34 +301,42 @@ class StreamDecoder:
                 if state is _State.START and t == LABEL_TYPE:
                     self._state = _State.LABEL
                     continue
-                if state is _State.START and not self._skip_label_check:
-                    check_label(b"", self._label)
+                if state is _State.START and not (self._skip_label_check or self._any_label):
+                    self._check_label(b"")
                 self._begin(t)
             elif state is _State.LABEL:
                 n = self._take(1)
                 if n is None:
                     return
                 if n[0] == 0:
-                    raise LabelMismatch("label header with an empty label")
+                    self._label_error(LabelMismatch("label header with an empty label"))
                 if self._skip_label_check:
-                    raise LabelMismatch("unexpected double label header")
+                    self._label_error(LabelMismatch("unexpected double label header"))
                 self._need = n[0]
                 self._state = _State.LABEL_BODY
             elif state is _State.LABEL_BODY:
                 label = self._take(self._need)
                 if label is None:
                     return
-                check_label(label, self._label)
+                if self._any_label:
+                    self._label = label
+                else:
+                    self._check_label(label)
                 self._received_label = label
+                if self._trace is not None:
+                    text = label.decode(errors="replace")
+                    self._trace.append(Peeled("label", 0, {"label": text}))
                 self._state = _State.TYPE
             elif state is _State.ENC_LEN:
                 b = self._take(4)
                 if b is None:
                     return
                 length = int.from_bytes(b, "big")
+                if self._trace is not None:
+                    self._trace.append(Peeled("encrypt", self._depth, {"len": length}))
                 if length > MAX_ENCRYPTED_STREAM_LEN:
                     raise SizeLimitExceeded(f"Remote node state is larger than limit ({length})")
-                self._enc_header = bytes((ENCRYPT_TYPE,)) + b
+                self._enc_header = ENCRYPT_HEADER + b
                 self._need = length
                 self._state = _State.ENC_BLOB
             elif state is _State.ENC_BLOB:
@@ -266,7 +344,11 @@ class StreamDecoder:
                 if blob is None:
                     return
                 assert self._keyring is not None
-                plain = self._keyring.decrypt(blob, self._enc_header + self._label)
+                plain, index = self._keyring.decrypt_indexed(blob, self._enc_header + self._label)
+                if self._trace is not None:
+                    info = {"version": blob[0], "plainLen": len(plain), "keyIndex": index}
+                    self._trace[-1].info.update(info, nonce=blob[1:13].hex())
+                self._depth += 1
                 out.append(self._decode_complete(plain))
                 self._state = _State.TYPE
             elif state is _State.MAP:
@@ -275,10 +357,10 @@ class StreamDecoder:
                     return
                 self._on_map(obj, out)
             elif state is _State.NODES:
-                ok, obj = self._next_object()
-                if not ok:
+                raw = self._next_raw_object()
+                if raw is None:
                     return
-                self._pp_states.append(push_node_state_from_map(obj))
+                self._pp_states.append(push_node_state_from_bytes(raw))
                 self._pp_left -= 1
                 if self._pp_left == 0:
                     self._need = self._pp_user_len
@@ -300,26 +382,40 @@ class StreamDecoder:
         encrypted_ring = self._keyring is not None and len(self._keyring) > 0
         if t == ENCRYPT_TYPE:
             if not encrypted_ring:
+                if self._trace is not None:
+                    self._trace.append(Peeled("encrypt", self._depth, {"error": MSG_NO_KEYRING}))
                 raise DecryptionFailed(MSG_NO_KEYRING)
             self._state = _State.ENC_LEN
             return
         if encrypted_ring and self._verify_incoming:
             raise DecryptionFailed(MSG_NOT_ENCRYPTED)
-        if (
-            t in MAP_DECODERS
-            or t == COMPRESS_TYPE
-            or t == MessageType.PUSH_PULL
-            or t == MessageType.USER
-        ):
+        if t in _MAP_TYPES:
+            if self._trace is not None and t != COMPRESS_TYPE:
+                start = self._unpacker.tell() - 1
+                self._trace.append(Peeled("message", self._depth, {"offset": start}))
             self._type = t
             self._state = _State.MAP
             return
         raise UnknownMessageType(t)
 
+    def _check_label(self, received: bytes) -> None:
+        try:
+            check_label(received, self._label)
+        except LabelMismatch as exc:
+            self._label_error(exc)
+
+    def _label_error(self, exc: LabelMismatch) -> NoReturn:
+        if self._trace is not None:
+            self._trace.append(Peeled("label", 0, {"error": str(exc)}))
+        raise exc
+
     def _on_map(self, obj: Any, out: list[Message]) -> None:
         t = self._type
         if t == COMPRESS_TYPE:
-            out.append(decode_stream_message(decompress_map(obj, self._max_decompressed)))
+            plain = decompress_map(obj, self._max_decompressed)
+            if self._trace is not None:
+                self._trace_compress(obj, plain)
+            out.append(decode_stream_message(plain))
             self._state = _State.TYPE
         elif t == MessageType.PUSH_PULL:
             header = push_pull_header_from_map(obj)
@@ -342,8 +438,26 @@ class StreamDecoder:
     def _decode_complete(self, buf: bytes) -> Message:
         """Decode a whole stream message held in memory (a decrypted or compressed body)."""
         if buf and buf[0] == COMPRESS_TYPE:
-            buf = open_compressed(buf, self._max_decompressed)
+            plain = open_compressed(buf, self._max_decompressed)
+            if self._trace is not None:
+                self._trace_compress(unpack(buf[1:]), plain)
+            buf = plain
+        elif self._trace is not None:
+            self._trace.append(Peeled("message", self._depth, data=buf))
         return decode_stream_message(buf)
+
+    def _trace_compress(self, obj: Any, plain: bytes) -> None:
+        """Record a compress wrapper (``obj`` its decoded map) and the message inside."""
+        assert self._trace is not None
+        d = obj if isinstance(obj, dict) else {}
+        buf = d.get(b"Buf", b"")
+        info = {
+            "Algo": d.get(b"Algo", 0),
+            "compressedLen": len(buf) if isinstance(buf, bytes) else 0,
+            "plainLen": len(plain),
+        }
+        self._trace.append(Peeled("compress", self._depth, info))
+        self._trace.append(Peeled("message", self._depth + 1, data=plain))
 
 
 def decode_stream(
