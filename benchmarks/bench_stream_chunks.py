@@ -11,7 +11,7 @@ table gives the median and the spread (min-max) for both feeds and the ratio of 
 on a plain and on an LZW-compressed push/pull (compression is on by default), and the whole node
 (``Memberlist.receive_stream_data``: decode, merge the 10,000 nodes, answer). ``--write``
 replaces the ``## Stream chunks`` section of ``docs/benchmarks.md`` and saves the raw output in
-``benchmarks/results/stream_chunks.txt``.
+``benchmarks/bench_stream_chunks.txt``.
 """
 
 from __future__ import annotations
@@ -32,14 +32,12 @@ from pathlib import Path
 
 from serf_proto.config import MemberlistConfig
 from serf_proto.memberlist import Memberlist
-from serf_proto.memberlist.stats import MemberlistStats
-from serf_proto.memberlist.wireio import WireIO
 from serf_proto.types import Address
 from serf_proto.wire import PushNodeState, PushPull, encode_stream, encode_tags
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-RAW = ROOT / "benchmarks" / "results" / "stream_chunks.txt"
+RAW = ROOT / "benchmarks" / "bench_stream_chunks.txt"
 ENTRIES = 10_000
 CHUNK = 1024
 TARGET = 1.5
@@ -69,7 +67,7 @@ def chunks_of(data: bytes, size: int) -> list[bytes]:
 
 
 def _decoder_feed(chunks: list[bytes]) -> Callable[[], None]:
-    wire = WireIO(MemberlistConfig.lan("bench"), os.urandom, None, MemberlistStats())
+    wire = Memberlist(MemberlistConfig.lan("bench"), now=0.0, rng=random.Random(1)).wire
 
     def run() -> None:
         decoder = wire.stream_decoder(inbound=True)
@@ -165,7 +163,7 @@ def render(results: list[tuple[str, int, int, list[float], list[float]]], runs: 
         f"(Python {platform.python_version()}, {cpu}, {os.cpu_count()} CPUs shared with other",
         f"work, load average {os.getloadavg()[0]:.1f}). A {ENTRIES:,}-entry push/pull fed in",
         f"{CHUNK}-byte reads vs the same bytes in one read; milliseconds, median (min-max) of",
-        f"{runs} runs. Raw output: `benchmarks/results/stream_chunks.txt`.",
+        f"{runs} runs. Raw output: `benchmarks/bench_stream_chunks.txt`.",
         "",
         "| case | bytes | reads | one read ms | 1 KiB reads ms | ratio |",
         "|---|---:|---:|---:|---:|---:|",
@@ -206,12 +204,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=7, help="timed runs per feed (≥ 5)")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args(argv)
-    section = render(measure(max(args.runs, 5)), max(args.runs, 5))
-    print(section)
+    runs = max(args.runs, 5)
+    results = measure(runs)
+    section = render(results, runs)
+    raw = [section, "Every run, in ms (one read | 1 KiB reads):"]
+    for name, _, _, whole, split in results:
+        raw.append(f"{name}: " + " ".join(f"{1000 * t:.1f}" for t in whole))
+        raw.append(" " * len(name) + "| " + " ".join(f"{1000 * t:.1f}" for t in split))
+    output = "\n".join(raw) + "\n"
+    print(output)
     if args.write:
         write_section(section)
-        RAW.parent.mkdir(parents=True, exist_ok=True)
-        RAW.write_text(section)
+        RAW.write_text(output)
     return 0
 
 

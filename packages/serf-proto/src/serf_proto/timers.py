@@ -47,10 +47,11 @@ class TimerQueue(Generic[K]):
         self._seq += 1
         seq = self._seq
         live = self._live
-        old = live.get(key)
-        if old is not None:
+        entry = (at, seq)
+        old = live.setdefault(key, entry)
+        if old is not entry:  # a replacement: the earlier heap entry is no longer valid
             self._valid.discard(old[1])
-        live[key] = (at, seq)
+            live[key] = entry
         self._valid.add(seq)
         heapq.heappush(self._heap, (at, seq, key))
         if len(self._heap) > 64 and len(self._heap) > 4 * len(live):

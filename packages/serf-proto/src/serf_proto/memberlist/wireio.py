@@ -45,6 +45,7 @@ class WireIO:
         "entropy",
         "keyring",
         "label",
+        "seal_keyring",
         "stats",
     )
 
@@ -64,17 +65,14 @@ class WireIO:
         self.label = config.label.encode()
         #: What ``explode_packet`` counted for the packet at hand (moved into ``stats``).
         self._part_drops: Counter[str] = Counter()
+        #: The keyring outgoing data is sealed with (when it has keys), or None.
+        seal = config.gossip_verify_outgoing and not config.fast_wire
+        self.seal_keyring = keyring if seal else None
 
     @property
     def encrypted(self) -> bool:
         """Whether a keyring with at least one key is installed."""
         return self.keyring is not None and len(self.keyring) > 0
-
-    def _sealing_keyring(self) -> Keyring | None:
-        """The keyring outgoing data is encrypted with, if any."""
-        if self.encrypted and self.config.gossip_verify_outgoing and not self.config.fast_wire:
-            return self.keyring
-        return None
 
     def packet_overhead(self, gossip: bool) -> int:
         """Bytes the label header and encryption add to a packet, as the piggyback budget
@@ -92,7 +90,7 @@ class WireIO:
             msg,
             compress=self.compress,
             crc=crc,
-            keyring=self._sealing_keyring(),
+            keyring=self.seal_keyring,
             encryption_version=self.encryption_version,
             label=self.label,
             entropy=self.entropy,
@@ -128,7 +126,7 @@ class WireIO:
         return seal_stream(
             msg,
             compress=self.compress,
-            keyring=self._sealing_keyring(),
+            keyring=self.seal_keyring,
             encryption_version=self.encryption_version,
             label=self.label,
             entropy=self.entropy,

@@ -181,7 +181,8 @@ def open_packet(
         _record(trace, "label", depth, {"error": str(exc)})
         raise
     if received:
-        _record(trace, "label", depth, {"label": received.decode(errors="replace")})
+        if trace is not None:
+            trace.append(Peeled("label", depth, {"label": received.decode(errors="replace")}))
         depth += 1
     data = bytes(rest)
     if keyring is not None and len(keyring):
@@ -205,7 +206,8 @@ def open_packet(
                 trace, "hasCrc", depth, {"crc": data[1:5].hex(), "ok": False, "error": str(exc)}
             )
             raise
-        _record(trace, "hasCrc", depth, {"crc": data[1:5].hex(), "ok": True})
+        if trace is not None:
+            trace.append(Peeled("hasCrc", depth, {"crc": data[1:5].hex(), "ok": True}))
         data = inner
         depth += 1
     if not data:
@@ -228,6 +230,9 @@ def explode_packet(
     ``DROP_EMPTY_PART``); any other failure raises ``DecodeError`` for the whole packet.
     ``depth`` is where the first layer goes in ``trace``.
     """
+    kind = data[0]
+    if kind != COMPOUND_TYPE and kind != COMPRESS_TYPE and trace is None:
+        return [data]  # most packets carry one plain message
     return _explode(data, 0, depth, drops, max_decompressed, trace)
 
 

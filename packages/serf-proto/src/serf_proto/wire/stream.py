@@ -271,21 +271,36 @@ class StreamDecoder:
         except Exception as exc:
             raise MalformedMessage(f"invalid msgpack: {exc}") from exc
 
-    def _next_raw_object(self) -> bytes | None:
-        """The exact bytes of the next msgpack object, or None until they have all arrived."""
-        # The unpacker's offset moves on even when an object is incomplete, so the start is
-        # taken once, after the previous object, and kept until this one is whole.
-        if self._raw_start is None:
-            self._raw_start = self._unpacker.tell()
+    def _read_node_states(self) -> bool:
+        """Read as many push/pull node states as have arrived; True once all of them have.
+
+        Each state is looked up by its exact bytes (``push_node_state_from_bytes``). The
+        unpacker's offset moves on even when an object is incomplete, so the start of the next
+        state is kept here until that state is whole.
+        """
+        unpacker = self._unpacker
+        skip, tell = unpacker.skip, unpacker.tell
+        raw, base, states = self._raw, self._raw_at, self._pp_states
+        left = self._pp_left
+        start = tell() if self._raw_start is None else self._raw_start
         try:
-            self._unpacker.skip()
+            while left:
+                skip()
+                end = tell()
+                states.append(push_node_state_from_bytes(bytes(raw[start - base : end - base])))
+                start = end
+                left -= 1
         except msgpack.OutOfData:
-            return None
+            self._raw_start = start
+            self._pp_left = left
+            return False
+        except DecodeError:
+            raise
         except Exception as exc:
             raise MalformedMessage(f"invalid msgpack: {exc}") from exc
-        start, base = self._raw_start, self._raw_at
         self._raw_start = None
-        return bytes(self._raw[start - base : self._unpacker.tell() - base])
+        self._pp_left = 0
+        return True
 
     def _run(self, out: list[Message]) -> None:
         while True:
@@ -357,14 +372,10 @@ class StreamDecoder:
                     return
                 self._on_map(obj, out)
             elif state is _State.NODES:
-                raw = self._next_raw_object()
-                if raw is None:
+                if not self._read_node_states():
                     return
-                self._pp_states.append(push_node_state_from_bytes(raw))
-                self._pp_left -= 1
-                if self._pp_left == 0:
-                    self._need = self._pp_user_len
-                    self._state = _State.RAW
+                self._need = self._pp_user_len
+                self._state = _State.RAW
             elif state is _State.RAW:
                 raw = self._take(self._need) if self._need else b""
                 if raw is None:
