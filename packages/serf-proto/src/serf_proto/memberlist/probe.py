@@ -106,7 +106,7 @@ class Prober:
         table = self._table
         me = ctx.name
         checked = 0
-        while checked < len(table):
+        while checked < len(table.order):
             rec = table.next_in_round(ctx.rng)
             if rec is None:
                 # The round is over: forget nodes dead for long enough, start the next one.
