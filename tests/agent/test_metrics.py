@@ -6,6 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from serf_agent.metrics import CATALOGUE, Metrics, mirror_core_stats
 from serf_asyncio import NodeCounters, TransportStats
+from serf_proto.drops import DropReason
 from serf_proto.memberlist.stats import MemberlistStats
 
 
@@ -100,13 +101,13 @@ def test_collectors_run_before_each_rendering_and_can_be_removed() -> None:
 
 def test_node_counters_are_mirrored_with_drops_per_reason() -> None:
     stats = MemberlistStats(probes_sent=10, probes_failed=2, acks_received=8, packets_out=30)
-    stats.drop("crc")
-    stats.drop("crc")
+    stats.drop(DropReason.CHECKSUM_MISMATCH)
+    stats.drop(DropReason.CHECKSUM_MISMATCH)
     metrics = Metrics()
     counters = NodeCounters(
         memberlist=stats,
         serf={},
-        dropped={"crc": 3, "bad-message": 4},
+        dropped={DropReason.CHECKSUM_MISMATCH: 3, DropReason.BAD_QUERY_FILTER: 4},
         transport=TransportStats(),
     )
     metrics.add_collector(lambda m: mirror_core_stats(m, counters))
@@ -114,4 +115,4 @@ def test_node_counters_are_mirrored_with_drops_per_reason() -> None:
     assert parsed["serf_probes_sent"].samples[0].value == 10  # type: ignore[attr-defined]
     assert parsed["serf_packets_sent"].samples[0].value == 30  # type: ignore[attr-defined]
     drops = {s.labels["reason"]: s.value for s in parsed["serf_packets_dropped"].samples}  # type: ignore[attr-defined]
-    assert drops == {"crc": 3, "bad-message": 4}
+    assert drops == {"checksum_mismatch": 3, "bad_query_filter": 4}

@@ -173,5 +173,5 @@ def test_a_memberlist_can_drop_its_pending_broadcasts_for_a_converged_start() ->
     ml.update_node(0.0)
     queued = ml.queue_depth()
     assert queued >= 1
-    assert ml.drop_pending_broadcasts() == queued
+    assert ml.shared_start().drop_pending_broadcasts() == queued
     assert ml.queue_depth() == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any
 
 import pytest
 from serf_proto.config import MemberlistConfig
+from serf_proto.drops import DropReason
 from serf_proto.events import JoinCompleted, LeaveCompleted
 from serf_proto.memberlist import Memberlist, Node, NullDelegate
 from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
@@ -22,6 +24,7 @@ from serf_proto.wire.messages import (
     PushNodeState,
     PushPull,
     Suspect,
+    UserMsg,
     encode_message,
 )
 
@@ -34,27 +37,27 @@ class Recorder(NullDelegate):
         self.pings: list[tuple[str, float, bytes]] = []
         self.conflicts: list[tuple[Node, Node]] = []
 
-    def ack_payload(self) -> bytes:
+    def ack_payload(self, now: float) -> bytes:
         return b"coord"
 
-    def notify_join(self, node: Node) -> None:
+    def notify_join(self, node: Node, now: float) -> None:
         self.events.append(("join", node.name, node.state))
 
-    def notify_leave(self, node: Node) -> None:
+    def notify_leave(self, node: Node, now: float) -> None:
         self.events.append(("leave", node.name, node.state))
 
-    def notify_ping_complete(self, node: Node, rtt: float, payload: bytes) -> None:
+    def notify_ping_complete(self, node: Node, rtt: float, payload: bytes, now: float) -> None:
         self.pings.append((node.name, rtt, payload))
 
-    def notify_conflict(self, existing: Node, other: Node) -> None:
+    def notify_conflict(self, existing: Node, other: Node, now: float) -> None:
         self.conflicts.append((existing, other))
 
 
 class Harness:
     """One node under test plus a clock."""
 
-    def __init__(self, **overrides: Any) -> None:
-        self.delegate = Recorder()
+    def __init__(self, delegate: Recorder | None = None, **overrides: Any) -> None:
+        self.delegate = delegate if delegate is not None else Recorder()
         serf_versions = {
             "delegate_protocol_min": 2,
             "delegate_protocol_max": 5,
@@ -391,6 +394,20 @@ def test_garbage_packets_are_dropped_and_counted() -> None:
         h.ml.receive_packet(Address("10.0.9.9", 1), junk, h.now)
     assert sum(h.ml.stats.dropped.values()) == 5
     assert h.drain() == []
+    # Every reason is a DropReason, whose value is the snake_case metric label.
+    assert all(isinstance(r, DropReason) for r in h.ml.stats.dropped)
+    assert h.ml.stats.dropped[DropReason.TRUNCATED] >= 1
+
+
+def test_every_log_record_names_its_node_without_changing_the_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h, (p1,) = setup(1)
+    with caplog.at_level(logging.WARNING, logger="serf_proto.memberlist"):
+        h.deliver(p1, p1.ping(42, "someone-else"))
+    (record,) = caplog.records
+    assert record.node == "me"  # type: ignore[attr-defined]
+    assert record.getMessage() == f"Got ping for unexpected node 'someone-else' from={p1.addr}"
 
 
 def test_broadcasts_stop_after_the_retransmit_limit() -> None:
@@ -490,6 +507,43 @@ def test_an_idle_gossip_ticker_sleeps_and_wakes_on_its_old_phase() -> None:
     assert tick is not None and 31.03 < tick <= 31.03 + 0.2
     periods = (tick - sends[0]) / 0.2
     assert abs(periods - round(periods)) < 1e-6  # on the same phase as before
+
+
+class Outbox(Recorder):
+    """A delegate with broadcasts of its own that it queues without telling memberlist."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: list[bytes] = []
+        self.asked: list[float] = []
+
+    def get_broadcasts(self, overhead: int, limit: int, now: float) -> list[bytes]:
+        out, self.queue = self.queue, []
+        return out
+
+    def pending_broadcasts(self, now: float) -> int:
+        self.asked.append(now)
+        return len(self.queue)
+
+
+def test_a_parked_gossip_ticker_wakes_when_the_delegate_queues_without_telling_it() -> None:
+    outbox = Outbox()
+    h = Harness(outbox, probe_interval=1000.0, push_pull_interval=0.0)
+    (p1,) = peers(1)
+    h.add_peers(p1)
+    h.advance(30.0)
+    assert h.ml.queue_depth() == 0 and outbox.asked, "parked only after asking the delegate"
+    t = h.ml.next_timer()
+    assert t is None or t > 100.0
+    outbox.queue.append(b"news")  # e.g. from the layer's own timer or command at 31.03
+    due = h.ml.next_timer()
+    assert due is not None and due <= 31.03  # re-planning noticed it: a wake-up is due now
+    h.now = 31.03
+    h.ml.handle_timer(h.now)
+    tick = h.ml.next_timer()
+    assert tick is not None and 31.03 < tick <= 31.03 + 0.2  # the next tick, on its phase
+    out = h.advance(tick)
+    assert [s.msg for s in sent_messages(out, UserMsg)] == [UserMsg(b"news")]
 
 
 def test_a_dead_name_can_move_to_a_new_address_after_the_reclaim_time() -> None:

@@ -48,7 +48,7 @@ def _mutated(draw: st.DrawFn) -> bytes:
 def test_mutated_serf_messages_are_dropped_without_raising(data: bytes) -> None:
     node = _node()
     node.receive_packet(PEER, b"\x08" + data, 1.0)
-    node.memberlist.delegate.merge_remote_state(data, False)
+    node.memberlist.delegate.merge_remote_state(data, False, 0.0)
     node.handle_timer(2.0)
     node.take_outputs()
     assert node.state is SerfState.ALIVE

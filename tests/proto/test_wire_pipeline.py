@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from serf_proto.config import MemberlistConfig
+from serf_proto.drops import DropReason
 from serf_proto.errors import DecodeError, LabelMismatch, MalformedMessage
 from serf_proto.memberlist import Memberlist
 from serf_proto.outputs import CloseStream, SendStream
@@ -87,10 +88,10 @@ def test_the_stream_record_keeps_one_decoder_that_holds_only_the_unparsed_tail()
     ml = node()
     sid = ml.accept_stream(PEER, 0.0)
     ml.receive_stream_data(sid, data[:5000], 0.0)
-    decoder = ml._streams[sid].decoder
+    decoder = ml._streams.session(sid).decoder  # type: ignore[union-attr]
     assert isinstance(decoder, StreamDecoder)
     ml.receive_stream_data(sid, data[5000:9000], 0.0)
-    assert ml._streams[sid].decoder is decoder
+    assert ml._streams.session(sid).decoder is decoder  # type: ignore[union-attr]
     assert 8000 < decoder.consumed <= 9000  # parsed as far as the entries are whole
 
 
@@ -106,10 +107,10 @@ def test_bytes_after_the_one_message_of_a_stream_are_ignored() -> None:
 def test_skip_inbound_label_check_refuses_a_stream_that_still_carries_a_label() -> None:
     ml = node(label="dc1", skip_inbound_label_check=True)
     feed(ml, encode_stream(Ping(1, "me"), label=b"dc1", send_label_header=True), 1000)
-    assert ml.stats.dropped["LabelMismatch"] == 1
+    assert ml.stats.dropped[DropReason.LABEL_MISMATCH] == 1
     ml = node(label="dc1", skip_inbound_label_check=True)
     feed(ml, encode_stream(Ping(1, "me")), 1000)
-    assert ml.stats.dropped["LabelMismatch"] == 0
+    assert ml.stats.dropped[DropReason.LABEL_MISMATCH] == 0
 
 
 def test_truncated_and_empty_compound_parts_are_counted_where_the_caller_says() -> None:

@@ -22,7 +22,7 @@ class ProbeLog(RecordingDelegate):
         super().__init__(world, owner)
         self.log = log
 
-    def notify_ping_complete(self, node: Node, rtt: float, payload: bytes) -> None:
+    def notify_ping_complete(self, node: Node, rtt: float, payload: bytes, now: float) -> None:
         self.log.append(node.name)
 
 

@@ -32,7 +32,7 @@ def test_after_a_converged_start_each_node_owns_only_its_own_record() -> None:
     assert tables is not None and len(tables.nodes.records) == NODES
     for name in names:
         node = serf(world, name)
-        assert node.memberlist.owned_records == 1
+        assert node.shared_start().owned_records == 1
         assert node.memberlist.num_members() == NODES
         assert node.local_member().name == name
 
@@ -54,7 +54,7 @@ def test_a_crash_is_recorded_in_each_node_privately_and_the_shared_base_stays_al
         assert status[victim] == MemberStatus.FAILED
         assert sum(s == MemberStatus.ALIVE for s in status.values()) == NODES - 1
         # Its own record plus the victim's; nothing else was copied.
-        assert node.memberlist.owned_records <= 3
+        assert node.shared_start().owned_records <= 3
     assert tables.nodes.records[victim].state == NodeState.ALIVE
     assert tables.members[victim].status == MemberStatus.ALIVE
 
@@ -80,4 +80,4 @@ def test_only_a_fresh_node_can_adopt_tables() -> None:
     tables = converge(world, names)
     assert tables is not None
     with pytest.raises(InvalidState):
-        world.call(names[1], lambda node, now: node.adopt_tables(tables, now))
+        world.call(names[1], lambda node, now: node.shared_start().adopt(tables, now))

@@ -254,8 +254,9 @@ MEMBERLIST_COUNTERS: Mapping[str, str] = {
 def mirror_core_stats(metrics: Metrics, counters: NodeCounters) -> None:
     """Copy a node's cumulative counters (``SerfNode.counters()``) into ``metrics`` (use it
     inside a collector): memberlist's probes, acks, suspicions, push/pulls and traffic, and the
-    drops of both layers per reason."""
+    drops of both layers per reason. The ``reason`` label is the value of
+    ``serf_proto.drops.DropReason`` (snake_case, e.g. ``checksum_mismatch``)."""
     for attr, name in MEMBERLIST_COUNTERS.items():
         metrics.set(name, getattr(counters.memberlist, attr))
     for reason, count in counters.dropped.items():
-        metrics.set("serf_packets_dropped_total", count, reason=reason)
+        metrics.set("serf_packets_dropped_total", count, reason=str(reason))

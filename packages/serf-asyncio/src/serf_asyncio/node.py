@@ -363,7 +363,7 @@ class SerfNode:
         assert self._transport is not None
         ml = dataclasses.replace(core.memberlist.stats)
         ml.dropped = collections.Counter(ml.dropped)
-        dropped = dict(ml.dropped)
+        dropped = {str(reason): count for reason, count in ml.dropped.items()}
         for reason, count in core.dropped.items():
             dropped[reason] = dropped.get(reason, 0) + count
         return NodeCounters(

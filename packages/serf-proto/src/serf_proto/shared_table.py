@@ -12,16 +12,43 @@ on misses.
 
 Rules for users: a value returned by :meth:`get` or ``[]`` may be shared and must not be mutated;
 call :meth:`own` to get a private, mutable one. The base must never change while tables use it.
+
+:class:`SharedStart` is the one narrow door through which the simulator reaches this: a core
+(``Memberlist.shared_start()``) hands out an object with exactly these four operations, so the
+production classes carry no simulator-only methods and the simulator never writes their state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-__all__ = ["SharedTable"]
+__all__ = ["SharedStart", "SharedTable"]
 
 V = TypeVar("V")
+B = TypeVar("B")
+
+
+class SharedStart(Protocol[B]):
+    """A simulated node's converged start from a base shared by every node (never used live).
+
+    ``share(now)`` freezes this node's tables into a base ``B`` (the node keeps using it
+    copy-on-write); ``adopt(base, now)`` makes a *fresh* node (that knows only itself) start
+    from another node's base, and raises ``InvalidState`` for any other node;
+    ``drop_pending_broadcasts()`` discards the gossip a converged cluster sent long ago and
+    returns how many messages there were; ``owned_records`` counts the records the node holds
+    itself (its memory cost over the base).
+    """
+
+    def share(self, now: float) -> B: ...
+
+    def adopt(self, base: B, now: float) -> None: ...
+
+    def drop_pending_broadcasts(self) -> int: ...
+
+    @property
+    def owned_records(self) -> int: ...
+
 
 _EMPTY: Mapping[str, object] = {}
 

@@ -13,40 +13,59 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Hashable
+from typing import Generic, TypeVar
 
 __all__ = ["TimerQueue"]
 
+K = TypeVar("K", bound=Hashable)
 
-class TimerQueue:
-    """Named deadlines; ``pop_due(now)`` returns the keys whose deadline has passed."""
 
-    __slots__ = ("_heap", "_live", "_seq")
+class TimerQueue(Generic[K]):
+    """Named deadlines; ``pop_due(now)`` returns the keys whose deadline has passed.
+
+    ``K`` is the type of the keys (memberlist uses its deadline records, see
+    ``serf_proto.memberlist.deadlines``). Each scheduling gets a sequence number; the heap
+    entries whose number is still live are the valid ones, so finding the next deadline never
+    hashes a key."""
+
+    __slots__ = ("_heap", "_live", "_seq", "_valid")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Hashable]] = []
-        self._live: dict[Hashable, tuple[float, int]] = {}
+        self._heap: list[tuple[float, int, K]] = []
+        self._live: dict[K, tuple[float, int]] = {}
+        self._valid: set[int] = set()
         self._seq = 0
 
     def __len__(self) -> int:
         return len(self._live)
 
-    def __contains__(self, key: Hashable) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._live
 
-    def schedule(self, key: Hashable, at: float) -> None:
+    def schedule(self, key: K, at: float) -> None:
         """Fire ``key`` at absolute time ``at`` (seconds), replacing any earlier deadline."""
         self._seq += 1
-        entry = (at, self._seq)
-        self._live[key] = entry
-        heapq.heappush(self._heap, (at, self._seq, key))
-        if len(self._heap) > 64 and len(self._heap) > 4 * len(self._live):
+        seq = self._seq
+        live = self._live
+        entry = (at, seq)
+        old = live.setdefault(key, entry)
+        if old is not entry:  # a replacement: the earlier heap entry is no longer valid
+            self._valid.discard(old[1])
+            live[key] = entry
+        self._valid.add(seq)
+        heapq.heappush(self._heap, (at, seq, key))
+        if len(self._heap) > 64 and len(self._heap) > 4 * len(live):
             self._compact()
 
-    def cancel(self, key: Hashable) -> bool:
+    def cancel(self, key: K) -> bool:
         """Forget ``key``; returns whether it was scheduled."""
-        return self._live.pop(key, None) is not None
+        entry = self._live.pop(key, None)
+        if entry is None:
+            return False
+        self._valid.discard(entry[1])
+        return True
 
-    def deadline(self, key: Hashable) -> float | None:
+    def deadline(self, key: K) -> float | None:
         """The absolute deadline of ``key``, or None when it is not scheduled."""
         entry = self._live.get(key)
         return None if entry is None else entry[0]
@@ -54,23 +73,24 @@ class TimerQueue:
     def next_deadline(self) -> float | None:
         """The earliest live deadline (seconds), or None when nothing is scheduled."""
         heap = self._heap
-        live = self._live
+        valid = self._valid
         while heap:
-            at, seq, key = heap[0]
-            if live.get(key) == (at, seq):
-                return at
+            entry = heap[0]
+            if entry[1] in valid:
+                return entry[0]
             heapq.heappop(heap)
         return None
 
-    def pop_due(self, now: float) -> list[Hashable]:
+    def pop_due(self, now: float) -> list[K]:
         """Remove and return every key due at or before ``now``, in deadline order."""
         heap = self._heap
-        live = self._live
-        due: list[Hashable] = []
+        valid = self._valid
+        due: list[K] = []
         while heap and heap[0][0] <= now:
-            at, seq, key = heapq.heappop(heap)
-            if live.get(key) == (at, seq):
-                del live[key]
+            _, seq, key = heapq.heappop(heap)
+            if seq in valid:
+                valid.discard(seq)
+                del self._live[key]
                 due.append(key)
         return due
 
@@ -78,6 +98,7 @@ class TimerQueue:
         """Cancel every deadline."""
         self._heap.clear()
         self._live.clear()
+        self._valid.clear()
 
     def _compact(self) -> None:
         live = self._live

@@ -1,18 +1,44 @@
-"""The records of work in flight: a probe, a relayed probe, a stream session, a join.
+"""The records of work in flight: a probe, a relayed probe, a join, and one type per stream.
 
 Go runs each of these as a goroutine blocked on channels; here each is a small slotted record
-the core keeps between inputs, advanced by packets, stream events and timer keys.
+a sub-machine keeps between inputs, advanced by packets, stream events and deadlines.
+
+Streams come in five kinds, each its own type carrying only what that kind needs:
+
+========================  ==============================================  ======================
+type                      what it is                                      reply it waits for
+========================  ==============================================  ======================
+:class:`InboundStream`    a peer dialed us (ping, push/pull or message)   the peer's one message
+:class:`PushPullStream`   our periodic state exchange                     the peer's push/pull
+:class:`JoinStream`       a push/pull of a ``join`` command (``op``)      the peer's push/pull
+:class:`TcpPingStream`    the TCP fallback of a probe (``seq``, target)   an ack for ``seq``
+:class:`UserStream`       a reliable user message (``payload``)           none: closed when sent
+========================  ==============================================  ======================
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
+from serf_proto.memberlist.deadlines import ProbeEnd, ProbeTimeout
 from serf_proto.memberlist.state import Node
 from serf_proto.types import Address
 from serf_proto.wire.stream import StreamDecoder
 
-__all__ = ["JoinOp", "Phase", "Probe", "Relay", "Stream", "StreamKind"]
+__all__ = [
+    "InboundStream",
+    "JoinOp",
+    "JoinStream",
+    "Phase",
+    "Probe",
+    "PushPullStream",
+    "Relay",
+    "Session",
+    "StreamSession",
+    "TcpPingStream",
+    "UserStream",
+]
 
 
 class Phase(Enum):
@@ -24,10 +50,14 @@ class Phase(Enum):
 
 
 class Probe:
-    """One probe in flight: the target as it was when the probe started, and its progress."""
+    """One probe in flight: the target as it was when the probe started, and its progress.
+
+    ``timeout`` is the deadline of the direct phase; ``end`` (scheduled when the probe goes
+    indirect) the deadline of the whole probe, at ``deadline``."""
 
     __slots__ = (
         "deadline",
+        "end",
         "expected_nacks",
         "nacks",
         "phase",
@@ -36,6 +66,7 @@ class Probe:
         "target",
         "tcp_ok",
         "tcp_sid",
+        "timeout",
     )
 
     def __init__(self, target: Node, seq: int, sent: float, deadline: float) -> None:
@@ -43,6 +74,8 @@ class Probe:
         self.seq = seq
         self.sent = sent
         self.deadline = deadline
+        self.timeout = ProbeTimeout(seq)
+        self.end: ProbeEnd | None = None
         self.phase = Phase.DIRECT
         self.expected_nacks = 0
         self.nacks = 0
@@ -61,34 +94,6 @@ class Relay:
         self.nack = nack
 
 
-class StreamKind(Enum):
-    """What a stream is for: our push/pull, TCP ping or reliable send, or a peer's request."""
-
-    PUSH_PULL = "push-pull"
-    TCP_PING = "tcp-ping"
-    USER = "user"
-    INBOUND = "inbound"
-
-
-class Stream:
-    """One stream session: what it is for and what has been received so far."""
-
-    __slots__ = ("addr", "decoder", "join", "kind", "op", "payload", "received", "seq", "sid")
-
-    def __init__(self, sid: int, kind: StreamKind, addr: Address) -> None:
-        self.sid = sid
-        self.kind = kind
-        self.addr = addr
-        #: The incremental decoder of what the peer sends (made on the first bytes).
-        self.decoder: StreamDecoder | None = None
-        #: Bytes received so far.
-        self.received = 0
-        self.join = False
-        self.op: int | None = None
-        self.seq = 0
-        self.payload = b""
-
-
 class JoinOp:
     """One ``join`` command: streams still running, successes and error texts."""
 
@@ -98,3 +103,73 @@ class JoinOp:
         self.pending: set[int] = set()
         self.joined = 0
         self.errors: list[str] = []
+
+
+class StreamSession:
+    """What every stream has: its id, the peer, and the decoder of what the peer sends."""
+
+    __slots__ = ("addr", "decoder", "received", "sid")
+
+    def __init__(self, sid: int, addr: Address) -> None:
+        self.sid = sid
+        self.addr = addr
+        #: The incremental decoder of what the peer sends (made on the first bytes).
+        self.decoder: StreamDecoder | None = None
+        #: Bytes received so far.
+        self.received = 0
+
+
+class InboundStream(StreamSession):
+    """A stream a peer opened to us; it may start with the dialer's label header."""
+
+    __slots__ = ()
+
+
+class PushPullStream(StreamSession):
+    """Our periodic push/pull with a random alive peer."""
+
+    __slots__ = ()
+
+
+class JoinStream(StreamSession):
+    """A push/pull with ``Join=true`` for the ``join`` command ``op``."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, sid: int, addr: Address, op: int) -> None:
+        super().__init__(sid, addr)
+        self.op = op
+
+
+class TcpPingStream(StreamSession):
+    """The TCP fallback of probe ``seq`` of node ``target``; ``on_done(sid, ok, now)`` gets
+    its outcome."""
+
+    __slots__ = ("on_done", "seq", "target")
+
+    def __init__(
+        self,
+        sid: int,
+        addr: Address,
+        seq: int,
+        target: str,
+        on_done: Callable[[int, bool, float], None],
+    ) -> None:
+        super().__init__(sid, addr)
+        self.seq = seq
+        self.target = target
+        self.on_done = on_done
+
+
+class UserStream(StreamSession):
+    """A reliable user message: sent once connected, then closed."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, sid: int, addr: Address, payload: bytes) -> None:
+        super().__init__(sid, addr)
+        self.payload = payload
+
+
+#: Every kind of stream session.
+Session = InboundStream | PushPullStream | JoinStream | TcpPingStream | UserStream

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from serf_proto.types import Address, NodeState
 
-__all__ = ["Node", "NodeRecord", "SharedNodes", "ip_bytes", "ip_text", "node_address"]
+__all__ = ["Node", "NodeRecord", "SharedNodes", "ip_bytes", "ip_text", "ip_text_or", "node_address"]
 
 
 @lru_cache(maxsize=65536)
@@ -31,6 +31,11 @@ def ip_text(raw: bytes) -> str:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return str(ip.ipv4_mapped)
     return str(ip)
+
+
+def ip_text_or(raw: bytes, default: str) -> str:
+    """The text form of IP bytes, or ``default`` when they are not an IP."""
+    return ip_text(raw) or default
 
 
 @lru_cache(maxsize=65536)

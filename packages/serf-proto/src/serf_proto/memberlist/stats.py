@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from serf_proto.drops import DropReason
+
 __all__ = ["MemberlistStats"]
 
 
@@ -25,7 +27,9 @@ class MemberlistStats:
         packets_in, bytes_in, packets_out, bytes_out: UDP traffic.
         messages_in: memberlist messages handled (a compound packet holds several).
         streams_in, streams_out: TCP streams accepted / opened.
-        dropped: inputs dropped, by reason (``decode``, ``crc``, ``decrypt``, ...).
+        stale_timers: deadlines that fell due after what they guarded had moved on (no-ops).
+        dropped: inputs dropped, by :class:`~serf_proto.drops.DropReason` (a ``StrEnum``
+            whose values are the metric labels, e.g. ``checksum_mismatch``).
     """
 
     probes_sent: int = 0
@@ -45,8 +49,9 @@ class MemberlistStats:
     messages_in: int = 0
     streams_in: int = 0
     streams_out: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
+    stale_timers: int = 0
+    dropped: Counter[DropReason] = field(default_factory=Counter)
 
-    def drop(self, reason: str) -> None:
-        """Count one dropped input."""
-        self.dropped[reason] += 1
+    def drop(self, reason: DropReason, count: int = 1) -> None:
+        """Count ``count`` dropped inputs."""
+        self.dropped[reason] += count

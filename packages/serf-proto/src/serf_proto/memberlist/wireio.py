@@ -9,7 +9,7 @@ the same functions. This adapter only chooses their options as memberlist does (
   when a keyring is set and ``gossip_verify_outgoing``, then the label header;
 * packets in: label rules (``skip_inbound_label_check``), decrypt (plaintext accepted when
   ``gossip_verify_incoming`` is off), CRC, then compound and compress wrappers, with truncated
-  and empty compound parts counted in the node's ``stats.dropped``;
+  and empty compound parts counted in the node's ``stats.dropped`` (as ``DropReason``);
 * streams out: compress, then encrypt with the ``0a | u32 length`` header as AAD; the dialer
   writes the label header first;
 * streams in: one incremental ``StreamDecoder`` per stream, fed as bytes arrive.
@@ -19,9 +19,11 @@ the same functions. This adapter only chooses their options as memberlist does (
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from serf_proto.config import MemberlistConfig
+from serf_proto.drops import DropReason
 from serf_proto.errors import DecodeError, DecryptionFailed, UnsupportedEncoding
 from serf_proto.memberlist.stats import MemberlistStats
 from serf_proto.wire.framing import add_label
@@ -36,6 +38,7 @@ class WireIO:
     """The wire pipeline options of one node."""
 
     __slots__ = (
+        "_part_drops",
         "compress",
         "config",
         "encryption_version",
@@ -60,6 +63,8 @@ class WireIO:
         self.compress = config.enable_compression and not config.fast_wire
         self.encryption_version = 0 if config.protocol_version < 2 else 1
         self.label = config.label.encode()
+        #: What ``explode_packet`` counted for the packet at hand (moved into ``stats``).
+        self._part_drops: Counter[str] = Counter()
         #: The keyring outgoing data is sealed with (when it has keys), or None.
         seal = config.gossip_verify_outgoing and not config.fast_wire
         self.seal_keyring = keyring if seal else None
@@ -103,7 +108,14 @@ class WireIO:
 
     def explode(self, data: bytes) -> list[bytes]:
         """The plain messages inside ``data``; dropped compound parts go to the stats."""
-        return explode_packet(data, drops=self.stats.dropped)
+        drops = self._part_drops
+        try:
+            return explode_packet(data, drops=drops)
+        finally:
+            if drops:
+                for reason, count in drops.items():
+                    self.stats.drop(DropReason(reason), count)
+                drops.clear()
 
     def stream_preamble(self) -> bytes:
         """What a dialer writes first on a new stream: the label header, if any."""

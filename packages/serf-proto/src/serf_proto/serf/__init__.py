@@ -5,6 +5,7 @@ The main class is :class:`SerfNode`; see ``docs/library.md`` for how to embed it
 
 from serf_proto.coordinate import VivaldiClient, VivaldiConfig
 from serf_proto.serf.config import SerfConfig
+from serf_proto.serf.context import SerfStats
 from serf_proto.serf.keymanager import InvalidKeyError, KeyOp
 from serf_proto.serf.lamport import Clocks, LamportClock
 from serf_proto.serf.node import SerfNode, SerfState
@@ -30,6 +31,7 @@ __all__ = [
     "SerfConfig",
     "SerfNode",
     "SerfState",
+    "SerfStats",
     "Snapshotter",
     "VivaldiClient",
     "VivaldiConfig",

@@ -1,79 +1,104 @@
 """Serf's hooks into the membership core (Go ``serf/delegate.go``, ``event_delegate.go``,
 ``conflict_delegate.go``, ``ping_delegate.go``).
 
-Memberlist calls these synchronously from inside its driving calls. Each hook forwards to the
-owning :class:`~serf_proto.serf.node.SerfNode`, which holds all state; keeping the hooks in one
-thin class makes the seam between the two layers explicit and keeps the node's public surface
-free of memberlist's callback names.
+Memberlist calls these synchronously from inside its driving calls, each with the call's
+``now``. The delegate is wired to the Serf sub-machines, not to the node: each hook forwards
+to one public method of the machine that owns the concern (messages to the router, broadcasts
+to the queues, node events and push/pull to membership, probe RTTs to the coordinates, name
+conflicts to the internal-query machine), passing ``now`` on. Keeping the hooks in one thin
+class makes the seam between the two layers explicit and keeps memberlist's callback names off
+the node's public surface.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from serf_proto.memberlist.delegate import NullDelegate
 from serf_proto.memberlist.state import Node
+from serf_proto.serf.broadcasts import Broadcasts
+from serf_proto.serf.context import NodeContext
+from serf_proto.serf.coordinates import Coordinates
+from serf_proto.serf.internal import InternalQueries
+from serf_proto.serf.membership import Membership
+from serf_proto.serf.messages import MessageRouter
+from serf_proto.wire import encode_tags
+from serf_proto.wire.limits import META_MAX_SIZE
 
-if TYPE_CHECKING:
-    from serf_proto.serf.node import SerfNode
+__all__ = ["SerfDelegate"]
 
 
 class SerfDelegate:
-    """Implements ``serf_proto.memberlist.delegate.MemberlistDelegate`` for a ``SerfNode``."""
+    """Implements ``serf_proto.memberlist.delegate.MemberlistDelegate`` for one Serf node."""
 
-    __slots__ = ("_node",)
+    __slots__ = ("_broadcasts", "_coords", "_ctx", "_internal", "_membership", "_router")
 
-    def __init__(self, node: SerfNode) -> None:
-        self._node = node
+    def __init__(
+        self,
+        ctx: NodeContext,
+        *,
+        router: MessageRouter,
+        broadcasts: Broadcasts,
+        membership: Membership,
+        coords: Coordinates,
+        internal: InternalQueries,
+    ) -> None:
+        self._ctx = ctx
+        self._router = router
+        self._broadcasts = broadcasts
+        self._membership = membership
+        self._coords = coords
+        self._internal = internal
 
-    def node_meta(self, limit: int) -> bytes:
+    def node_meta(self, limit: int, now: float) -> bytes:
         """Our tags, encoded as node meta."""
-        return self._node._encoded_tags()
+        ctx = self._ctx
+        meta = encode_tags(ctx.tags, legacy=ctx.config.protocol_version < 3)
+        assert len(meta) <= META_MAX_SIZE
+        return meta
 
     def notify_msg(self, payload: bytes, now: float) -> None:
         """A Serf message arrived (gossip, direct send or relay)."""
-        self._node._handle_message(payload, now)
+        self._router.handle(payload, now)
 
-    def get_broadcasts(self, overhead: int, limit: int) -> list[bytes]:
+    def get_broadcasts(self, overhead: int, limit: int, now: float) -> list[bytes]:
         """Intent, then query, then event broadcasts within ``limit`` bytes."""
-        return self._node._get_broadcasts(overhead, limit)
+        return self._broadcasts.take(overhead, limit, now)
 
-    def pending_broadcasts(self) -> int:
-        """How many Serf broadcasts wait (the node wakes memberlist's gossip when it queues
-        one, so an idle node's gossip ticker can sleep)."""
-        return self._node._pending_broadcasts()
+    def pending_broadcasts(self, now: float) -> int:
+        """How many Serf broadcasts wait (memberlist asks before parking its gossip ticker and
+        whenever it re-plans its timers, so an idle node's ticker can sleep)."""
+        return self._broadcasts.pending()
 
-    def local_state(self, join: bool) -> bytes:
+    def local_state(self, join: bool, now: float) -> bytes:
         """Our ``messagePushPull`` for a push/pull exchange."""
-        return self._node._local_state()
+        return self._membership.local_state()
 
-    def merge_remote_state(self, buf: bytes, join: bool) -> None:
+    def merge_remote_state(self, buf: bytes, join: bool, now: float) -> None:
         """Merge a peer's ``messagePushPull``."""
-        self._node._merge_remote_state(buf, join)
+        self._membership.merge_remote_state(buf, join, now)
 
-    def notify_join(self, node: Node) -> None:
+    def notify_join(self, node: Node, now: float) -> None:
         """Memberlist reports a node alive."""
-        self._node._node_joined(node)
+        self._membership.node_joined(node, now)
 
-    def notify_leave(self, node: Node) -> None:
+    def notify_leave(self, node: Node, now: float) -> None:
         """Memberlist reports a node dead or left."""
-        self._node._node_gone(node)
+        self._membership.node_gone(node, now)
 
-    def notify_update(self, node: Node) -> None:
+    def notify_update(self, node: Node, now: float) -> None:
         """Memberlist reports new meta for a node."""
-        self._node._node_updated(node)
+        self._membership.node_updated(node, now)
 
-    def ack_payload(self) -> bytes:
+    def ack_payload(self, now: float) -> bytes:
         """Our coordinate for acks to direct pings (empty with coordinates disabled)."""
-        return self._node._ack_payload()
+        return self._coords.ack_payload()
 
-    def notify_ping_complete(self, node: Node, rtt: float, payload: bytes) -> None:
+    def notify_ping_complete(self, node: Node, rtt: float, payload: bytes, now: float) -> None:
         """A direct probe was acked: fold the RTT (seconds) into our coordinate."""
-        self._node._ping_complete(node, rtt, payload)
+        self._coords.ping_complete(node.name, rtt, payload)
 
-    def notify_conflict(self, existing: Node, other: Node) -> None:
+    def notify_conflict(self, existing: Node, other: Node, now: float) -> None:
         """Another node claims a known name from a different address."""
-        self._node._name_conflict(existing, other)
+        self._internal.name_conflict(existing, other, now)
 
     # Serf installs no merge or alive veto; sharing NullDelegate's hooks tells memberlist so,
     # and it then skips building the node lists they would receive.

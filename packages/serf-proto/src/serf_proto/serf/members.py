@@ -81,8 +81,9 @@ class MemberState:
 
 @dataclass(frozen=True, slots=True)
 class SharedTables:
-    """A node's frozen tables that fresh nodes adopt copy-on-write (``SerfNode.share_tables``):
-    memberlist's node table, Serf's members (never to be changed) and the member clock."""
+    """A node's frozen tables that fresh nodes adopt copy-on-write
+    (``SerfNode.shared_start().share``): memberlist's node table, Serf's members (never to
+    be changed) and the member clock."""
 
     nodes: SharedNodes
     members: Mapping[str, MemberState]

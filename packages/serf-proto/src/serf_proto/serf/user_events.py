@@ -9,14 +9,23 @@ are refused so a restarted or newly joined node does not replay history.
 
 The ring is also what push/pull carries (``MessagePushPull.events``), which is how a node that
 missed a gossip round still gets the event.
+
+:class:`UserEvents` is the sub-machine around the ring: the ``user_event`` command (size
+limits, the event clock, gossip on the event queue) and delivery of gossiped events into the
+event pipeline. Refused events are counted by reason; too-old ones are also logged (Go's text).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from serf_proto.wire import EventRecord, EventSlot
+from serf_proto.drops import DropReason
+from serf_proto.errors import PayloadTooLarge
+from serf_proto.events import UserEvent
+from serf_proto.serf.context import NodeContext
+from serf_proto.wire import EventRecord, EventSlot, MessageUserEvent, encode_serf_message
 
 
 class EventVerdict(Enum):
@@ -70,3 +79,64 @@ class EventBuffer:
         return tuple(
             None if s is None else EventSlot(s.ltime, tuple(s.events)) for s in self._slots
         )
+
+
+class UserEvents:
+    """One node's user events; see the module docstring. ``emit`` is the event pipeline and
+    ``broadcast(raw, now)`` queues on the event lane."""
+
+    __slots__ = ("_broadcast", "_ctx", "_emit", "buffer")
+
+    def __init__(
+        self,
+        ctx: NodeContext,
+        emit: Callable[[UserEvent, float], None],
+        broadcast: Callable[[bytes, float], None],
+    ) -> None:
+        self._ctx = ctx
+        self._emit = emit
+        self._broadcast = broadcast
+        self.buffer = EventBuffer(ctx.config.event_buffer)
+
+    def send(self, name: str, payload: bytes, coalesce: bool, now: float) -> None:
+        """The ``user_event`` command; raises ``PayloadTooLarge`` over the size limits."""
+        ctx = self._ctx
+        limit = ctx.config.user_event_size_limit
+        size = len(name.encode()) + len(payload)
+        if size > limit:
+            raise PayloadTooLarge(
+                f"user event exceeds configured limit of {limit} bytes before encoding"
+            )
+        msg = MessageUserEvent(ctx.event_clock.time(), name, payload, coalesce)
+        raw = encode_serf_message(msg)
+        if len(raw) > limit:
+            raise PayloadTooLarge(
+                f"encoded user event exceeds configured limit of {limit} bytes after encoding"
+            )
+        ctx.event_clock.increment()
+        self.receive(msg, now)
+        self._broadcast(raw, now)
+
+    def receive(self, msg: MessageUserEvent, now: float) -> bool:
+        """A user event arrived (gossip, push/pull, or our own); returns whether it was new."""
+        ctx = self._ctx
+        clock = ctx.event_clock
+        clock.witness(msg.ltime)
+        verdict = self.buffer.admit(msg.ltime, msg.name, msg.payload, clock.time())
+        if verdict is EventVerdict.TOO_OLD:
+            ctx.log.warning(
+                "received old event %s from time %d (current: %d)",
+                msg.name,
+                msg.ltime,
+                clock.time(),
+            )
+            ctx.stats.drop(DropReason.OLD_EVENT)
+            return False
+        if verdict is EventVerdict.BEFORE_MIN_TIME:
+            ctx.stats.drop(DropReason.EVENT_BEFORE_MIN_TIME)
+            return False
+        if verdict is EventVerdict.DUPLICATE:
+            return False
+        ctx.stats.count("events")
+        self._emit(UserEvent(msg.ltime, msg.name, msg.payload, msg.cc), now)
+        return True

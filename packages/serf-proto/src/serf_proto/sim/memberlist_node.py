@@ -41,16 +41,16 @@ class RecordingDelegate(NullDelegate):
         self.owner = owner
         self.meta = meta
 
-    def node_meta(self, limit: int) -> bytes:
+    def node_meta(self, limit: int, now: float) -> bytes:
         return self.meta[:limit]
 
-    def notify_join(self, node: Node) -> None:
+    def notify_join(self, node: Node, now: float) -> None:
         self.world.record(self.owner, NodeEvent("join", node.name, node.state, node.incarnation))
 
-    def notify_leave(self, node: Node) -> None:
+    def notify_leave(self, node: Node, now: float) -> None:
         self.world.record(self.owner, NodeEvent("leave", node.name, node.state, node.incarnation))
 
-    def notify_update(self, node: Node) -> None:
+    def notify_update(self, node: Node, now: float) -> None:
         self.world.record(self.owner, NodeEvent("update", node.name, node.state, node.incarnation))
 
 

@@ -14,7 +14,8 @@ node, as it would after a join; a cluster that has converged has sent those long
 shortcut then empties the broadcast queue. What the node emits while absorbing the message
 (its push/pull reply, N member-join events) is discarded.
 
-Every other node then adopts that node's tables (``SerfNode.adopt_tables``) copy-on-write: all
+Every other node then adopts that node's tables copy-on-write
+(``SerfNode.shared_start().adopt``, the one door of :mod:`serf_proto.serf.shortcuts`): all
 nodes read one shared table and each keeps only the entries it changed since (its own, and
 later every member it sees suspected, failed or updated); each draws its probe order from its
 own random source as it probes. A converged cluster of N nodes thus costs O(N) memory and
@@ -92,13 +93,13 @@ def _absorb(node: SerfNode, source: Address, message: bytes, now: float) -> None
     node.receive_stream_data(sid, message, now)
     node.take_outputs()  # the push/pull reply and one member-join event per learned node
     # A converged cluster has long finished gossiping these joins (see the module essay).
-    node.memberlist.drop_pending_broadcasts()
+    node.shared_start().drop_pending_broadcasts()
 
 
 def _adopt(node: SerfNode, tables: SharedTables, now: float) -> None:
-    node.adopt_tables(tables, now)
+    node.shared_start().adopt(tables, now)
     # Its own start-up ``alive`` broadcast went out long ago, too.
-    node.memberlist.drop_pending_broadcasts()
+    node.shared_start().drop_pending_broadcasts()
 
 
 def converge(world: World, names: list[str]) -> SharedTables | None:
@@ -112,7 +113,7 @@ def converge(world: World, names: list[str]) -> SharedTables | None:
     first = names[0]
     source = world.address(names[1] if len(names) > 1 else first)
     world.call(first, lambda node, now: _absorb(node, source, message, now))
-    tables = world.call(first, lambda node, now: node.share_tables(now))
+    tables = world.call(first, lambda node, now: node.shared_start().share(now))
     for name in names[1:]:
         world.call(name, lambda node, now: _adopt(node, tables, now))
     assert isinstance(tables, SharedTables)
