@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -130,16 +131,18 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
 
 
 def _agent_members_event(serf: list[str], tmp_path: Path, env: dict[str, str]) -> str:
-    """Start ``serf agent``, check ``serf members`` and ``serf event``; stop it by PID (SIGINT).
+    """Start ``serf agent``, check ``serf members``, ``serf event`` and ``GET /metrics``; stop it
+    by PID (SIGINT).
 
     Returns the agent's output.
     """
-    bind, rpc = _free_port(), _free_port()
+    bind, rpc, http = _free_port(), _free_port(), _free_port()
     out_path = tmp_path / "agent.out"
     rpc_flag = f"-rpc-addr=127.0.0.1:{rpc}"
+    flags = [f"-bind=127.0.0.1:{bind}", rpc_flag, f"-http-addr=127.0.0.1:{http}", "-tag=k=v"]
     with open(out_path, "wb") as out:
         agent = subprocess.Popen(
-            [*serf, "agent", "-node=pkg1", f"-bind=127.0.0.1:{bind}", rpc_flag, "-tag=k=v"],
+            [*serf, "agent", "-node=pkg1", *flags],
             cwd=tmp_path,
             env=env,
             stdout=out,
@@ -159,6 +162,13 @@ def _agent_members_event(serf: list[str], tmp_path: Path, env: dict[str, str]) -
         event = _run([*serf, "event", rpc_flag, "deployed", "v1"], tmp_path, env).stdout
         assert event == "Event 'deployed' dispatched! Coalescing enabled: true\n"
         _wait_for(lambda: "user-event: deployed" in out_path.read_text(), "the event")
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=30) as reply:
+            metrics = reply.read().decode()
+        assert f'pyserf_build_info{{version="{__version__}"}} 1.0' in metrics.splitlines()
+        assert (
+            "\nprocess_resident_memory_bytes " in metrics
+            and "\npython_gc_collections_total{" in metrics
+        )
         agent.send_signal(signal.SIGINT)
         assert agent.wait(timeout=DEADLINE) == 0
     finally:
