@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,6 +153,7 @@ def _simulate_argv(*extra: str) -> list[str]:
 
 def test_sigint_without_a_terminal_prints_the_partial_result_quietly(tmp_path: Any) -> None:
     """Not a TTY: nothing on stderr but the interruption note; stdout is the JSON object."""
+    import os
     import signal
     import subprocess
     import time
@@ -160,7 +162,18 @@ def test_sigint_without_a_terminal_prints_the_partial_result_quietly(tmp_path: A
         _simulate_argv("-format=json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        time.sleep(3.0)  # let it build the cluster and run a little
+        # Let it build the 60-node cluster (well under a second of CPU) and run a little:
+        # wait for 2 s of its CPU time rather than wall time, which a busy machine stretches.
+        ticks = os.sysconf("SC_CLK_TCK")
+        deadline = time.monotonic() + 60
+
+        def cpu_seconds() -> float:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        while cpu_seconds() < 2.0:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
