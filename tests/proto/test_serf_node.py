@@ -155,7 +155,7 @@ def test_a_query_whose_tag_expression_go_refuses_is_not_answered_but_counted_and
         outs = _gossip(node, raw)
         assert [o for o in outs if isinstance(o, (Query, SendPacket))] == []
         assert raw in _queued(node)
-    assert node.dropped == {"bad-query-filter": 3}
+    assert node.dropped == {"bad_query_filter": 3}
     assert "error parsing regexp: invalid escape sequence: `\\C`" in caplog.text
 
 
