@@ -71,6 +71,18 @@ def test_a_push_pull_in_small_reads_merges_as_in_one_read(compress: bool) -> Non
     assert CloseStream(sid) in outputs
 
 
+@pytest.mark.parametrize("size", [7, 997, 65536 + 3])
+def test_a_push_pull_larger_than_the_decoders_trim_step_decodes_in_any_read_size(size: int) -> None:
+    msg = big_push_pull(3000)
+    data = encode_stream(msg)
+    assert len(data) > 2 * 65536  # the decoder drops parsed bytes in 64 KiB steps
+    decoder = StreamDecoder(single_message=True)
+    got = []
+    for i in range(0, len(data), size):
+        got += decoder.feed(data[i : i + size])
+    assert got == [msg]
+
+
 def test_the_stream_record_keeps_one_decoder_that_holds_only_the_unparsed_tail() -> None:
     data = encode_stream(big_push_pull(300))
     ml = node()

@@ -144,6 +144,23 @@ class _State(Enum):
     FAILED = auto()
 
 
+#: Parsed bytes are dropped from the decoder's copy once this many have gathered.
+_TRIM_AT = 64 * 1024
+
+# The states as module globals: an enum member lookup costs ~10x a global on every step.
+_START = _State.START
+_LABEL = _State.LABEL
+_LABEL_BODY = _State.LABEL_BODY
+_TYPE = _State.TYPE
+_ENC_LEN = _State.ENC_LEN
+_ENC_BLOB = _State.ENC_BLOB
+_MAP = _State.MAP
+_NODES = _State.NODES
+_RAW = _State.RAW
+_DONE = _State.DONE
+_FAILED = _State.FAILED
+
+
 class StreamDecoder:
     """Incremental decoder of one direction of a memberlist stream.
 
@@ -180,7 +197,7 @@ class StreamDecoder:
         self._verify_incoming = verify_incoming
         self._max_decompressed = max_decompressed
         self._unpacker = msgpack.Unpacker(raw=True, max_buffer_size=MAX_STREAM_BUFFERED)
-        self._state = _State.START if label_header else _State.TYPE
+        self._state = _START if label_header else _TYPE
         self._type = 0
         self._need = 0
         self._pending = bytearray()
@@ -197,6 +214,7 @@ class StreamDecoder:
         self._raw = bytearray()
         self._raw_at = 0
         self._raw_start: int | None = None
+        self._skip, self._tell = self._unpacker.skip, self._unpacker.tell
 
     @property
     def label(self) -> bytes:
@@ -211,7 +229,7 @@ class StreamDecoder:
     @property
     def idle(self) -> bool:
         """True when no partial message is buffered (a clean place for the stream to end)."""
-        return self._state in (_State.START, _State.TYPE, _State.DONE) and not self._pending
+        return self._state in (_START, _TYPE, _DONE) and not self._pending
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Message]:
         """Add bytes (``b""`` = end of stream); return the messages completed by them.
@@ -223,7 +241,7 @@ class StreamDecoder:
         if self._eof and data:
             raise ValueError("data fed after end of stream")
         out: list[Message] = []
-        if self._state is _State.DONE:
+        if self._state is _DONE:
             return out
         try:
             if data:
@@ -234,15 +252,16 @@ class StreamDecoder:
                 self._raw += data
                 self._run(out)
                 consumed = self._unpacker.tell() if self._raw_start is None else self._raw_start
-                del self._raw[: consumed - self._raw_at]
-                self._raw_at = consumed
+                if consumed - self._raw_at >= _TRIM_AT:
+                    del self._raw[: consumed - self._raw_at]
+                    self._raw_at = consumed
             else:
                 self._eof = True
                 self._run(out)
                 if not self.idle:
                     raise TruncatedInput("stream ended inside a message")
         except DecodeError as exc:
-            self._state = _State.FAILED
+            self._state = _FAILED
             self._error = exc
             trace = self._trace
             if trace is not None and not (trace and "error" in trace[-1].info):
@@ -278,8 +297,7 @@ class StreamDecoder:
         unpacker's offset moves on even when an object is incomplete, so the start of the next
         state is kept here until that state is whole.
         """
-        unpacker = self._unpacker
-        skip, tell = unpacker.skip, unpacker.tell
+        skip, tell = self._skip, self._tell
         raw, base, states = self._raw, self._raw_at, self._pp_states
         left = self._pp_left
         start = tell() if self._raw_start is None else self._raw_start
@@ -305,21 +323,26 @@ class StreamDecoder:
     def _run(self, out: list[Message]) -> None:
         while True:
             if out and self._single:
-                self._state = _State.DONE
+                self._state = _DONE
                 return
             state = self._state
-            if state is _State.START or state is _State.TYPE:
+            if state is _NODES:  # most reads of a big push/pull land here
+                if not self._read_node_states():
+                    return
+                self._need = self._pp_user_len
+                self._state = _RAW
+            elif state is _START or state is _TYPE:
                 b = self._take(1)
                 if b is None:
                     return
                 t = b[0]
-                if state is _State.START and t == LABEL_TYPE:
-                    self._state = _State.LABEL
+                if state is _START and t == LABEL_TYPE:
+                    self._state = _LABEL
                     continue
-                if state is _State.START and not (self._skip_label_check or self._any_label):
+                if state is _START and not (self._skip_label_check or self._any_label):
                     self._check_label(b"")
                 self._begin(t)
-            elif state is _State.LABEL:
+            elif state is _LABEL:
                 n = self._take(1)
                 if n is None:
                     return
@@ -328,8 +351,8 @@ class StreamDecoder:
                 if self._skip_label_check:
                     self._label_error(LabelMismatch("unexpected double label header"))
                 self._need = n[0]
-                self._state = _State.LABEL_BODY
-            elif state is _State.LABEL_BODY:
+                self._state = _LABEL_BODY
+            elif state is _LABEL_BODY:
                 label = self._take(self._need)
                 if label is None:
                     return
@@ -341,8 +364,8 @@ class StreamDecoder:
                 if self._trace is not None:
                     text = label.decode(errors="replace")
                     self._trace.append(Peeled("label", 0, {"label": text}))
-                self._state = _State.TYPE
-            elif state is _State.ENC_LEN:
+                self._state = _TYPE
+            elif state is _ENC_LEN:
                 b = self._take(4)
                 if b is None:
                     return
@@ -353,8 +376,8 @@ class StreamDecoder:
                     raise SizeLimitExceeded(f"Remote node state is larger than limit ({length})")
                 self._enc_header = ENCRYPT_HEADER + b
                 self._need = length
-                self._state = _State.ENC_BLOB
-            elif state is _State.ENC_BLOB:
+                self._state = _ENC_BLOB
+            elif state is _ENC_BLOB:
                 blob = self._take(self._need)
                 if blob is None:
                     return
@@ -365,18 +388,13 @@ class StreamDecoder:
                     self._trace[-1].info.update(info, nonce=blob[1:13].hex())
                 self._depth += 1
                 out.append(self._decode_complete(plain))
-                self._state = _State.TYPE
-            elif state is _State.MAP:
+                self._state = _TYPE
+            elif state is _MAP:
                 ok, obj = self._next_object()
                 if not ok:
                     return
                 self._on_map(obj, out)
-            elif state is _State.NODES:
-                if not self._read_node_states():
-                    return
-                self._need = self._pp_user_len
-                self._state = _State.RAW
-            elif state is _State.RAW:
+            elif state is _RAW:
                 raw = self._take(self._need) if self._need else b""
                 if raw is None:
                     return
@@ -385,7 +403,7 @@ class StreamDecoder:
                     self._pp_states = []
                 else:
                     out.append(UserMsg(raw))
-                self._state = _State.TYPE
+                self._state = _TYPE
             else:  # DONE or FAILED
                 return
 
@@ -396,7 +414,7 @@ class StreamDecoder:
                 if self._trace is not None:
                     self._trace.append(Peeled("encrypt", self._depth, {"error": MSG_NO_KEYRING}))
                 raise DecryptionFailed(MSG_NO_KEYRING)
-            self._state = _State.ENC_LEN
+            self._state = _ENC_LEN
             return
         if encrypted_ring and self._verify_incoming:
             raise DecryptionFailed(MSG_NOT_ENCRYPTED)
@@ -405,7 +423,7 @@ class StreamDecoder:
                 start = self._unpacker.tell() - 1
                 self._trace.append(Peeled("message", self._depth, {"offset": start}))
             self._type = t
-            self._state = _State.MAP
+            self._state = _MAP
             return
         raise UnknownMessageType(t)
 
@@ -427,7 +445,7 @@ class StreamDecoder:
             if self._trace is not None:
                 self._trace_compress(obj, plain)
             out.append(decode_stream_message(plain))
-            self._state = _State.TYPE
+            self._state = _TYPE
         elif t == MessageType.PUSH_PULL:
             header = push_pull_header_from_map(obj)
             self._pp_join = header.join
@@ -435,16 +453,16 @@ class StreamDecoder:
             self._pp_user_len = header.user_state_len
             self._pp_states = []
             if header.nodes:
-                self._state = _State.NODES
+                self._state = _NODES
             else:
                 self._need = header.user_state_len
-                self._state = _State.RAW
+                self._state = _RAW
         elif t == MessageType.USER:
             self._need = user_msg_len_from_map(obj)
-            self._state = _State.RAW
+            self._state = _RAW
         else:
             out.append(MAP_DECODERS[t](obj))
-            self._state = _State.TYPE
+            self._state = _TYPE
 
     def _decode_complete(self, buf: bytes) -> Message:
         """Decode a whole stream message held in memory (a decrypted or compressed body)."""
