@@ -36,23 +36,23 @@ Vsn = tuple[int, int, int, int, int, int]
 class NodeTable:
     """Every known node of one memberlist; ``me`` is the local node's name."""
 
-    __slots__ = ("_cursor", "_map", "me", "order")
+    __slots__ = ("_cursor", "_map", "get", "me", "order")
 
     def __init__(self, me: str) -> None:
         self.me = me
         #: The records in probe order (read-only for everyone but the table).
         self.order: list[NodeRecord] = []
         self._map: SharedTable[NodeRecord] = SharedTable()
+        #: ``get(name)``: the record of ``name`` (possibly shared: do not mutate it), or None.
+        #: It is the map's own lookup (the busiest call of a join storm), rebound whenever the
+        #: map is replaced.
+        self.get: Callable[[str], NodeRecord | None] = self._map.get
         self._cursor = 0
 
     # -- reads -----------------------------------------------------------------------------
 
     def __len__(self) -> int:
         return len(self.order)
-
-    def get(self, name: str) -> NodeRecord | None:
-        """The record of ``name`` (possibly shared: do not mutate it), or None."""
-        return self._map.get(name)
 
     @property
     def local(self) -> NodeRecord:
@@ -156,6 +156,7 @@ class NodeTable:
         own record private."""
         base = SharedNodes(dict(self._map.items()), tuple(self.order))
         self._map = SharedTable(base.records)
+        self.get = self._map.get
         self.order = list(base.order)
         self._own(self.me)
         return base
@@ -176,6 +177,7 @@ class NodeTable:
         else:
             nodes[nodes.index(shared_me)] = mine
         self._map = table
+        self.get = table.get
         self.order = nodes
         self._cursor = 0
 
