@@ -16,7 +16,7 @@ import contextlib
 import sys
 
 from serf_asyncio import SerfNode, node_config, run
-from serf_proto.events import MemberEvent, Query, UserEvent
+from serf_proto import MemberEvent, Query, UserEvent
 
 
 async def demo() -> None:

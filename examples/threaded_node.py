@@ -37,17 +37,21 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from serf_proto.events import (
+from serf_proto import (
+    Address,
+    CloseStream,
     JoinCompleted,
     KeyOpCompleted,
     LeaveCompleted,
+    Member,
     MemberEvent,
+    OpenStream,
     Query,
+    SendPacket,
+    SendStream,
     UserEvent,
 )
-from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
 from serf_proto.serf import SerfConfig, SerfNode
-from serf_proto.types import Address, Member
 
 UDP_BUFFER = 65536
 

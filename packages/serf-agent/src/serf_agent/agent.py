@@ -44,9 +44,8 @@ from serf_asyncio import (
     UserEvent,
     parse_snapshot,
 )
-from serf_proto.errors import SerfError
+from serf_proto import Address, Member, SerfError
 from serf_proto.gocompat import join_host_port, split_host_port
-from serf_proto.types import Address, Member
 from serf_proto.wire import Coordinate
 
 from serf_agent.backend import (

@@ -16,8 +16,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
-from serf_proto.events import KeyOpCompleted, MemberEvent, Query, QueryAck, QueryResponse, UserEvent
-from serf_proto.types import Member
+from serf_proto import (
+    KeyOpCompleted,
+    Member,
+    MemberEvent,
+    Query,
+    QueryAck,
+    QueryResponse,
+    UserEvent,
+)
 
 from serf_agent.metrics import Metrics
 

@@ -85,7 +85,7 @@ def load_config(argv: list[str], hostname: str | None = None) -> LoadedConfig:
 
 def missing_runtime() -> str | None:
     """Why the networking runtime cannot run here, or ``None`` when it can."""
-    for module in ("serf_proto.serf.node", "serf_asyncio.transport", "serf_agent.agent"):
+    for module in ("serf_proto.serf", "serf_asyncio.transport", "serf_agent.agent"):
         try:
             importlib.import_module(module)
         except ImportError as exc:

@@ -30,7 +30,7 @@ import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from serf_proto.events import MemberEvent, Query, UserEvent
+from serf_proto import MemberEvent, Query, UserEvent
 
 logger = logging.getLogger("serf_agent.handlers")
 

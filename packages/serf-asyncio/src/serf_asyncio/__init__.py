@@ -6,16 +6,18 @@ The events, results and value types a node hands out are re-exported here, so on
 serves: ``from serf_asyncio import SerfNode, MemberEvent, UserEvent, Query, MemberStatus``.
 """
 
-from serf_proto import __version__
-from serf_proto.driving import Core
-from serf_proto.events import (
+from serf_proto import (
+    Address,
+    Core,
     Event,
     JoinCompleted,
     KeyOpCompleted,
     KeyringChanged,
     LeaveCompleted,
+    Member,
     MemberEvent,
     MemberEventType,
+    MemberStatus,
     NodeShutdown,
     Query,
     QueryAck,
@@ -23,9 +25,9 @@ from serf_proto.events import (
     QueryResponse,
     SnapshotAppend,
     UserEvent,
+    __version__,
 )
 from serf_proto.serf import RecoveredState, SerfConfig, SerfState, parse_snapshot
-from serf_proto.types import Address, Member, MemberStatus
 
 from serf_asyncio.addresses import (
     DEFAULT_PORT,

@@ -20,8 +20,8 @@ import socket
 from collections.abc import Iterable
 
 import ifaddr
+from serf_proto import Address
 from serf_proto.gocompat import NO_PRIVATE_IP, choose_private_address
-from serf_proto.types import Address
 
 #: Serf's default gossip port (UDP and TCP).
 DEFAULT_PORT = 7946

@@ -26,25 +26,27 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar, overload
 
-from serf_proto.coordinate import Coordinate, distance
-from serf_proto.errors import SerfError
-from serf_proto.events import (
+from serf_proto import (
+    Address,
+    Coordinate,
     Event,
     JoinCompleted,
     KeyOpCompleted,
     LeaveCompleted,
+    Member,
     MemberEvent,
     NodeShutdown,
     Query,
     QueryAck,
     QueryDone,
     QueryResponse,
+    SerfError,
     UserEvent,
+    distance,
 )
-from serf_proto.memberlist.stats import MemberlistStats
+from serf_proto.memberlist import MemberlistStats
 from serf_proto.serf import QueryParams, RecoveredState, SerfConfig, SerfState
 from serf_proto.serf import SerfNode as CoreNode
-from serf_proto.types import Address, Member
 
 from serf_asyncio.addresses import (
     DEFAULT_PORT,

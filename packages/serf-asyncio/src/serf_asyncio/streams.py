@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Self, TypeVar
 
-from serf_proto.events import MemberEvent, Query, QueryAck, QueryDone, QueryResponse, UserEvent
+from serf_proto import MemberEvent, Query, QueryAck, QueryDone, QueryResponse, UserEvent
 
 __all__ = ["NodeEvent", "NodeStopped", "QueryHandle", "Subscription"]
 

@@ -30,9 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from serf_proto.driving import Core
-from serf_proto.outputs import CloseStream, OpenStream, SendPacket, SendStream
-from serf_proto.types import Address
+from serf_proto import Address, CloseStream, Core, OpenStream, SendPacket, SendStream
 
 log = logging.getLogger("serf_asyncio.transport")
 

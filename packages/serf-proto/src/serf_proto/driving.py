@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from serf_proto.types import Address
 
+__all__ = ["Core"]
+
 
 class Core(Protocol):
     """What a binding drives: inputs carrying ``now``, one deadline, and an ordered outbox."""

@@ -12,6 +12,23 @@ from enum import StrEnum
 
 from serf_proto.types import Address, Member
 
+__all__ = [
+    "Event",
+    "JoinCompleted",
+    "KeyOpCompleted",
+    "KeyringChanged",
+    "LeaveCompleted",
+    "MemberEvent",
+    "MemberEventType",
+    "NodeShutdown",
+    "Query",
+    "QueryAck",
+    "QueryDone",
+    "QueryResponse",
+    "SnapshotAppend",
+    "UserEvent",
+]
+
 
 class MemberEventType(StrEnum):
     """The kind of a member event; the value is the agent's event name (``SERF_EVENT``)."""

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from serf_proto.types import Address
 
+__all__ = ["CloseStream", "IOCommand", "OpenStream", "SendPacket", "SendStream"]
+
 
 @dataclass(frozen=True, slots=True)
 class SendPacket:

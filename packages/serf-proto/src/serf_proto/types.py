@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
+__all__ = ["Address", "Member", "MemberStatus", "NodeState"]
+
 
 class Address(NamedTuple):
     """A resolved transport address: an IP literal (v4 or v6, no brackets) and a port."""

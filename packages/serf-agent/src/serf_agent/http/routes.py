@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from serf_proto.types import Member, MemberStatus
+from serf_proto import Member, MemberStatus
 
 from serf_agent.backend import AgentBackend
 

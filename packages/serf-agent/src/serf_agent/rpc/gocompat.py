@@ -8,7 +8,7 @@ never matches before a trailing newline, and alternation stays half-anchored exa
 
 from __future__ import annotations
 
-from serf_proto.goregex import GoRegex, compile_go
+from serf_proto import GoRegex, compile_go
 
 
 def compile_anchored(expr: str) -> GoRegex:

@@ -43,8 +43,11 @@ from enum import Enum
 from typing import Any
 
 import msgpack
-from serf_proto.events import (
+from serf_proto import (
+    GoRegex,
+    GoRegexError,
     KeyOpCompleted,
+    Member,
     MemberEvent,
     Query,
     QueryAck,
@@ -52,8 +55,6 @@ from serf_proto.events import (
     UserEvent,
 )
 from serf_proto.gocompat import Base64Error, decode_base64
-from serf_proto.goregex import GoRegex, GoRegexError
-from serf_proto.types import Member
 
 from serf_agent.backend import AgentEvent, CoordinateView
 from serf_agent.rpc.decode import Field, FieldError, Kind, decode_struct
