@@ -2,6 +2,12 @@
 
     .venv/bin/python -m benchmarks.fuzz.hostile_live              # Go and ours, update the docs
     .venv/bin/python -m benchmarks.fuzz.hostile_live --agent go --no-doc
+    .venv/bin/python -m benchmarks.fuzz.hostile_live --cluster --mutations 20000
+
+``--cluster`` attacks a mixed cluster instead: a pyserf agent joined by a Go agent; every
+hostile packet, then ``--mutations`` mutated real packets, go to the pyserf agent, and the run
+records whether the Go agent survived what the pyserf agent gossiped on (it must: a node never
+passes on input it refuses). Its result is saved and printed, not written into the docs.
 
 For every input in ``corpus.hostile_inputs()`` a new agent is started on loopback (free ports),
 the input is sent once to the gossip UDP port, the gossip TCP port or the RPC port, and after
@@ -14,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import random
 import socket
 import subprocess
 import sys
@@ -22,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.fuzz.corpus import REPO_ROOT, Sample, hostile_inputs
+from benchmarks.fuzz.corpus import REPO_ROOT, Sample, hostile_inputs, load_seeds, mutate
 from benchmarks.provenance import (
     Run,
     add_output_args,
@@ -120,6 +128,79 @@ def try_one(kind: str, sample: Sample, workdir: Path) -> Outcome:
         proc.wait(timeout=10)
 
 
+def _members(rpc: str) -> dict[str, str]:
+    proc = subprocess.run(
+        [GO_CLI, "members", f"-rpc-addr={rpc}"], capture_output=True, timeout=10, check=False
+    )
+    return {f[0]: f[2] for f in (ln.split() for ln in proc.stdout.decode().splitlines()) if f}
+
+
+def attack_cluster(mutations: int, seed: int, workdir: Path) -> dict[str, object]:
+    """Join a Go agent to a pyserf agent, attack the pyserf agent, report on the Go agent."""
+    ports = {k: free_port() for k in ("py", "py_rpc", "go", "go_rpc")}
+    rpc = {k: f"127.0.0.1:{ports[k + '_rpc']}" for k in ("py", "go")}
+    argv = {
+        "py": [*AGENTS["py"], "-node=py", f"-bind=127.0.0.1:{ports['py']}"],
+        "go": [*AGENTS["go"], "-node=go", f"-bind=127.0.0.1:{ports['go']}"],
+    }
+    argv["go"].append(f"-join=127.0.0.1:{ports['py']}")
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for kind in ("py", "go"):
+            with (workdir / f"cluster-{kind}.log").open("wb") as out:
+                procs[kind] = subprocess.Popen(
+                    [*argv[kind], "-profile=local", f"-rpc-addr={rpc[kind]}"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            deadline = time.monotonic() + 20
+            while not _rpc_ok(rpc[kind]):
+                if time.monotonic() > deadline or procs[kind].poll() is not None:
+                    return {"survived": False, "detail": f"{kind} agent did not start"}
+                time.sleep(0.2)
+        rng = random.Random(seed)
+        hostile = [s.data for s in hostile_inputs() if s.channel == "packet"]
+        pool = [s.data for s in load_seeds() if s.channel == "packet"] + hostile
+        sent = 0
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            for data in hostile + [
+                mutate(rng.choice(pool), rng, splice_from=pool) for _ in range(mutations)
+            ]:
+                udp.sendto(data, ("127.0.0.1", ports["py"]))
+                sent += 1
+                if sent % 100 == 0:
+                    time.sleep(0.05)  # let gossip carry what the agent accepted
+                if procs["go"].poll() is not None:
+                    break
+        time.sleep(5.0)
+        go_alive = procs["go"].poll() is None
+        detail = (
+            "running"
+            if go_alive
+            else "died: "
+            + next(
+                (
+                    ln
+                    for ln in (workdir / "cluster-go.log").read_text(errors="replace").splitlines()
+                    if ln.startswith(("panic", "fatal error"))
+                ),
+                f"exit {procs['go'].poll()}",
+            )
+        )
+        return {
+            "survived": go_alive and procs["py"].poll() is None,
+            "sent": sent,
+            "go_agent": detail,
+            "py_agent": "running" if procs["py"].poll() is None else "died",
+            "views": {"py": _members(rpc["py"]), "go": _members(rpc["go"])} if go_alive else {},
+        }
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+
+
 def render(results: dict[str, list[Outcome]], run_info: Run, raw: Path | None) -> str:
     kinds = list(results)
     header = "| input | channel | " + " | ".join(f"{k} agent" for k in kinds) + " |"
@@ -147,8 +228,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--limit", type=int, default=0, help="only the first N inputs (a smoke run; 0: all)"
     )
+    parser.add_argument("--cluster", action="store_true", help="attack a Go+pyserf cluster")
+    parser.add_argument("--mutations", type=int, default=2000, help="--cluster: mutated packets")
+    parser.add_argument("--seed", type=int, default=1, help="--cluster: mutation seed")
     add_output_args(parser)
     args = parser.parse_args(argv)
+    if args.cluster:
+        info = start("hostile-cluster")
+        with tempfile.TemporaryDirectory(prefix="pyserf-hostile-") as tmp:
+            attack = attack_cluster(args.mutations, args.seed, Path(tmp))
+        info.finish()
+        cluster_params = {"mutations": args.mutations, "seed": args.seed}
+        raw_path = save_results(
+            info, attack, parameters=cluster_params, results_dir=args.results_dir
+        )
+        print(json.dumps(attack, indent=1))
+        print(provenance_block(info, raw_path))
+        return 0 if attack["survived"] else 1
     kinds = ["go", "py"] if args.agent == "both" else [args.agent]
     results: dict[str, list[Outcome]] = {}
     inputs = hostile_inputs()

@@ -257,3 +257,41 @@ def test_an_ipv4_wildcard_bind_is_dual_stack_like_go(run_on_loop: Runner) -> Non
             await v4.wait_until(lambda: bool(v4.of_kind("packet")))
 
     run_on_loop(body())
+
+
+#: Addresses a fuzz-invented member can carry; the OS or the loop refuses each.
+REFUSED_ADDRESSES = [
+    Address("", 7946),
+    Address("1.2.3", 7946),
+    Address("::ffff:", 7946),
+    Address("fe80::1%nosuchif", 7946),
+    Address("not an address", 1),
+]
+
+
+def test_sends_to_addresses_the_os_or_loop_refuses_are_counted_and_never_escape(
+    run_on_loop: Runner,
+) -> None:
+    async def body() -> None:
+        escaped: list[dict[str, object]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: escaped.append(ctx))
+        async with bound() as (a, ta, _), bound() as (b, tb, _):
+            assert tb.local_address
+            # Emitted from the timer callback, where the failure was first seen.
+            a.timer_at = ta.loop.time() + 0.01
+            a.emit(*(SendPacket(addr, b"x") for addr in REFUSED_ADDRESSES))
+            a.emit(*(OpenStream(1 + i, addr, 1.0) for i, addr in enumerate(REFUSED_ADDRESSES)))
+            a.emit(SendPacket(tb.local_address, b"after"))
+            ta.pump()
+            await b.wait_until(lambda: bool(b.of_kind("packet")))
+
+            def settled() -> int:
+                return len(a.of_kind("failed")) + len(a.of_kind("connected"))
+
+            await a.wait_until(lambda: settled() == len(REFUSED_ADDRESSES))
+            assert ta.stats.packet_send_errors >= len(REFUSED_ADDRESSES) - 1  # "" may be legal
+            assert ta.stats.core_errors == 0
+            await a.wait_until(lambda: bool(a.of_kind("timer")))
+        assert escaped == []
+
+    run_on_loop(body())

@@ -86,20 +86,26 @@ def test_a_query_with_an_empty_filter_is_not_for_this_node_and_gets_no_ack() -> 
     assert target.answers_ping()
 
 
+KEY_CHANGING = ("_serf_install-key", "_serf_use-key", "_serf_remove-key")
+
+
 @pytest.mark.parametrize("name", SERF_INTERNAL_QUERIES)
-def test_an_internal_query_with_an_empty_payload_is_acked_never_delivered_and_never_crashes(
-    name: str, caplog: pytest.LogCaptureFixture
+def test_an_internal_query_with_an_empty_payload_is_never_delivered_and_never_crashes(
+    name: str,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="serf_proto.serf")
     target = NodeTarget()
     target.now += 0.001
     sample = QUERIES[f"serf_internal_query_empty_payload_{name}"]
     target.node.receive_packet(PEER, sample.data, target.now)
     outputs = target.node.take_outputs()
     assert not [o for o in outputs if isinstance(o, Query)], "internal queries never reach the app"
-    assert any(isinstance(o, SendPacket) and o.addr == PEER for o in outputs), "no ack"
-    if name.endswith(("install-key", "use-key", "remove-key")):
-        assert "Failed to decode key request" in caplog.text
+    acked = any(isinstance(o, SendPacket) and o.addr == PEER for o in outputs)
+    if name in KEY_CHANGING:
+        # Go Serf 0.9.4 panics on it: refused outright, counted, not acked.
+        assert not acked
+        assert target.node.dropped.get("bad_key_query") == 1
+    else:
+        assert acked, "no ack"
     assert target.answers_ping()
 
 

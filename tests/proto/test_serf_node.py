@@ -127,7 +127,7 @@ def test_garbage_serf_messages_are_dropped_and_counted() -> None:
     assert node.state is SerfState.ALIVE
 
 
-def test_a_query_with_an_empty_filter_is_dropped_counted_and_still_rebroadcast() -> None:
+def test_a_query_with_an_empty_filter_is_dropped_counted_and_never_gossiped_on() -> None:
     node = _node()
     wire = decode_serf_message(_vector("query.hex"))
     assert isinstance(wire, MessageQuery)
@@ -135,10 +135,10 @@ def test_a_query_with_an_empty_filter_is_dropped_counted_and_still_rebroadcast()
     outs = _gossip(node, bad)
     assert [o for o in outs if isinstance(o, (Query, SendPacket))] == []
     assert node.dropped == {"bad_query_filter": 1}
-    assert _queued(node) == [bad]
+    assert _queued(node) == []  # Go Serf 0.9.4 panics on it: never passed on
 
 
-def test_a_query_whose_tag_expression_go_refuses_is_not_answered_but_counted_and_rebroadcast(
+def test_a_query_whose_tag_expression_go_refuses_is_dropped_counted_and_never_gossiped_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     node = _node(tags={"role": "web"})
@@ -154,7 +154,7 @@ def test_a_query_whose_tag_expression_go_refuses_is_not_answered_but_counted_and
         raw = encode_serf_message(query)
         outs = _gossip(node, raw)
         assert [o for o in outs if isinstance(o, (Query, SendPacket))] == []
-        assert raw in _queued(node)
+        assert raw not in _queued(node)
     assert node.dropped == {"bad_query_filter": 3}
     assert "error parsing regexp: invalid escape sequence: `\\C`" in caplog.text
 

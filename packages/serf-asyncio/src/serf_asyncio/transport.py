@@ -323,7 +323,12 @@ class Transport:
                 if not outputs:
                     break
                 for out in outputs:
-                    self._carry_out(out)
+                    try:
+                        self._carry_out(out)
+                    except Exception:
+                        # Nothing escapes into the loop's callbacks (timers, datagrams).
+                        self.stats.core_errors += 1
+                        log.exception("carrying out %r failed", type(out).__name__)
         finally:
             self._pumping = False
         self._arm_timer()
@@ -357,7 +362,9 @@ class Transport:
             return
         try:
             self._udp.sendto(out.data, self._udp_destination(out.addr))
-        except OSError as exc:
+        except (OSError, ValueError, TypeError, OverflowError) as exc:
+            # An address the OS or the loop refuses (an empty or malformed host from a hostile
+            # peer: uvloop raises ValueError, the OS OSError) is a failed send, never fatal.
             self.stats.packet_send_errors += 1
             log.debug("UDP send to %s failed: %s", out.addr, exc)
             return
@@ -376,7 +383,7 @@ class Transport:
                 self.loop.create_connection(lambda: stream, out.addr.host, out.addr.port),
                 timeout=out.timeout,
             )
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError, OverflowError) as exc:
             self._connecting.pop(out.sid, None)
             self._pending_writes.pop(out.sid, None)
             self._close_after_connect.discard(out.sid)

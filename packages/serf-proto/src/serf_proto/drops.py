@@ -70,6 +70,8 @@ class DropReason(StrEnum):
     REPLY_FOR_UNKNOWN_QUERY = "reply_for_unknown_query"
     REPLY_ID_MISMATCH = "reply_id_mismatch"
     BAD_RELAY_ADDRESS = "bad_relay_address"
+    BAD_RELAY_MESSAGE = "bad_relay_message"
+    BAD_KEY_QUERY = "bad_key_query"
     BAD_COORDINATE = "bad_coordinate"
     REJECTED_COORDINATE = "rejected_coordinate"
     INTENT_QUEUE_PRUNED = "intent_queue_pruned"

@@ -88,9 +88,22 @@ class MessageRouter:
             if not dest.host:
                 ctx.stats.drop(DropReason.BAD_RELAY_ADDRESS)
                 return
+            if not _is_query_response(msg.message):
+                # Serf relays only query responses; anything else could be poison for the
+                # destination (a Go peer crashes on some queries), so it is never forwarded.
+                ctx.stats.drop(DropReason.BAD_RELAY_MESSAGE)
+                return
             ctx.ml.send_best_effort(dest, msg.message, now)
         else:
             log.warning("Received message of unknown type: %d", buf[0])
             ctx.stats.drop(DropReason.UNEXPECTED_SERF_MESSAGE)
         if rebroadcast:
             self._broadcasts.queue(lane, bytes(buf), now)
+
+
+def _is_query_response(raw: bytes) -> bool:
+    """Whether a relayed payload is a query response that decodes (all Serf relays carry)."""
+    try:
+        return isinstance(decode_serf_message(raw), MessageQueryResponse)
+    except DecodeError:
+        return False

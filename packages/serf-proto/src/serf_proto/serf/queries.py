@@ -29,6 +29,7 @@ from serf_proto.serf.query import (
     QueryVerdict,
     default_query_timeout,
     filters_match,
+    query_poison,
 )
 from serf_proto.serf.querybook import (
     Answerable,
@@ -149,6 +150,9 @@ class Queries:
             name=name,
             payload=payload,
         )
+        if query_poison(name, payload, msg.filters) is not None:
+            # Peers would drop it (and Go Serf 0.9.4 would crash on it): refuse to send it.
+            raise ValueError(f"query {name!r} with an empty payload would crash Go Serf peers")
         raw = encode_serf_message(msg)
         limit = ctx.config.query_size_limit
         if len(raw) > limit:
@@ -254,6 +258,11 @@ class Queries:
     def receive(self, msg: MessageQuery, now: float) -> bool:
         """A query arrived (or we started one); returns whether to gossip it on."""
         ctx = self._ctx
+        poison = query_poison(msg.name, msg.payload, msg.filters)
+        if poison is not None:
+            ctx.log.warning("dropping query %s: %s", msg.name, poison.value)
+            ctx.stats.drop(poison)
+            return False
         ctx.query_clock.witness(msg.ltime)
         verdict = self._buffer.admit(msg.ltime, msg.id, ctx.query_clock.time())
         if verdict is not QueryVerdict.NEW:
@@ -275,13 +284,13 @@ class Queries:
         except (DecodeError, GoRegexError) as exc:
             ctx.log.warning("query %s has a bad filter: %s", msg.name, exc)
             ctx.stats.drop(DropReason.BAD_QUERY_FILTER)
-            return rebroadcast
+            return False  # refused: never gossiped on
         if not selected:
             return rebroadcast
         dest = Address(ip_text(msg.addr), msg.port)
         if not dest.host:
             ctx.stats.drop(DropReason.BAD_QUERY_ADDRESS)
-            return rebroadcast
+            return False
         if msg.flags & QUERY_FLAG_ACK:
             ack = MessageQueryResponse(msg.ltime, msg.id, ctx.name, QUERY_RESPONSE_FLAG_ACK)
             raw = encode_serf_message(ack)

@@ -11,8 +11,11 @@ optionally also through ``relay_factor`` random members in case the direct path 
 * Filters are ANDed: a node filter lists the names that should answer; a tag filter requires a
   Go regular-expression *search* match (unanchored, Go's ``regexp.MatchString`` with RE2
   syntax, :mod:`serf_proto.goregex`) of the tag's value (a missing tag matches against "").
-  An unknown or undecodable filter, or a tag expression Go would not compile, fails the match.
   A node that fails the filters still re-gossips the query.
+* A query this node refuses is dropped, counted and never gossiped on (:func:`query_poison`
+  and ``Queries.receive``): a filter that does not decode (Go Serf 0.9.4 panics on an empty
+  one), a tag expression Go would not compile, a key-changing ``_serf_`` query with an empty
+  payload (Go 0.9.4 panics slicing it), a response address that is not an IP.
 * The originator keeps one :class:`QueryCollector` per open query, keyed by Lamport time; it
   de-duplicates acks and responses per responding node and closes at the deadline.
 """
@@ -24,11 +27,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from serf_proto.drops import DropReason
+from serf_proto.errors import DecodeError
 from serf_proto.goregex import match_string
 from serf_proto.wire import NodeFilter, QueryFilter, TagFilter, decode_filter
 
 #: Names with this prefix are Serf's own queries (``_serf_ping`` ...).
 INTERNAL_QUERY_PREFIX = "_serf_"
+
+#: Key queries whose Go handler decodes ``payload[1:]``: an empty payload panics Go Serf 0.9.4.
+_PAYLOAD_SLICING_QUERIES = frozenset(
+    f"{INTERNAL_QUERY_PREFIX}{op}" for op in ("install-key", "use-key", "remove-key")
+)
+
+
+def query_poison(name: str, payload: bytes, raw_filters: tuple[bytes, ...]) -> DropReason | None:
+    """Why a received query must be dropped and never gossiped on, or None if it is sound.
+
+    Checks the structure only (every filter decodes, wherever it stands in the list, since a
+    peer may reach a filter this node never looks at); whether the filters select this node is
+    :func:`filters_match`.
+    """
+    if name in _PAYLOAD_SLICING_QUERIES and not payload:
+        return DropReason.BAD_KEY_QUERY
+    try:
+        for raw in raw_filters:
+            decode_filter(raw)
+    except DecodeError:
+        return DropReason.BAD_QUERY_FILTER
+    return None
 
 
 @dataclass(frozen=True, slots=True)
