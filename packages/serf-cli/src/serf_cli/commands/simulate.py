@@ -34,7 +34,9 @@ Usage: serf simulate [options]
 Options:
 
   -nodes=100                Number of nodes.
-  -scenario=event           event, failure, join, partition or steady.
+  -scenario=event           event, failure, join, partition, steady or chaos
+                            (a seeded fault schedule, then invariants checked;
+                            uses -nodes, -seed and -profile only).
   -loss=0                   Share of datagrams lost on every link (0 to <1).
   -latency=1ms              One-way delay of every link.
   -profile=lan              Timing profile: lan, wan or local.

@@ -61,6 +61,9 @@ def render_text(
     if result.subject is not None:
         role = "origin" if spec.scenario == "event" else "crashed node"
         lines.append(f"Subject:         {result.subject} ({role})")
+    if "invariants" in result.extra:
+        lines.extend(_invariant_lines(result))
+        return "\n".join(lines)
     if spec.scenario == "steady":
         return "\n".join(lines)
     lines.append("")
@@ -78,3 +81,17 @@ def render_text(
         bar = "#" * round(share * _BAR)
         lines.append(f"  {share * 100:6.2f}%  {_seconds(seconds):>9}  {bar}")
     return "\n".join(lines)
+
+
+def _invariant_lines(result: SimulationResult) -> list[str]:
+    extra = result.extra
+    violations = extra["violations"]
+    lines = [
+        f"Schedule:        {len(extra['schedule'])} actions until "
+        f"{extra['faults_end_s']:.1f} s, quiet until {extra['quiet_end_s']:.1f} s",
+        f"Invariants:      {', '.join(extra['invariants'])}",
+        f"Violations:      {len(violations)}",
+    ]
+    for v in violations[:20]:
+        lines.append(f"  {v['at']:9.3f} s  {v['invariant']}  {','.join(v['nodes'])}  {v['detail']}")
+    return lines

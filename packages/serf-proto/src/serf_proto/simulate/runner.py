@@ -74,6 +74,9 @@ class SimulationResult:
     trace_hash: str = ""
     #: True when the run was cut short (Ctrl-C with ``interruptible``): a partial result.
     interrupted: bool = False
+    #: Scenario-specific fields added to the JSON object (``chaos``: invariants, violations,
+    #: schedule).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, *, arrivals: bool = False) -> dict[str, Any]:
         """The JSON object of ``serf simulate -format=json`` (without wall time and RSS);
@@ -112,6 +115,7 @@ class SimulationResult:
         out["curve"] = [{"share": s, "seconds": _round(t)} for s, t in self.curve]
         if arrivals:
             out["arrivals_s"] = [round(t, 6) for t in self.arrivals]
+        out.update(self.extra)
         return out
 
 
@@ -237,6 +241,10 @@ def run_scenario(
     the result measures what happened so far (``interrupted`` is set); during the build it
     propagates.
     """
+    if spec.scenario == "chaos":
+        from serf_proto.simulate.chaos import chaos_result
+
+        return chaos_result(spec, on_phase=on_phase, on_progress=on_progress)
     world = World(
         seed=spec.seed,
         factory=serf_sim_factory(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 __all__ = ["PROFILES", "SCENARIOS", "ScenarioError", "ScenarioSpec"]
 
 #: Scenario names, in the order the help lists them.
-SCENARIOS = ("event", "failure", "join", "partition", "steady")
+SCENARIOS = ("event", "failure", "join", "partition", "steady", "chaos")
 #: Memberlist timing profiles (Go's ``DefaultLANConfig`` and friends).
 PROFILES = ("lan", "wan", "local")
 
@@ -22,7 +22,9 @@ class ScenarioSpec:
 
     Attributes (seconds for times):
         nodes: cluster size (at least 2; ``partition`` needs 2 so each half has a node).
-        scenario: ``event``, ``failure``, ``join``, ``partition`` or ``steady``.
+        scenario: ``event``, ``failure``, ``join``, ``partition``, ``steady`` or ``chaos``
+            (a seeded fault schedule checked against invariants, :mod:`.chaos`; it uses
+            ``nodes``, ``seed`` and ``profile`` only).
         seed: the only source of randomness.
         loss: probability in [0, 1) that a datagram is lost, on every link.
         latency: one-way delay of every link.

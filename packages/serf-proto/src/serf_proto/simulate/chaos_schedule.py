@@ -1,0 +1,162 @@
+"""The seeded fault schedule of the ``chaos`` scenario: what happens when, as plain data.
+
+A schedule is a list of :class:`Action`\\ s drawn from one seed (:func:`make_schedule`); the
+runner (:mod:`serf_proto.simulate.chaos`) carries them out on the simulator. Being plain data,
+a schedule is printed with the result, replays exactly, and can be built by hand or shrunk by
+a property test.
+
+The draw stays inside what Serf promises, so that every invariant the runner checks is one
+Serf should keep:
+
+* user events are never coalesced, and far fewer are sent than the 512-entry event buffer
+  holds, so none can be refused as too old;
+* at most one island partition at a time; loss bursts are at most 30 % and touch a few links;
+  one-way cuts drop datagrams only (streams still connect), as a broken UDP path would;
+* pauses last longer than the suspicion timeout, so the paused node is declared failed and
+  must refute it when it resumes;
+* a crashed node restarts fresh (empty state, ``join`` with ``ignore_old``) before the faults
+  end; a node that leaves gracefully stops its process a little later and never returns;
+* every fault ends before the quiet period starts.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ACTION_KINDS", "Action", "ChaosPlan", "make_schedule"]
+
+#: Every action kind, in the order the docs list them.
+ACTION_KINDS = (
+    "loss",
+    "cut",
+    "islands",
+    "pause",
+    "crash",
+    "join",
+    "leave",
+    "tags",
+    "event",
+    "query",
+    "poison",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One scheduled action at simulated time ``at`` (seconds).
+
+    ``nodes`` are the nodes it concerns (link ends, island members, the victim, the sender);
+    ``until`` ends a fault (heal, restore, restart); ``arg`` is a kind-specific value (the
+    loss rate, the tag value, the event or query name, the nodes a query selects).
+    """
+
+    at: float
+    kind: str
+    nodes: tuple[str, ...]
+    until: float | None = None
+    arg: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "at": round(self.at, 3),
+            "kind": self.kind,
+            "nodes": list(self.nodes),
+        }
+        if self.until is not None:
+            out["until"] = round(self.until, 3)
+        if self.arg is not None:
+            out["arg"] = list(self.arg) if isinstance(self.arg, tuple) else self.arg
+        return out
+
+
+@dataclass(slots=True)
+class ChaosPlan:
+    """The initial nodes, the actions and the phase boundaries of one chaos run."""
+
+    nodes: list[str]
+    actions: list[Action]
+    faults_end: float
+    quiet_end: float
+    joined: list[str] = field(default_factory=list)
+
+
+def make_schedule(
+    seed: int, nodes: int, *, start: float = 5.0, window: float = 60.0, quiet: float = 120.0
+) -> ChaosPlan:
+    """Draw the schedule of one run: faults in ``[start, start + window)``, then ``quiet``."""
+    rng = random.Random(f"{seed}/chaos")
+    names = [f"n{i}" for i in range(nodes)]
+    end = start + window
+    actions: list[Action] = []
+
+    def when(margin: float = 0.0) -> float:
+        return round(rng.uniform(start, end - margin), 3)
+
+    # Nodes a fault already owns (paused, crashed, leaving) are not picked again, so a
+    # node's faults never overlap in ways the truth model cannot follow.
+    busy: set[str] = set()
+
+    def free_node() -> str | None:
+        pool = [n for n in names[1:] if n not in busy]
+        if not pool:
+            return None
+        choice = rng.choice(pool)
+        busy.add(choice)
+        return choice
+
+    scale = max(1, nodes // 10)
+    for _ in range(rng.randint(1, 2 * scale)):
+        a, b = rng.sample(names, 2)
+        at = when(5.0)
+        rate = round(rng.uniform(0.05, 0.30), 3)
+        actions.append(Action(at, "loss", (a, b), round(at + rng.uniform(2, 15), 3), rate))
+    for _ in range(rng.randint(0, scale)):
+        a, b = rng.sample(names, 2)
+        at = when(5.0)
+        actions.append(Action(at, "cut", (a, b), round(at + rng.uniform(2, 15), 3)))
+    if rng.random() < 0.7:
+        at = when(25.0)
+        shuffled = rng.sample(names, len(names))
+        count = rng.choice((2, 2, 3))
+        cuts = sorted(rng.sample(range(1, len(names)), min(count - 1, len(names) - 1)))
+        groups = [shuffled[i:j] for i, j in zip([0, *cuts], [*cuts, len(names)], strict=True)]
+        actions.append(
+            Action(
+                at,
+                "islands",
+                tuple(shuffled),
+                round(at + rng.uniform(5, 20), 3),
+                tuple(len(g) for g in groups),
+            )
+        )
+    for _ in range(rng.randint(0, scale)):
+        victim = free_node()
+        if victim is not None:
+            at = when(30.0)
+            actions.append(Action(at, "pause", (victim,), round(at + rng.uniform(12, 25), 3)))
+    for _ in range(rng.randint(0, scale)):
+        victim = free_node()
+        if victim is not None:
+            at = when(25.0)
+            actions.append(Action(at, "crash", (victim,), round(at + rng.uniform(3, 20), 3)))
+    for _ in range(rng.randint(0, scale)):
+        victim = free_node()
+        if victim is not None:
+            at = when(10.0)
+            actions.append(Action(at, "leave", (victim,), round(at + 5.0, 3)))
+    joined = [f"j{i}" for i in range(rng.randint(0, scale))]
+    for name in joined:
+        actions.append(Action(when(5.0), "join", (name,)))
+    for i in range(rng.randint(1, 3 * scale)):
+        actions.append(Action(when(), "tags", (rng.choice(names),), arg=f"v{i}"))
+    for i in range(rng.randint(5, 20)):
+        actions.append(Action(when(), "event", (rng.choice(names),), arg=f"ev{i}"))
+    for i in range(rng.randint(2, 6)):
+        selected = tuple(sorted(rng.sample(names, rng.randint(1, max(1, len(names) // 3)))))
+        actions.append(Action(when(), "query", (rng.choice(names),), arg=(f"q{i}", *selected)))
+    for _ in range(rng.randint(0, 3)):
+        actions.append(Action(when(), "poison", (rng.choice(names),)))
+    actions.sort(key=lambda a: (a.at, a.kind, a.nodes))
+    return ChaosPlan(names, actions, end, end + quiet, joined)
