@@ -13,7 +13,8 @@ The invariants (:data:`INVARIANTS`; docs/reliability.md says why each must hold)
 
 ``converged``
     every live node's view holds every live node alive with its current tags, and every node
-    that left is ``left`` or reaped, nothing else alive;
+    that left is ``left`` or reaped (or ``failed`` if it left while off the majority island:
+    its best-effort leave intent may never arrive), nothing else alive;
 ``events_exactly_once``
     every user event sent by a node that stayed up (never crashed or left) reached every node
     that stayed up; no node instance delivered any event twice;
@@ -34,15 +35,18 @@ The invariants (:data:`INVARIANTS`; docs/reliability.md says why each must hold)
     counted anywhere else (it was not passed on);
 ``bounded``
     after the quiet period every broadcast queue is short and no member table holds more
-    names than ever existed.
+    names than ever existed;
+``keys_agree``
+    the cluster runs encrypted (first key ``K0``); after a completed rotation every live node
+    holds exactly the new key, as primary; without one, every live node's keyring is the same.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from serf_proto.errors import SerfError
@@ -55,29 +59,35 @@ from serf_proto.events import (
     UserEvent,
 )
 from serf_proto.events import Query as DeliveredQuery
-from serf_proto.serf import SerfNode
+from serf_proto.serf import SerfConfig, SerfNode
 from serf_proto.serf.query import QueryParams
 from serf_proto.sim.network import LinkSpec
-from serf_proto.sim.world import TraceEntry, World
+from serf_proto.sim.world import NodeFactory, SimNode, TraceEntry, World
+from serf_proto.simulate.chaos_outcome import INVARIANTS, ChaosOutcome, Violation
 from serf_proto.simulate.chaos_schedule import Action, ChaosPlan, make_schedule
-from serf_proto.simulate.cluster import converge, serf_sim_factory
+from serf_proto.simulate.cluster import converge
 from serf_proto.simulate.runner import SimulationResult
 from serf_proto.simulate.spec import ScenarioSpec
 from serf_proto.types import Address, MemberStatus
 from serf_proto.wire import MessageQuery, encode_serf_message
 
-__all__ = ["INVARIANTS", "ChaosOutcome", "Violation", "chaos_result", "run_chaos"]
+__all__ = [
+    "INVARIANTS",
+    "K0",
+    "K1",
+    "ROTATION_GRACE",
+    "ChaosOutcome",
+    "Violation",
+    "chaos_result",
+    "run_chaos",
+]
 
-INVARIANTS = (
-    "converged",
-    "events_exactly_once",
-    "lamport_monotonic",
-    "query_responses_selected",
-    "no_majority_false_failure",
-    "no_exception",
-    "refused_inputs_counted",
-    "bounded",
-)
+#: The cluster's first gossip key and the key a rotation installs.
+K0 = bytes(range(16))
+K1 = bytes(range(16, 32))
+#: Seconds after the faults end that a rotation keeps trying to take its next step.
+ROTATION_GRACE = 30.0
+_ROTATION_STEP = 4.0
 #: A Serf query a Go Serf 0.9.4 peer panics on (an empty filter): refused as ``bad_query_filter``.
 _POISON_REASON = "bad_query_filter"
 _ATTACKER = Address("10.255.0.1", 7946)
@@ -88,52 +98,6 @@ _USER_MSG = 8  # memberlist's user-message type byte
 _HELD_SAMPLES = 3
 #: Seconds before a join that reached nobody is tried again (the agent's ``-retry-join``).
 _JOIN_RETRY = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    invariant: str
-    at: float
-    nodes: tuple[str, ...]
-    detail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "invariant": self.invariant,
-            "at": round(self.at, 3),
-            "nodes": list(self.nodes),
-            "detail": self.detail,
-        }
-
-
-@dataclass(slots=True)
-class ChaosOutcome:
-    """What one chaos run checked and found (see the module docstring)."""
-
-    plan: ChaosPlan
-    violations: list[Violation] = field(default_factory=list)
-    false_failures: int = 0
-    events_sent: int = 0
-    deliveries_checked: int = 0
-    queries: int = 0
-    skipped: list[str] = field(default_factory=list)
-    #: Protected nodes a majority declared failed at some point, refuted at once (a figure).
-    majority_declared: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "invariants": list(INVARIANTS),
-            "violations": [v.to_dict() for v in self.violations],
-            "false_failures": self.false_failures,
-            "majority_declared_then_refuted": self.majority_declared,
-            "faults_end_s": self.plan.faults_end,
-            "quiet_end_s": self.plan.quiet_end,
-            "user_events_sent": self.events_sent,
-            "event_deliveries_checked": self.deliveries_checked,
-            "queries_sent": self.queries,
-            "skipped_actions": self.skipped,
-            "schedule": [a.to_dict() for a in self.plan.actions],
-        }
 
 
 def _poison_packet(ltime: int) -> bytes:
@@ -156,15 +120,21 @@ def _poison_packet(ltime: int) -> bytes:
 class _Chaos:
     """Carries the plan out and follows the trace; see the module docstring."""
 
-    def __init__(self, world: World, plan: ChaosPlan) -> None:
+    def __init__(
+        self, world: World, plan: ChaosPlan, keyrings: dict[str, tuple[bytes, ...]]
+    ) -> None:
         self.world = world
         self.plan = plan
+        self.keyrings = keyrings
+        self.rotation: str | None = None  # the step in progress: install, use, remove, done
         self.out = ChaosOutcome(plan)
         self.all_names = [*plan.nodes, *plan.joined]
         self.crashed: set[str] = set()  # ever crashed
         self.left: set[str] = set()  # left gracefully (and stopped)
         self.paused: set[str] = set()
         self.minority: set[str] = set()  # ever on an island smaller than a majority
+        self.cut_off: set[str] = set()  # off the majority island right now
+        self.left_cut_off: set[str] = set()  # left while off the majority island
         self.impaired: dict[str, set[str]] = {}  # peers with a lossy or cut link, ever
         self.tags: dict[str, dict[str, str]] = {}
         self.sent_events: dict[str, str] = {}  # event name -> origin
@@ -305,11 +275,11 @@ class _Chaos:
                 groups.append(rest[:size])
                 rest = rest[size:]
             majority = len(self.all_names) // 2 + 1
-            for g in groups:
-                if len(g) < majority:
-                    self.minority.update(g)
+            big = next((set(g) for g in groups if len(g) >= majority), set())
+            self.cut_off = {n for n in self.all_names if n not in big}
+            self.minority.update(self.cut_off)
             world.partition(*groups)
-            self._later(until, world.heal)
+            self._later(until, self._heal)
         elif kind == "pause":
             if self._alive(nodes[0]):
                 self.paused.add(nodes[0])
@@ -317,16 +287,26 @@ class _Chaos:
         elif kind == "crash":
             if self._alive(nodes[0]):
                 self.crashed.add(nodes[0])
+                self.keyrings[nodes[0]] = world.node(nodes[0]).keyring.keys
                 world.crash(nodes[0])
                 self._later(until, lambda: self._restart(nodes[0]))
         elif kind == "leave":
             if self._alive(nodes[0]):
                 self.left.add(nodes[0])
+                if nodes[0] in self.cut_off:
+                    # Its leave intent is gossiped best-effort to members it believes alive,
+                    # mostly across the split: it may never arrive (docs/reliability.md).
+                    self.left_cut_off.add(nodes[0])
                 world.call(nodes[0], lambda node, now: node.leave(now))
                 self._later(until, lambda: self._stop(nodes[0]))
         elif kind == "join":
+            peer = next(n for n in self.plan.nodes if self._alive(n))
+            self.keyrings[nodes[0]] = world.node(peer).keyring.keys
             world.add_node(nodes[0])
             self._join(nodes[0])
+        elif kind == "rotate":
+            self.rotation = "install"
+            self._rotate()
         elif kind in ("tags", "event", "query", "poison"):
             if not self._alive(nodes[0]):
                 self.out.skipped.append(f"{kind}@{action.at}:{nodes[0]}")
@@ -359,6 +339,45 @@ class _Chaos:
             if node.dropped.get(_POISON_REASON, 0) != before + 1:
                 self.violate("refused_inputs_counted", (name,), "poison not counted")
 
+    def _keyring_of(self, name: str) -> tuple[bytes, ...]:
+        if self.world.is_running(name):
+            return tuple(self.world.node(name).keyring.keys)
+        return self.keyrings.get(name, (K0,))
+
+    def _rotate(self) -> None:
+        """Take the rotation's next step once every node holds the previous one; re-send the
+        current step to nodes that missed it (see ``chaos_schedule``)."""
+        if self.rotation in (None, "done"):
+            return
+        if self.world.now > self.plan.faults_end + ROTATION_GRACE:
+            self.out.skipped.append(f"rotation stopped at step {self.rotation}")
+            return
+        holders = [n for n in self.all_names if n not in self.left and n in self._existing()]
+        rings = {n: self._keyring_of(n) for n in holders}
+        done = {
+            "install": all(K1 in r for r in rings.values()),
+            "use": all(r[0] == K1 for r in rings.values()),
+            "remove": all(K0 not in r for r in rings.values()),
+        }
+        if done[self.rotation]:
+            self.rotation = {"install": "use", "use": "remove", "remove": "done"}[self.rotation]
+            if self.rotation == "done":
+                return
+        live = [n for n in self.plan.nodes if self._alive(n)]
+        origin = live[int(self.world.now * 1000) % len(live)]
+        step = self.rotation
+        if step == "install":
+            self.world.call(origin, lambda node, now: node.install_key(K1, now))
+        elif step == "use":
+            self.world.call(origin, lambda node, now: node.use_key(K1, now))
+        else:
+            self.world.call(origin, lambda node, now: node.remove_key(K0, now))
+        self._later(self.world.now + _ROTATION_STEP, self._rotate)
+
+    def _existing(self) -> set[str]:
+        """Nodes started so far (running or crashed)."""
+        return {n for n in self.all_names if n in self.plan.nodes or n in self.keyrings}
+
     def _seeds(self, name: str) -> list[Address]:
         peers = [n for n in self.plan.nodes if n != name and self._alive(n)]
         self.join_draws += 1
@@ -385,8 +404,12 @@ class _Chaos:
             self.world.call(name, lambda node, now: node.shutdown(now))
             self.world.crash(name)
 
-    def _end_faults(self, _node: Any, _now: float) -> None:
+    def _heal(self) -> None:
+        self.cut_off = set()
         self.world.heal()
+
+    def _end_faults(self, _node: Any, _now: float) -> None:
+        self._heal()
         net = self.world.network
         for a in self.all_names:
             for b in self.all_names:
@@ -410,6 +433,9 @@ class _Chaos:
                     self.violate("converged", (viewer, name), f"stale tags {dict(m.tags)}")
             for name, m in view.items():
                 if name in self.left and m.status is not MemberStatus.LEFT:
+                    if name in self.left_cut_off and m.status is MemberStatus.FAILED:
+                        self.out.leaves_seen_failed.add(name)
+                        continue
                     self.violate("converged", (viewer, name), f"left node is {m.status.value}")
                 elif name not in live and name not in self.left:
                     self.violate("converged", (viewer, name), f"unknown {m.status.value}")
@@ -420,6 +446,10 @@ class _Chaos:
                     self.violate("bounded", (viewer,), f"{queue}={stats[queue]}")
             if len(view) > len(self.all_names):
                 self.violate("bounded", (viewer,), f"{len(view)} members")
+            ring = tuple(node.keyring.keys)
+            want = (K1,) if self.rotation == "done" else self._keyring_of(live[0])
+            if ring != want:
+                self.violate("keys_agree", (viewer,), f"{len(ring)} keys, unexpected ring")
             if node.dropped.get(_POISON_REASON, 0) != self.poisoned.get(id(node), 0):
                 self.violate("refused_inputs_counted", (viewer,), "poison counted elsewhere")
         for event, origin in self.sent_events.items():
@@ -436,6 +466,29 @@ class _Chaos:
         )
 
 
+def _factory(profile: str, keyrings: dict[str, tuple[bytes, ...]]) -> NodeFactory:
+    """Serf nodes on ``profile`` with the keyring ``keyrings`` holds for their name (their
+    keyring file: saved at a crash, copied from a peer for a new node), ``K0`` otherwise.
+
+    Incoming plaintext is accepted (``gossip_verify_incoming`` off) only so that the
+    converged start, which feeds every node one plaintext push/pull, works; every node
+    encrypts what it sends with its primary key, and undecryptable input is refused.
+    """
+
+    def make(world: World, name: str, addr: Address, rng: random.Random, now: float) -> SimNode:
+        del world
+        config = SerfConfig.build(
+            name,
+            profile=profile,
+            bind=addr,
+            keys=keyrings.get(name, (K0,)),
+            memberlist={"gossip_verify_incoming": False},
+        )
+        return SerfNode(config, now=now, rng=rng, entropy=rng.randbytes)
+
+    return make
+
+
 def run_chaos(
     seed: int,
     nodes: int,
@@ -448,13 +501,14 @@ def run_chaos(
     """Run one chaos schedule (drawn from ``seed`` unless ``plan`` is given) and check it."""
     if plan is None:
         plan = make_schedule(seed, nodes)
-    world = World(seed=seed, factory=serf_sim_factory(profile), keep_trace=False)
+    keyrings: dict[str, tuple[bytes, ...]] = {}
+    world = World(seed=seed, factory=_factory(profile, keyrings), keep_trace=False)
     for name in plan.nodes:
         world.add_node(name)
     converge(world, plan.nodes)
     if on_phase is not None:
         on_phase("built")
-    chaos = _Chaos(world, plan)
+    chaos = _Chaos(world, plan, keyrings)
     world.observers.append(chaos.on_entry)
     chaos.schedule()
 
@@ -470,6 +524,7 @@ def run_chaos(
         chaos.violate("no_exception", (), f"{type(exc).__name__}: {exc}")
         return chaos.out, world
     chaos.check()
+    chaos.out.rotation = chaos.rotation
     if not math.isfinite(world.now):
         chaos.violate("no_exception", (), "the clock ran away")
     return chaos.out, world

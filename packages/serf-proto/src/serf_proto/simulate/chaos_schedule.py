@@ -16,7 +16,13 @@ Serf should keep:
   must refute it when it resumes;
 * a crashed node restarts fresh (empty state, ``join`` with ``ignore_old``) before the faults
   end; a node that leaves gracefully stops its process a little later and never returns;
-* every fault ends before the quiet period starts.
+* every fault ends before the quiet period starts;
+* a key rotation (``rotate``: install a new key, make it primary, remove the old one, each
+  step a key query from a random live node) takes its next step only once every node, the
+  crashed ones' saved keyrings included, holds what the previous step set up: a key is
+  removed only after every node holds the new one, as an operator must do it. Steps are
+  re-sent every few seconds to nodes that missed them; the rotation stops trying
+  :data:`~serf_proto.simulate.chaos.ROTATION_GRACE` seconds after the faults end.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ ACTION_KINDS = (
     "event",
     "query",
     "poison",
+    "rotate",
 )
 
 
@@ -158,5 +165,7 @@ def make_schedule(
         actions.append(Action(when(), "query", (rng.choice(names),), arg=(f"q{i}", *selected)))
     for _ in range(rng.randint(0, 3)):
         actions.append(Action(when(), "poison", (rng.choice(names),)))
+    if rng.random() < 0.6:
+        actions.append(Action(when(20.0), "rotate", ()))
     actions.sort(key=lambda a: (a.at, a.kind, a.nodes))
     return ChaosPlan(names, actions, end, end + quiet, joined)
