@@ -27,7 +27,10 @@ def run_agent(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
     ("args", "stdout"),
     [
         (["-tag", "foo"], "==> Error: Invalid tag: 'foo'\n"),
-        (["-retry-interval=abc"], '==> Error: time: invalid duration "abc"\n'),
+        (
+            ["-retry-interval=abc"],
+            '==> Error: time: invalid duration "abc" (flag -retry-interval)\n',
+        ),
         (
             ["-event-handler=bogus=/bin/true"],
             "==> Invalid event script: Event 'bogus' invoking '/bin/true'\n",

@@ -63,7 +63,7 @@ from serf_agent.keyring_file import StartupState, write_keyring, write_tags
 from serf_agent.logging_setup import AgentLogging
 from serf_agent.metrics import Metrics, mirror_core_stats
 from serf_agent.rpc.stats import runtime_section
-from serf_agent.settings import NetworkSettings, node_config
+from serf_agent.settings import NetworkSettings, interface_addresses, node_config
 from serf_agent.snapshot_file import SnapshotFile
 
 logger = logging.getLogger("serf_agent.agent")
@@ -260,15 +260,27 @@ class Agent:
         from serf_agent.discovery import MdnsDiscovery
 
         local = self.node.local_member().addr
-        interface_ip = self.network.bind_host if self.config.interface else None
-        discovery = MdnsDiscovery(
-            self.config.discover,
-            self.config.node_name,
-            local.host,
-            local.port,
-            lambda addrs: self.join(addrs, self.config.replay_on_join),
-            interface_ip=interface_ip,
-        )
+        mdns = self.config.mdns
+        interface_ip = None
+        try:
+            addresses = None
+            if mdns.interface:  # Go 0.10: every address of the mDNS interface
+                addresses = interface_addresses(mdns.interface)
+            elif self.config.interface:
+                interface_ip = self.network.bind_host
+            discovery = MdnsDiscovery(
+                self.config.discover,
+                self.config.node_name,
+                local.host,
+                local.port,
+                lambda addrs: self.join(addrs, self.config.replay_on_join),
+                interface_ip=interface_ip,
+                interface_addresses=addresses,
+                disable_ipv4=mdns.disable_ipv4,
+                disable_ipv6=mdns.disable_ipv6,
+            )
+        except ValueError as exc:
+            raise AgentStartError(str(exc)) from None
         try:
             await discovery.start()
         except Exception as exc:

@@ -142,6 +142,7 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
             interface_addresses(config.interface)
         except ValueError as exc:
             raise ConfigError(f"Invalid network interface: {exc}") from None
+    _check_mdns(config)
     if config.role:
         notices.append("Deprecation warning: 'Role' has been replaced with 'Tags'")
         updates["tags"] = {**config.tags, "role": config.role}
@@ -154,6 +155,24 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
     if config.rejoin_after_leave and not config.snapshot_path:
         notices.append("Warning: 'RejoinAfterLeave' enabled without snapshot file")
     return CheckedConfig(config.model_copy(update=updates), handlers, notices)
+
+
+def _check_mdns(config: AgentConfig) -> None:
+    """Go 0.10's ``mdns`` checks, in its order and words.
+
+    Go checks the IP families only when ``mdns.interface`` is set; pyserf also refuses both
+    families disabled with ``-discover`` alone, since discovery could not send anything.
+    """
+    mdns = config.mdns
+    if mdns.interface:
+        if not config.discover:
+            raise ConfigError("mDNS interface specified without enabling mDNS discovery")
+        try:
+            interface_addresses(mdns.interface)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid mDNS network interface: {exc}") from None
+    if (mdns.interface or config.discover) and mdns.disable_ipv4 and mdns.disable_ipv6:
+        raise ConfigError("Invalid mDNS configuration: both IPv4 and IPv6 are disabled")
 
 
 def check_log_level(level: str) -> str:
@@ -243,6 +262,7 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "rejoin_after_leave": config.rejoin_after_leave,
         "rejoin_failed": config.rejoin_failed,
         "snapshot": bool(config.snapshot_path),
+        "validate_node_names": config.validate_node_names,
     }
     for key in (
         "query_response_size_limit",

@@ -4,7 +4,7 @@ The main class is :class:`SerfNode`; see ``docs/library.md`` for how to embed it
 """
 
 from serf_proto.coordinate import VivaldiClient, VivaldiConfig
-from serf_proto.serf.config import SerfConfig
+from serf_proto.serf.config import SerfConfig, node_name_error
 from serf_proto.serf.context import SerfStats
 from serf_proto.serf.keymanager import InvalidKeyError, KeyOp
 from serf_proto.serf.lamport import Clocks, LamportClock
@@ -37,6 +37,7 @@ __all__ = [
     "VivaldiConfig",
     "compaction_threshold",
     "default_query_timeout",
+    "node_name_error",
     "parse_snapshot",
     "rejoin_order",
     "should_compact",

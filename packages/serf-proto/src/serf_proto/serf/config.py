@@ -9,6 +9,7 @@ Serf node overrides its delegate protocol fields and the memberlist protocol ver
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,28 @@ from serf_proto.wire.tags import encode_tags
 #: Serf protocol versions spoken (Go ``ProtocolVersionMin/Max``).
 SERF_PROTOCOL_MIN = 2
 SERF_PROTOCOL_MAX = 5
+#: Longest node name ``validate_node_names`` allows, in bytes (Go ``MaxNodeNameLength``).
+MAX_NODE_NAME_LENGTH = 128
+_INVALID_NAME = re.compile(r"[^A-Za-z0-9\-.]+")
+
+
+def node_name_error(name: str) -> str | None:
+    """Go's ``validateNodeName`` verdict for ``name``: its error text, or ``None`` if valid.
+
+    Only alphanumerics, ``-`` and ``.``, at most 128 bytes (applied when
+    ``SerfConfig.validate_node_names`` is set).
+    """
+    if _INVALID_NAME.search(name):
+        return (
+            f"Node name contains invalid characters {name} , Valid characters include "
+            "all alpha-numerics and dashes and '.' "
+        )
+    if len(name.encode()) > MAX_NODE_NAME_LENGTH:
+        return (
+            f"Node name is {len(name.encode())} characters. "
+            f"Valid length is between 1 and {MAX_NODE_NAME_LENGTH} characters"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +79,7 @@ class SerfConfig:
             answers, also try the members last seen failed (not in Go; the agent's
             ``-rejoin-failed``).
         snapshot: emit ``SnapshotAppend`` records for a snapshot file.
+        validate_node_names: refuse a local name outside Go's rules (:func:`node_name_error`).
         vivaldi: Vivaldi tuning.
     """
 
@@ -90,6 +114,7 @@ class SerfConfig:
     rejoin_after_leave: bool = False
     rejoin_failed: bool = False
     snapshot: bool = False
+    validate_node_names: bool = False
     vivaldi: VivaldiConfig = field(default_factory=VivaldiConfig)
 
     def __post_init__(self) -> None:
@@ -192,3 +217,5 @@ class SerfConfig:
             encode_tags(self.tags, legacy=self.protocol_version < 3)
         except PayloadTooLarge as exc:
             raise ConfigError(str(exc)) from exc
+        if self.validate_node_names and (error := node_name_error(self.node_name)):
+            raise ConfigError(error)
