@@ -105,6 +105,19 @@ def test_a_bad_config_file_names_the_file_and_key(tmp_path: Path) -> None:
     )
 
 
+def test_validate_node_names_refuses_a_bad_name_with_gos_text(tmp_path: Path) -> None:
+    (tmp_path / "validate.json").write_text(json.dumps({"Validate_Node_Names": True}))
+    result = run_agent(
+        "-node=web_1", "-config-file=validate.json", "-bind=127.0.0.1:0", cwd=tmp_path
+    )
+    assert (result.returncode, result.stdout) == (
+        1,
+        "==> Starting Serf agent...\n==> Failed to start the Serf agent: Error creating Serf: "
+        "Node name contains invalid characters web_1 , Valid characters include "
+        "all alpha-numerics and dashes and '.' \n",
+    )
+
+
 def test_an_unknown_flag_goes_to_stderr_with_the_help_on_stdout() -> None:
     result = run_agent("-bogus")
     assert result.returncode == 1
