@@ -175,3 +175,31 @@ def test_node_name_rules_and_gos_text() -> None:
     SerfConfig(memberlist=ml)  # off by default, as in Go
     with pytest.raises(ValueError, match="invalid characters web_1"):
         SerfConfig(memberlist=ml, validate_node_names=True)
+
+
+def test_verify_switches_are_unset_until_a_layer_says_either_value(tmp_path: Path) -> None:
+    assert load_config([], "h").config.encrypt_verify_incoming is None
+    path = tmp_path / "v.json"
+    path.write_text('{"encrypt_verify_incoming": false, "encrypt_verify_outgoing": false}')
+    loaded = load_config([f"-config-file={path}", "-encrypt-verify-outgoing=true"], "h")
+    assert (loaded.config.encrypt_verify_incoming, loaded.config.encrypt_verify_outgoing) == (
+        False,
+        True,
+    )
+
+
+def test_queue_depths_reach_serf_and_negative_ones_stop_the_start(tmp_path: Path) -> None:
+    from serf_agent.keyring_file import StartupState
+    from serf_agent.settings import node_config, resolve_network
+
+    path = tmp_path / "q.json"
+    path.write_text(
+        '{"max_queue_depth": 100, "min_queue_depth": 10, "encrypt_verify_incoming": false}'
+    )
+    config = load_config([f"-config-file={path}", "-bind=127.0.0.1"], "h").config
+    serf = node_config(config, resolve_network(config), StartupState({}, []))
+    assert (serf.max_queue_depth, serf.min_queue_depth) == (100, 10)
+    assert not serf.memberlist.gossip_verify_incoming and serf.memberlist.gossip_verify_outgoing
+    path.write_text('{"max_queue_depth": -1}')
+    with pytest.raises(ConfigError, match=r"^'max_queue_depth' must not be negative, got -1$"):
+        load_config([f"-config-file={path}"], "h")

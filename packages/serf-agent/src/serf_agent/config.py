@@ -108,6 +108,11 @@ class AgentConfig(BaseModel):
     log_json: bool = False
     http_addr: str = ""
     rejoin_failed: bool = False
+    #: Unset (``None``) keeps memberlist's default (true); a later layer's value replaces.
+    encrypt_verify_incoming: bool | None = None
+    encrypt_verify_outgoing: bool | None = None
+    max_queue_depth: int = 0
+    min_queue_depth: int = 0
 
     #: Fields whose key in a file is not their name (Go fields without a ``mapstructure`` tag).
     GO_KEYS: ClassVar[dict[str, str]] = {"msgpack_use_new_time_format": "MsgpackUseNewTimeFormat"}
@@ -173,6 +178,9 @@ def merge(base: AgentConfig, layer: AgentConfig) -> AgentConfig:
                 "disable_ipv4": base.mdns.disable_ipv4 or layer.mdns.disable_ipv4,
                 "disable_ipv6": base.mdns.disable_ipv6 or layer.mdns.disable_ipv6,
             }
+        elif field.annotation == bool | None:
+            if new is not None:
+                values[name] = new
         elif field.annotation is bool:
             values[name] = bool(values[name]) or bool(new)
         elif isinstance(new, list):
@@ -267,7 +275,7 @@ def _decode_struct(
                 errors.append(f"'{path}' expected a map, got '{_go_kind(value)}'")
         elif annotation is str:
             _check_scalar(path, value, str, "string", values, errors, name)
-        elif annotation is bool:
+        elif annotation is bool or annotation == bool | None:
             _check_scalar(path, value, bool, "bool", values, errors, name)
         elif annotation is int:
             if isinstance(value, bool) or not isinstance(value, int | float):

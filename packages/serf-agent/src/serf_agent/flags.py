@@ -197,6 +197,20 @@ AGENT_FLAGS: tuple[FlagSpec, ...] = (
         "",
         "pyserf: with -snapshot, also try failed members when rejoining.",
     ),
+    FlagSpec(
+        "encrypt-verify-incoming",
+        "encrypt_verify_incoming",
+        "bool",
+        "",
+        "pyserf: refuse unencrypted gossip when a key is set (default true).",
+    ),
+    FlagSpec(
+        "encrypt-verify-outgoing",
+        "encrypt_verify_outgoing",
+        "bool",
+        "",
+        "pyserf: encrypt outgoing gossip when a key is set (default true).",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in AGENT_FLAGS}

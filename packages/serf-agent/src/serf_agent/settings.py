@@ -143,6 +143,9 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
         except ValueError as exc:
             raise ConfigError(f"Invalid network interface: {exc}") from None
     _check_mdns(config)
+    for key in ("max_queue_depth", "min_queue_depth"):
+        if getattr(config, key) < 0:
+            raise ConfigError(f"'{key}' must not be negative, got {getattr(config, key)}")
     if config.role:
         notices.append("Deprecation warning: 'Role' has been replaced with 'Tags'")
         updates["tags"] = {**config.tags, "role": config.role}
@@ -250,6 +253,10 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
     memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
     if config.label:
         memberlist["label"] = config.label
+    if config.encrypt_verify_incoming is not None:
+        memberlist["gossip_verify_incoming"] = config.encrypt_verify_incoming
+    if config.encrypt_verify_outgoing is not None:
+        memberlist["gossip_verify_outgoing"] = config.encrypt_verify_outgoing
     advertise = None
     if network.advertise_host is not None:
         advertise = (network.advertise_host, network.advertise_port or 0)
@@ -271,6 +278,8 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "reconnect_interval",
         "reconnect_timeout",
         "tombstone_timeout",
+        "max_queue_depth",
+        "min_queue_depth",
     ):
         if getattr(config, key):
             overrides[key] = getattr(config, key)
