@@ -203,3 +203,21 @@ def test_queue_depths_reach_serf_and_negative_ones_stop_the_start(tmp_path: Path
     path.write_text('{"max_queue_depth": -1}')
     with pytest.raises(ConfigError, match=r"^'max_queue_depth' must not be negative, got -1$"):
         load_config([f"-config-file={path}"], "h")
+
+
+def test_cidrs_allowed_reaches_memberlist_and_a_bad_one_stops_the_start(tmp_path: Path) -> None:
+    from serf_agent.keyring_file import StartupState
+    from serf_agent.settings import node_config, resolve_network
+
+    path = tmp_path / "c.json"
+    path.write_text('{"cidrs_allowed": ["10.0.0.0/8"]}')
+    argv = [f"-config-file={path}", "-cidrs-allowed=127.0.0.0/8, ::1/128", "-bind=127.0.0.1"]
+    config = load_config(argv, "h").config
+    assert config.cidrs_allowed == ["10.0.0.0/8", "127.0.0.0/8", "::1/128"]
+    ml = node_config(config, resolve_network(config), StartupState({}, [])).memberlist
+    assert ml.ip_allowed("127.0.0.1") and not ml.ip_allowed("192.168.0.1")
+    with pytest.raises(ConfigError) as info:
+        load_config(["-cidrs-allowed=10.0.0.1,10.0.0.0/33"], "h")
+    assert str(info.value) == (
+        "Invalid cidrs_allowed: invalid cidr: 10.0.0.1; invalid cidr: 10.0.0.0/33"
+    )

@@ -113,6 +113,7 @@ class AgentConfig(BaseModel):
     encrypt_verify_outgoing: bool | None = None
     max_queue_depth: int = 0
     min_queue_depth: int = 0
+    cidrs_allowed: list[str] = Field(default_factory=list)
 
     #: Fields whose key in a file is not their name (Go fields without a ``mapstructure`` tag).
     GO_KEYS: ClassVar[dict[str, str]] = {"msgpack_use_new_time_format": "MsgpackUseNewTimeFormat"}

@@ -211,6 +211,13 @@ AGENT_FLAGS: tuple[FlagSpec, ...] = (
         "",
         "pyserf: encrypt outgoing gossip when a key is set (default true).",
     ),
+    FlagSpec(
+        "cidrs-allowed",
+        "cidrs_allowed",
+        "list",
+        "10.0.0.0/8",
+        "pyserf: only these networks may gossip with us (comma list; repeatable).",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in AGENT_FLAGS}

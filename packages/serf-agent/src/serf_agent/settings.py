@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import serf_asyncio
 from serf_asyncio import SerfConfig
+from serf_proto import MemberlistConfig
 from serf_proto.gocompat import (
     KEY_SIZE_ERROR,
     KEY_SIZES,
@@ -143,6 +144,11 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
         except ValueError as exc:
             raise ConfigError(f"Invalid network interface: {exc}") from None
     _check_mdns(config)
+    if config.cidrs_allowed:
+        try:
+            updates["cidrs_allowed"] = list(cidr_list(config.cidrs_allowed))
+        except ValueError as exc:
+            raise ConfigError(f"Invalid cidrs_allowed: {exc}") from None
     for key in ("max_queue_depth", "min_queue_depth"):
         if getattr(config, key) < 0:
             raise ConfigError(f"'{key}' must not be negative, got {getattr(config, key)}")
@@ -158,6 +164,12 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
     if config.rejoin_after_leave and not config.snapshot_path:
         notices.append("Warning: 'RejoinAfterLeave' enabled without snapshot file")
     return CheckedConfig(config.model_copy(update=updates), handlers, notices)
+
+
+def cidr_list(values: list[str]) -> tuple[str, ...]:
+    """The networks of ``cidrs_allowed`` (items may hold comma lists); Go's ``invalid cidr``."""
+    items = [part for value in values for part in value.replace(",", " ").split()]
+    return MemberlistConfig.parse_cidrs(items)
 
 
 def _check_mdns(config: AgentConfig) -> None:
@@ -253,6 +265,8 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
     memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
     if config.label:
         memberlist["label"] = config.label
+    if config.cidrs_allowed:
+        memberlist["cidrs_allowed"] = tuple(config.cidrs_allowed)
     if config.encrypt_verify_incoming is not None:
         memberlist["gossip_verify_incoming"] = config.encrypt_verify_incoming
     if config.encrypt_verify_outgoing is not None:

@@ -93,15 +93,22 @@ class Streams:
     def accept(self, addr: Address, now: float) -> int:
         """A peer dialed us; returns the stream id (closed at once when over the bound)."""
         ctx = self._ctx
+        if ctx.shutdown or self._inbound >= MAX_INBOUND_STREAMS:
+            return self.refuse(DropReason.TOO_MANY_STREAMS)
         sid = self._new_sid()
         ctx.stats.streams_in += 1
-        if ctx.shutdown or self._inbound >= MAX_INBOUND_STREAMS:
-            ctx.stats.drop(DropReason.TOO_MANY_STREAMS)
-            ctx.out.append(CloseStream(sid))
-            return sid
         self._inbound += 1
         self._streams[sid] = InboundStream(sid, addr)
         ctx.timers.schedule(StreamDeadline(sid), now + ctx.config.tcp_timeout)
+        return sid
+
+    def refuse(self, reason: DropReason) -> int:
+        """A peer dialed us and is turned away: count ``reason``, close the new stream."""
+        ctx = self._ctx
+        sid = self._new_sid()
+        ctx.stats.streams_in += 1
+        ctx.stats.drop(reason)
+        ctx.out.append(CloseStream(sid))
         return sid
 
     def connected(self, sid: int, now: float) -> None:
