@@ -8,6 +8,7 @@ from serf_proto.serf.config import SerfConfig, node_name_error
 from serf_proto.serf.context import SerfStats
 from serf_proto.serf.keymanager import InvalidKeyError, KeyOp
 from serf_proto.serf.lamport import Clocks, LamportClock
+from serf_proto.serf.membership import member_info_error
 from serf_proto.serf.node import SerfNode, SerfState
 from serf_proto.serf.query import QueryParams, default_query_timeout
 from serf_proto.serf.snapshot import (
@@ -37,6 +38,7 @@ __all__ = [
     "VivaldiConfig",
     "compaction_threshold",
     "default_query_timeout",
+    "member_info_error",
     "node_name_error",
     "parse_snapshot",
     "rejoin_order",

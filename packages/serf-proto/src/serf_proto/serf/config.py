@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from serf_proto.config import ConfigError, MemberlistConfig
 from serf_proto.coordinate import VivaldiConfig
 from serf_proto.errors import PayloadTooLarge
+from serf_proto.types import Member
 from serf_proto.wire.limits import USER_EVENT_SIZE_LIMIT_HARD
 from serf_proto.wire.tags import encode_tags
 
 #: Serf protocol versions spoken (Go ``ProtocolVersionMin/Max``).
 SERF_PROTOCOL_MIN = 2
 SERF_PROTOCOL_MAX = 5
+#: A merge hook (Go ``MergeDelegate.NotifyMerge``): sees the members a join, a push/pull merge
+#: or an alive message would add; a returned string refuses them (the reason is logged).
+MergeHook = Callable[[list[Member]], str | None]
 #: Longest node name ``validate_node_names`` allows, in bytes (Go ``MaxNodeNameLength``).
 MAX_NODE_NAME_LENGTH = 128
 _INVALID_NAME = re.compile(r"[^A-Za-z0-9\-.]+")
@@ -79,7 +83,10 @@ class SerfConfig:
             answers, also try the members last seen failed (not in Go; the agent's
             ``-rejoin-failed``).
         snapshot: emit ``SnapshotAppend`` records for a snapshot file.
-        validate_node_names: refuse a local name outside Go's rules (:func:`node_name_error`).
+        validate_node_names: refuse names outside Go's rules (:func:`node_name_error`), our
+            own at start and those of joining nodes.
+        merge_hook: veto joins and push/pull merges (Go's ``MergeDelegate``); see
+            :data:`MergeHook`. Runs after Go's own checks of every joining node.
         vivaldi: Vivaldi tuning.
     """
 
@@ -115,6 +122,7 @@ class SerfConfig:
     rejoin_failed: bool = False
     snapshot: bool = False
     validate_node_names: bool = False
+    merge_hook: MergeHook | None = None
     vivaldi: VivaldiConfig = field(default_factory=VivaldiConfig)
 
     def __post_init__(self) -> None:
