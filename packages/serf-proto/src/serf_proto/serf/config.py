@@ -17,13 +17,11 @@ from typing import Any
 from serf_proto.config import ConfigError, MemberlistConfig
 from serf_proto.coordinate import VivaldiConfig
 from serf_proto.errors import PayloadTooLarge
+from serf_proto.protocol_versions import SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN
 from serf_proto.types import Member
 from serf_proto.wire.limits import USER_EVENT_SIZE_LIMIT_HARD
 from serf_proto.wire.tags import encode_tags
 
-#: Serf protocol versions spoken (Go ``ProtocolVersionMin/Max``).
-SERF_PROTOCOL_MIN = 2
-SERF_PROTOCOL_MAX = 5
 #: A merge hook (Go ``MergeDelegate.NotifyMerge``): sees the members a join, a push/pull merge
 #: or an alive message would add; a returned string refuses them (the reason is logged).
 MergeHook = Callable[[list[Member]], str | None]
