@@ -1,13 +1,15 @@
-"""Who may join: Go ≥ 0.9.5's checks of every joining node and the user's merge hook."""
+"""Per-member policy hooks: Go ≥ 0.9.5's checks of every joining node, the user's merge hook
+and the per-member reconnect timeout."""
 
 from __future__ import annotations
 
+from serf_proto.events import MemberEventType
 from serf_proto.memberlist.state import Node
 from serf_proto.serf import member_info_error
 from serf_proto.sim.world import World
 from serf_proto.types import Address, Member, NodeState
 
-from tests.sim.serf_cluster import serf, serf_factory
+from tests.sim.serf_cluster import build_cluster, member_events, serf, serf_factory
 
 VSN = (1, 5, 2, 2, 5, 4)
 
@@ -58,3 +60,29 @@ def test_the_merge_hook_and_name_checks_keep_nodes_out() -> None:
     assert "x" in names(world, "b") and "bad_name" in names(world, "b")
     assert any(m.name == "x" and m.tags == {"role": "intruder"} for ms in seen for m in ms)
     assert any(m.name == "b" and m.addr == world.address("b") for ms in seen for m in ms)
+
+
+def test_a_reconnect_timeout_override_reaps_one_member_early() -> None:
+    asked: list[tuple[str, float]] = []
+
+    def override(member: Member, timeout: float) -> float:
+        asked.append((member.name, timeout))
+        return 10.0 if member.tags.get("short") == "yes" else timeout
+
+    world = World(
+        4,
+        serf_factory(
+            reap_interval=5.0,
+            reconnect_timeout=3600.0,
+            reconnect_timeout_override=override,
+            per_node={"c": {"tags": {"short": "yes"}}},
+        ),
+    )
+    build_cluster(world, ["a", "b", "c", "d"])
+    world.crash("c")
+    world.crash("d")
+    world.run_for(40.0)
+    reaped = {m for viewer, m in member_events(world, MemberEventType.REAP) if viewer == "a"}
+    assert reaped == {"c"}
+    assert ("d", 3600.0) in asked
+    assert "d" in names(world, "a")

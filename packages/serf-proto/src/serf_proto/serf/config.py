@@ -18,6 +18,7 @@ from serf_proto.config import ConfigError, MemberlistConfig
 from serf_proto.coordinate import VivaldiConfig
 from serf_proto.errors import PayloadTooLarge
 from serf_proto.protocol_versions import SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN
+from serf_proto.serf.members import TimeoutOverride
 from serf_proto.types import Member
 from serf_proto.wire.limits import USER_EVENT_SIZE_LIMIT_HARD
 from serf_proto.wire.tags import encode_tags
@@ -83,6 +84,8 @@ class SerfConfig:
         snapshot: emit ``SnapshotAppend`` records for a snapshot file.
         validate_node_names: refuse names outside Go's rules (:func:`node_name_error`), our
             own at start and those of joining nodes.
+        reconnect_timeout_override: ``(member, timeout) -> timeout`` for one member (Go's
+            ``ReconnectTimeoutOverride``), asked by the reaper for failed and left members.
         merge_hook: veto joins and push/pull merges (Go's ``MergeDelegate``); see
             :data:`MergeHook`. Runs after Go's own checks of every joining node.
         vivaldi: Vivaldi tuning.
@@ -121,6 +124,7 @@ class SerfConfig:
     snapshot: bool = False
     validate_node_names: bool = False
     merge_hook: MergeHook | None = None
+    reconnect_timeout_override: TimeoutOverride | None = None
     vivaldi: VivaldiConfig = field(default_factory=VivaldiConfig)
 
     def __post_init__(self) -> None:

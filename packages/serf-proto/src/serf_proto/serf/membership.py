@@ -262,7 +262,13 @@ class Membership:
         """``Reap`` fired: erase expired members and intents, schedule the next reap."""
         ctx = self._ctx
         config = ctx.config
-        for name in self.table.reap(now, config.reconnect_timeout, config.tombstone_timeout):
+        due = self.table.reap(
+            now,
+            config.reconnect_timeout,
+            config.tombstone_timeout,
+            config.reconnect_timeout_override,
+        )
+        for name in due:
             member = self.table.erase(name)
             if member is None:
                 continue
