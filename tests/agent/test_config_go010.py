@@ -221,3 +221,16 @@ def test_cidrs_allowed_reaches_memberlist_and_a_bad_one_stops_the_start(tmp_path
     assert str(info.value) == (
         "Invalid cidrs_allowed: invalid cidr: 10.0.0.1; invalid cidr: 10.0.0.0/33"
     )
+
+
+def test_metric_labels_merge_like_tags_and_bad_names_stop_the_start(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text('{"metric_labels": {"dc": "east", "rack": "r1"}}')
+    config = load_config([f"-config-file={path}", "-metric-label=rack=r2"], "h").config
+    assert config.metric_labels == {"dc": "east", "rack": "r2"}
+    for name, why in (("bad-name", "invalid label name"), ("reason", "used by the metrics")):
+        with pytest.raises(ConfigError, match=f"^Invalid metric_labels: .*{why}"):
+            load_config([f"-metric-label={name}=x"], "h")
+    with pytest.raises(ConfigError) as info:
+        decode_config('{"metric_labels": {"dc": 1}}')
+    assert "'metric_labels[dc]' expected type 'string'" in str(info.value)

@@ -114,7 +114,7 @@ class Agent:
         self.network = network
         self.logs = logs
         self.logger = logger
-        self.metrics = Metrics()
+        self.metrics = Metrics(labels=config.metric_labels)
         self._handler_specs = list(handlers)
         self._startup_handlers = list(handlers)
         self._state = state
@@ -582,6 +582,8 @@ class Agent:
         """Mirror the node's cumulative counters into the metrics registry (before a scrape)."""
         if self._node is not None and self._node.running:
             mirror_core_stats(metrics, self._node.counters())
+            depth = self._node.core.memberlist.queue_depth()
+            metrics.set("serf_broadcast_queue_depth", depth, queue="memberlist")
 
 
 def _listen_parts(address: str, default_port: int) -> tuple[str, int]:

@@ -114,6 +114,7 @@ class AgentConfig(BaseModel):
     max_queue_depth: int = 0
     min_queue_depth: int = 0
     cidrs_allowed: list[str] = Field(default_factory=list)
+    metric_labels: dict[str, str] = Field(default_factory=dict)
 
     #: Fields whose key in a file is not their name (Go fields without a ``mapstructure`` tag).
     GO_KEYS: ClassVar[dict[str, str]] = {"msgpack_use_new_time_format": "MsgpackUseNewTimeFormat"}
@@ -171,8 +172,8 @@ def merge(base: AgentConfig, layer: AgentConfig) -> AgentConfig:
         new = getattr(layer, name)
         if name == "enable_compression":
             continue
-        if name == "tags":
-            values["tags"] = {**base.tags, **layer.tags}
+        if isinstance(new, dict):  # tags, metric_labels
+            values[name] = {**getattr(base, name), **new}
         elif name == "mdns":
             values["mdns"] = {
                 "interface": layer.mdns.interface or base.mdns.interface,
@@ -283,8 +284,8 @@ def _decode_struct(
                 errors.append(_type_error(path, "int", value))
             else:
                 values[name] = int(value)
-        elif name == "tags":
-            _check_tags(value, values, errors)
+        elif name in ("tags", "metric_labels"):
+            _check_tags(name, value, values, errors)
         else:
             _check_string_list(path, value, values, errors)
     return values
@@ -305,9 +306,9 @@ def _check_scalar(
         errors.append(_type_error(key, go_name, value))
 
 
-def _check_tags(value: Any, out: dict[str, Any], errors: list[str]) -> None:
+def _check_tags(key: str, value: Any, out: dict[str, Any], errors: list[str]) -> None:
     if not isinstance(value, dict):
-        errors.append(f"'tags' expected a map, got '{_go_kind(value)}'")
+        errors.append(f"'{key}' expected a map, got '{_go_kind(value)}'")
         return
     tags: dict[str, str] = {}
     for name, tag in value.items():
@@ -316,8 +317,8 @@ def _check_tags(value: Any, out: dict[str, Any], errors: list[str]) -> None:
         elif isinstance(tag, str):
             tags[name] = tag
         else:
-            errors.append(_type_error(f"tags[{name}]", "string", tag))
-    out["tags"] = tags
+            errors.append(_type_error(f"{key}[{name}]", "string", tag))
+    out[key] = tags
 
 
 def _check_string_list(key: str, value: Any, out: dict[str, Any], errors: list[str]) -> None:

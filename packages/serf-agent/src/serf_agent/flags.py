@@ -218,6 +218,13 @@ AGENT_FLAGS: tuple[FlagSpec, ...] = (
         "10.0.0.0/8",
         "pyserf: only these networks may gossip with us (comma list; repeatable).",
     ),
+    FlagSpec(
+        "metric-label",
+        "metric_labels",
+        "list",
+        "key=value",
+        "pyserf: label added to every exported metric. Repeatable.",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in AGENT_FLAGS}
@@ -275,6 +282,7 @@ def parse_agent_flags(argv: list[str]) -> AgentFlags:
             values[spec.key] = flags.get_str(spec.name)
     try:
         values["tags"] = unmarshal_tags(lists.pop("tags", []))
+        values["metric_labels"] = unmarshal_tags(lists.pop("metric_labels", []))
     except ValueError as exc:
         raise ConfigError(f"Error: {exc}") from None
     for key in ("retry_interval", "broadcast_timeout"):

@@ -33,6 +33,7 @@ from serf_proto.wire import USER_EVENT_SIZE_LIMIT_HARD
 
 from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
 from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
+from serf_agent.metrics import metric_label_error
 
 if TYPE_CHECKING:  # keyring_file imports this module
     from serf_agent.keyring_file import StartupState
@@ -140,6 +141,9 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
         except ValueError as exc:
             raise ConfigError(f"Invalid network interface: {exc}") from None
     _check_mdns(config)
+    for name in config.metric_labels:
+        if error := metric_label_error(name):
+            raise ConfigError(f"Invalid metric_labels: {error}")
     if config.cidrs_allowed:
         try:
             updates["cidrs_allowed"] = list(cidr_list(config.cidrs_allowed))
