@@ -46,7 +46,7 @@ from serf_proto.memberlist.sessions import (
 from serf_proto.memberlist.table import NodeTable
 from serf_proto.outputs import CloseStream, OpenStream, SendStream
 from serf_proto.types import Address, NodeState
-from serf_proto.wire.limits import MAX_STREAM_BYTES
+from serf_proto.wire.limits import MAX_STREAM_BYTES, MAX_USER_STATE_LEN
 from serf_proto.wire.messages import (
     Ack,
     ErrResp,
@@ -59,11 +59,16 @@ from serf_proto.wire.messages import (
     encode_stream_message,
 )
 
-__all__ = ["MAX_INBOUND_STREAMS", "Streams"]
+__all__ = ["MAX_INBOUND_STREAMS", "Streams", "remote_state_near_limit"]
 
 #: Most inbound streams open at once; more are closed at once (Go refuses the 128th
 #: concurrent push/pull, ``maxPushPullRequests``).
 MAX_INBOUND_STREAMS = 128
+
+
+def remote_state_near_limit(size: int) -> bool:
+    """Memberlist ≥ 0.5 warns when a peer's push/pull state passes 60% of the 20 MiB limit."""
+    return size > int(0.6 * MAX_USER_STATE_LEN)
 
 
 class Streams:
@@ -168,6 +173,10 @@ class Streams:
         if not msgs:
             return
         ctx.timers.cancel(StreamDeadline(sid))
+        if isinstance(msgs[0], PushPull) and remote_state_near_limit(st.received):
+            ctx.log.warning(
+                "Remote node state size is (%d) limit is (%d)", st.received, MAX_USER_STATE_LEN
+            )
         if isinstance(st, InboundStream):
             self._request(st, msgs[0], now)
         else:
