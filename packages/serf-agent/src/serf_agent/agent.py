@@ -261,20 +261,16 @@ class Agent:
 
         local = self.node.local_member().addr
         mdns = self.config.mdns
-        interface_ip = None
-        try:
-            addresses = None
-            if mdns.interface:  # Go 0.10: every address of the mDNS interface
+        try:  # Go 0.10: every address of the mDNS interface, else the address on -iface
+            addresses = [self.network.bind_host] if self.config.interface else None
+            if mdns.interface:
                 addresses = interface_addresses(mdns.interface)
-            elif self.config.interface:
-                interface_ip = self.network.bind_host
             discovery = MdnsDiscovery(
                 self.config.discover,
                 self.config.node_name,
                 local.host,
                 local.port,
                 lambda addrs: self.join(addrs, self.config.replay_on_join),
-                interface_ip=interface_ip,
                 interface_addresses=addresses,
                 disable_ipv4=mdns.disable_ipv4,
                 disable_ipv6=mdns.disable_ipv6,

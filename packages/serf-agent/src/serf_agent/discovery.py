@@ -79,7 +79,6 @@ class MdnsDiscovery:
         port: int,
         join: JoinFn,
         *,
-        interface_ip: str | None = None,
         interface_addresses: list[str] | None = None,
         disable_ipv4: bool = False,
         disable_ipv6: bool = False,
@@ -89,9 +88,8 @@ class MdnsDiscovery:
         self.host = host
         self.port = port
         self._join = join
-        addresses = [interface_ip] if interface_ip else interface_addresses
         self._interfaces, self._ip_version = zeroconf_choice(
-            addresses, disable_ipv4=disable_ipv4, disable_ipv6=disable_ipv6
+            interface_addresses, disable_ipv4=disable_ipv4, disable_ipv6=disable_ipv6
         )
         self._zc: AsyncZeroconf | None = None
         self._browser: AsyncServiceBrowser | None = None
