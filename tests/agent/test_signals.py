@@ -119,7 +119,11 @@ def test_a_broken_config_on_sighup_keeps_the_old_one(
     tmp_path: Path, procs: list[AgentProcess]
 ) -> None:
     config = tmp_path / "agent.json"
-    config.write_text(json.dumps({"tags": {"v": "1"}}))
+    # the agent starts from a Go 0.10.2 file (its keys, any case)
+    go_010_keys = {"mdns": {"disable_ipv6": True}, "validate_node_names": True}
+    config.write_text(
+        json.dumps({"Tags": {"v": "1"}, "MsgpackUseNewTimeFormat": True, **go_010_keys})
+    )
     agent = AgentProcess(tmp_path, "p1", f"-config-file={config}")
     procs.append(agent)
     agent.start()
