@@ -17,7 +17,8 @@ The invariants (:data:`INVARIANTS`; docs/reliability.md says why each must hold)
     its best-effort leave intent may never arrive), nothing else alive;
 ``events_exactly_once``
     every user event sent by a node that stayed up (never crashed or left) reached every node
-    that stayed up; no node instance delivered any event twice;
+    that stayed up; no node delivered any event twice, counting a node restarted from its
+    snapshot together with its earlier lives;
 ``lamport_monotonic``
     no Lamport clock (member, event, query) of one process life ever went backwards (sampled
     every simulated second);
@@ -56,11 +57,13 @@ from serf_proto.events import (
     MemberEventType,
     QueryAck,
     QueryResponse,
+    SnapshotAppend,
     UserEvent,
 )
 from serf_proto.events import Query as DeliveredQuery
 from serf_proto.serf import SerfConfig, SerfNode
 from serf_proto.serf.query import QueryParams
+from serf_proto.serf.snapshot import parse_snapshot
 from serf_proto.sim.network import LinkSpec
 from serf_proto.sim.world import NodeFactory, SimNode, TraceEntry, World
 from serf_proto.simulate.chaos_outcome import INVARIANTS, ChaosOutcome, Violation
@@ -121,11 +124,19 @@ class _Chaos:
     """Carries the plan out and follows the trace; see the module docstring."""
 
     def __init__(
-        self, world: World, plan: ChaosPlan, keyrings: dict[str, tuple[bytes, ...]]
+        self,
+        world: World,
+        plan: ChaosPlan,
+        keyrings: dict[str, tuple[bytes, ...]],
+        restore: dict[str, str],
     ) -> None:
         self.world = world
         self.plan = plan
         self.keyrings = keyrings
+        self.restore = restore  # name -> snapshot text the next instance starts from
+        self.snapshots: dict[str, list[str]] = {}  # name -> snapshot file lines so far
+        self.lineage: dict[int, int] = {}  # instance id -> first instance of its snapshot line
+        self.instances: dict[int, Any] = {}  # every instance seen, so ids are never reused
         self.rotation: str | None = None  # the step in progress: install, use, remove, done
         self.out = ChaosOutcome(plan)
         self.all_names = [*plan.nodes, *plan.joined]
@@ -134,6 +145,7 @@ class _Chaos:
         self.paused: set[str] = set()
         self.minority: set[str] = set()  # ever on an island smaller than a majority
         self.cut_off: set[str] = set()  # off the majority island right now
+        self.crashed_instance: dict[str, Any] = {}
         self.left_cut_off: set[str] = set()  # left while off the majority island
         self.impaired: dict[str, set[str]] = {}  # peers with a lossy or cut link, ever
         self.tags: dict[str, dict[str, str]] = {}
@@ -159,9 +171,17 @@ class _Chaos:
     def on_entry(self, entry: TraceEntry) -> None:
         item = entry.item
         kind = type(item)
-        if kind is UserEvent:
+        if kind is SnapshotAppend:
+            lines = self.snapshots.setdefault(entry.node, [])
+            if item.compact:
+                lines.clear()
+            lines.extend(item.lines)
+        elif kind is UserEvent:
             node = self.world.node(entry.node)
-            key = (id(node), item.name)
+            self.instances[id(node)] = node
+            # A node restarted from its snapshot must not deliver again what it delivered
+            # before the crash: deliveries count per snapshot lineage.
+            key = (self.lineage.get(id(node), id(node)), item.name)
             self.instance_of[id(node)] = entry.node
             count = self.delivered.get(key, 0) + 1
             self.delivered[key] = count
@@ -205,6 +225,7 @@ class _Chaos:
     def sample_clocks(self) -> bool:
         for name in self.world.running():
             node = self.world.node(name)
+            self.instances[id(node)] = node
             c = node.clocks()
             now = (c.member, c.event, c.query)
             before = self.clocks.get(id(node))
@@ -287,9 +308,13 @@ class _Chaos:
         elif kind == "crash":
             if self._alive(nodes[0]):
                 self.crashed.add(nodes[0])
-                self.keyrings[nodes[0]] = world.node(nodes[0]).keyring.keys
+                victim = world.node(nodes[0])
+                self.instances[id(victim)] = victim
+                self.crashed_instance[nodes[0]] = victim
+                self.keyrings[nodes[0]] = victim.keyring.keys
                 world.crash(nodes[0])
-                self._later(until, lambda: self._restart(nodes[0]))
+                how = str(action.arg or "fresh")
+                self._later(until, lambda: self._restart(nodes[0], how))
         elif kind == "leave":
             if self._alive(nodes[0]):
                 self.left.add(nodes[0])
@@ -392,8 +417,16 @@ class _Chaos:
         if self._alive(name):
             self._join(name)
 
-    def _restart(self, name: str) -> None:
-        self.world.restart(name)
+    def _restart(self, name: str, how: str) -> None:
+        old = self.crashed_instance.pop(name)
+        if how == "snapshot":
+            self.restore[name] = "".join(f"{line}\n" for line in self.snapshots.get(name, ()))
+        else:
+            self.snapshots.pop(name, None)
+        new = self.world.restart(name)
+        self.instances[id(new)] = new
+        if how == "snapshot":
+            self.lineage[id(new)] = self.lineage.get(id(old), id(old))
         tags = self.tags.get(name)
         if tags is not None:
             self.world.call(name, lambda node, now: node.set_tags(tags, now))
@@ -466,7 +499,9 @@ class _Chaos:
         )
 
 
-def _factory(profile: str, keyrings: dict[str, tuple[bytes, ...]]) -> NodeFactory:
+def _factory(
+    profile: str, keyrings: dict[str, tuple[bytes, ...]], snapshots: dict[str, str]
+) -> NodeFactory:
     """Serf nodes on ``profile`` with the keyring ``keyrings`` holds for their name (their
     keyring file: saved at a crash, copied from a peer for a new node), ``K0`` otherwise.
 
@@ -483,8 +518,11 @@ def _factory(profile: str, keyrings: dict[str, tuple[bytes, ...]]) -> NodeFactor
             bind=addr,
             keys=keyrings.get(name, (K0,)),
             memberlist={"gossip_verify_incoming": False},
+            snapshot=True,
         )
-        return SerfNode(config, now=now, rng=rng, entropy=rng.randbytes)
+        text = snapshots.pop(name, None)
+        recovered = parse_snapshot(text) if text is not None else None
+        return SerfNode(config, now=now, rng=rng, entropy=rng.randbytes, recovered=recovered)
 
     return make
 
@@ -502,13 +540,14 @@ def run_chaos(
     if plan is None:
         plan = make_schedule(seed, nodes)
     keyrings: dict[str, tuple[bytes, ...]] = {}
-    world = World(seed=seed, factory=_factory(profile, keyrings), keep_trace=False)
+    restore: dict[str, str] = {}
+    world = World(seed=seed, factory=_factory(profile, keyrings, restore), keep_trace=False)
     for name in plan.nodes:
         world.add_node(name)
     converge(world, plan.nodes)
     if on_phase is not None:
         on_phase("built")
-    chaos = _Chaos(world, plan, keyrings)
+    chaos = _Chaos(world, plan, keyrings, restore)
     world.observers.append(chaos.on_entry)
     chaos.schedule()
 

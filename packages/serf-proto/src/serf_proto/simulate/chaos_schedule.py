@@ -14,8 +14,10 @@ Serf should keep:
   one-way cuts drop datagrams only (streams still connect), as a broken UDP path would;
 * pauses last longer than the suspicion timeout, so the paused node is declared failed and
   must refute it when it resumes;
-* a crashed node restarts fresh (empty state, ``join`` with ``ignore_old``) before the faults
-  end; a node that leaves gracefully stops its process a little later and never returns;
+* a crashed node restarts before the faults end, either fresh (empty state, ``join`` with
+  ``ignore_old``) or from its snapshot (clocks and members replayed, then the same ``join``),
+  as an agent with ``-snapshot`` and ``-retry-join`` would; a node that leaves gracefully
+  stops its process a little later and never returns;
 * every fault ends before the quiet period starts;
 * a key rotation (``rotate``: install a new key, make it primary, remove the old one, each
   step a key query from a random live node) takes its next step only once every node, the
@@ -147,7 +149,9 @@ def make_schedule(
         victim = free_node()
         if victim is not None:
             at = when(25.0)
-            actions.append(Action(at, "crash", (victim,), round(at + rng.uniform(3, 20), 3)))
+            restart = rng.choice(("fresh", "snapshot"))
+            until = round(at + rng.uniform(3, 20), 3)
+            actions.append(Action(at, "crash", (victim,), until, restart))
     for _ in range(rng.randint(0, scale)):
         victim = free_node()
         if victim is not None:
