@@ -50,6 +50,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from serf_proto.config import MemberlistConfig
 from serf_proto.errors import SerfError
 from serf_proto.events import (
     JoinCompleted,
@@ -538,7 +539,8 @@ def run_chaos(
 ) -> tuple[ChaosOutcome, World]:
     """Run one chaos schedule (drawn from ``seed`` unless ``plan`` is given) and check it."""
     if plan is None:
-        plan = make_schedule(seed, nodes)
+        interval = MemberlistConfig.profile(profile, "n0").push_pull_interval
+        plan = make_schedule(seed, nodes, push_pull_interval=interval)
     keyrings: dict[str, tuple[bytes, ...]] = {}
     restore: dict[str, str] = {}
     world = World(seed=seed, factory=_factory(profile, keyrings, restore), keep_trace=False)

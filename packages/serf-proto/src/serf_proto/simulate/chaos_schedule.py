@@ -33,6 +33,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from serf_proto.memberlist.formulas import push_pull_scale
+
 __all__ = ["ACTION_KINDS", "Action", "ChaosPlan", "make_schedule"]
 
 #: Every action kind, in the order the docs list them.
@@ -92,9 +94,22 @@ class ChaosPlan:
 
 
 def make_schedule(
-    seed: int, nodes: int, *, start: float = 5.0, window: float = 60.0, quiet: float = 120.0
+    seed: int,
+    nodes: int,
+    *,
+    start: float = 5.0,
+    window: float = 60.0,
+    quiet: float | None = None,
+    push_pull_interval: float = 30.0,
 ) -> ChaosPlan:
-    """Draw the schedule of one run: faults in ``[start, start + window)``, then ``quiet``."""
+    """Draw the schedule of one run: faults in ``[start, start + window)``, then ``quiet``.
+
+    The quiet period defaults to three push/pull intervals as memberlist scales them for the
+    cluster (30 s up to 32 nodes on LAN, 60 s at 50, 150 s at 500), at least 120 s: a node
+    that missed an event or a leave during a partition learns it from a push/pull.
+    """
+    if quiet is None:
+        quiet = max(120.0, 3 * push_pull_scale(push_pull_interval, nodes))
     rng = random.Random(f"{seed}/chaos")
     names = [f"n{i}" for i in range(nodes)]
     end = start + window
