@@ -217,6 +217,8 @@ class Agent:
             self._handler_respond,
             concurrent=self.config.concurrent_handlers,
             on_result=self._handler_result,
+            timeout=self.config.handler_timeout or None,
+            member_counts=self._member_counts,
         )
         self.metrics.add_collector(self._collect_metrics)
         for key in ("statsite_addr", "statsd_addr"):
@@ -359,6 +361,12 @@ class Agent:
         if self._node is None or not self._node.running:
             return self.config.node_name, dict(self._state.tags)
         return self.config.node_name, self._node.local_member().tags
+
+    def _member_counts(self) -> tuple[int, int]:
+        if self._node is None or not self._node.running:
+            return 1, 1
+        members = self._node.members()
+        return sum(1 for m in members if m.status == "alive"), len(members)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -90,6 +90,10 @@ class AgentConfig(BaseModel):
     log_json: bool = False
     http_addr: str = ""
     rejoin_failed: bool = False
+    # pyserf: self-healing (on unless disabled) and handler timeout (off unless set).
+    heal_interval: float = 0.0
+    disable_self_healing: bool = False
+    handler_timeout: float = 0.0
 
     #: Keys whose file values are Go duration strings.
     DURATION_KEYS: ClassVar[frozenset[str]] = frozenset(
@@ -99,6 +103,8 @@ class AgentConfig(BaseModel):
             "tombstone_timeout",
             "retry_interval",
             "broadcast_timeout",
+            "heal_interval",
+            "handler_timeout",
         }
     )
     #: Keys that SIGHUP re-applies (Go: log level, handlers, tags, leave-on-signal flags).

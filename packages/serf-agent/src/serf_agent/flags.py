@@ -188,6 +188,27 @@ AGENT_FLAGS: tuple[FlagSpec, ...] = (
         "",
         "pyserf: with -snapshot, also try failed members when rejoining.",
     ),
+    FlagSpec(
+        "heal-interval",
+        "heal_interval",
+        "string",
+        "2s",
+        "pyserf: how often a node pings a failed member to find a healed network.",
+    ),
+    FlagSpec(
+        "disable-self-healing",
+        "disable_self_healing",
+        "bool",
+        "",
+        "pyserf: run Go's rules (no heal pings, stale alives ignored).",
+    ),
+    FlagSpec(
+        "handler-timeout",
+        "handler_timeout",
+        "string",
+        "0s",
+        "pyserf: kill an event handler still running after this (0: never).",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in AGENT_FLAGS}
@@ -247,7 +268,7 @@ def parse_agent_flags(argv: list[str]) -> AgentFlags:
         values["tags"] = unmarshal_tags(lists.pop("tags", []))
     except ValueError as exc:
         raise ConfigError(f"Error: {exc}") from None
-    for key in ("retry_interval", "broadcast_timeout"):
+    for key in ("retry_interval", "broadcast_timeout", "heal_interval", "handler_timeout"):
         if values.get(key):
             try:
                 values[key] = parse_duration(values[key]) / SECOND

@@ -231,6 +231,9 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
     memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
     if config.label:
         memberlist["label"] = config.label
+    if config.disable_self_healing:
+        memberlist["resend_accusations"] = False
+        memberlist["unprobed_push_pull"] = 0
     advertise = None
     if network.advertise_host is not None:
         advertise = (network.advertise_host, network.advertise_port or 0)
@@ -244,6 +247,8 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "rejoin_failed": config.rejoin_failed,
         "snapshot": bool(config.snapshot_path),
     }
+    if config.disable_self_healing:
+        overrides["heal_interval"] = 0.0
     for key in (
         "query_response_size_limit",
         "query_size_limit",
@@ -251,7 +256,10 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "reconnect_interval",
         "reconnect_timeout",
         "tombstone_timeout",
+        "heal_interval",
     ):
+        if key == "heal_interval" and config.disable_self_healing:
+            continue
         if getattr(config, key):
             overrides[key] = getattr(config, key)
     return SerfConfig.build(
