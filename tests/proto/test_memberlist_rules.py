@@ -11,7 +11,7 @@ from serf_proto.memberlist.rules import (
     suspect_verdict,
     unprobed_push_pull,
 )
-from serf_proto.serf.joins import reconnect_probability
+from serf_proto.serf.joins import heal_phase, heal_probability, reconnect_probability
 from serf_proto.types import NodeState
 
 A, S, D, L = NodeState.ALIVE, NodeState.SUSPECT, NodeState.DEAD, NodeState.LEFT
@@ -189,3 +189,25 @@ def test_reconnect_probability_bounds_the_heal_pings() -> None:
     assert reconnect_probability(1, 99) == pytest.approx(1 / 99)
     assert reconnect_probability(50, 50) == 1.0
     assert reconnect_probability(3, 0) == 3.0  # no alive: always try
+
+
+@pytest.mark.parametrize(
+    ("failed", "alive", "since", "expected"),
+    [
+        (1, 99, None, 1 / 99),  # the cluster agrees: about one ping per tick for the member
+        (50, 50, None, 1.0),  # half the cluster is failed: every node pings
+        (3, 97, 10.0, 1.0),  # a failed member just came back: search eagerly
+        (3, 97, 30.0, 3 / 97),  # long enough ago: throttled again
+    ],
+)
+def test_heal_pings_are_throttled_unless_a_heal_is_under_way(
+    failed: int, alive: int, since: float | None, expected: float
+) -> None:
+    assert heal_probability(failed, alive, since, 30.0) == pytest.approx(expected)
+
+
+def test_heal_ticks_of_nodes_started_together_are_spread_over_the_interval() -> None:
+    phases = [heal_phase(f"n{i}", 2.0) for i in range(100)]
+    assert all(0.0 < p <= 2.0 for p in phases)
+    assert len({round(p, 3) for p in phases}) > 90
+    assert heal_phase("n1", 2.0) == heal_phase("n1", 2.0)  # no random draw: deterministic

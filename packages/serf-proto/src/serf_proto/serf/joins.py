@@ -11,10 +11,10 @@ memberlist's ``JoinCompleted`` is then routed by :meth:`Joins.memberlist_joined`
   ``failed / alive`` (Go's throttle), one random failed member per tick; the outcome needs no
   handling;
 * **heal** (the ``Heal`` timer, pyserf): while members are failed, ping one random failed
-  member with the reconnector's probability; when it acks, the network between us works again
-  and a push/pull with it merges the two views (each side refutes what the other accused it
-  of). At most one heal runs at a time, so the cost is one ping per ``heal_interval`` and one
-  push/pull per answer;
+  member with the probability :func:`heal_probability` gives; when it acks, the network
+  between us works again and a push/pull with it merges the two views (each side refutes what
+  the other accused it of). At most one heal runs at a time, so the cost is at most one ping
+  per ``heal_interval`` and one push/pull per answer;
 * **rejoin** (start with a snapshot): the members the snapshot last saw alive are tried one at
   a time in random order (:func:`~serf_proto.serf.snapshot.rejoin_order`), then, with
   ``rejoin_failed``, those it last saw failed, until one answers or none is left.
@@ -22,6 +22,7 @@ memberlist's ``JoinCompleted`` is then routed by :meth:`Joins.memberlist_joined`
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -39,7 +40,7 @@ from serf_proto.serf.snapshot import (
 from serf_proto.serf.timers import Heal, Reconnect
 from serf_proto.types import Address
 
-__all__ = ["Joins", "reconnect_probability"]
+__all__ = ["Joins", "heal_phase", "heal_probability", "reconnect_probability"]
 
 
 @dataclass(slots=True)
@@ -51,9 +52,35 @@ class _Job:
     previous: PreviousNode | None = None
 
 
+#: After a failed member came back, heal ticks ping at full rate for this many ticks.
+HEAL_EAGER_TICKS = 15
+
+
 def reconnect_probability(failed: int, alive: int) -> float:
     """Go's throttle: try a reconnect with probability ``failed / alive`` (alive ≥ 1)."""
     return failed / max(alive, 1)
+
+
+def heal_probability(
+    failed: int, alive: int, since_recovery: float | None, eager_window: float
+) -> float:
+    """How likely one heal tick pings a failed member.
+
+    Normally the reconnector's throttle ``failed / alive``: when the whole cluster agrees on
+    who failed, each failed member then gets about one ping per tick from the whole cluster,
+    however large it is (a member that failed for good costs little). But within
+    ``eager_window`` seconds of a failed member coming back (``since_recovery``), a partition is
+    probably healing and our remaining failed members are likely alive too, possibly failed
+    in our view alone: then every tick pings."""
+    if since_recovery is not None and since_recovery < eager_window:
+        return 1.0
+    return reconnect_probability(failed, alive)
+
+
+def heal_phase(name: str, interval: float) -> float:
+    """When a node's first heal tick falls, in (0, interval]: spread by the node's name, so
+    nodes started together do not ping in step (and no random draw is spent on it)."""
+    return interval * (1 + zlib.crc32(name.encode())) / 2**32
 
 
 class Joins:
@@ -139,7 +166,14 @@ class Joins:
         if self._healing or not failed or ctx.state is not SerfState.ALIVE:
             return
         num_alive = len(members) - len(failed) - len(members.left)
-        if ctx.rng.random() > reconnect_probability(len(failed), num_alive):
+        recovered = members.recovered_at
+        chance = heal_probability(
+            len(failed),
+            num_alive,
+            None if recovered is None else now - recovered,
+            HEAL_EAGER_TICKS * ctx.config.heal_interval,
+        )
+        if ctx.rng.random() > chance:
             return
         mem = failed[ctx.rng.randrange(len(failed))]
         self._healing = True
