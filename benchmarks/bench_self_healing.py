@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true")
     add_output_args(parser)
     args = parser.parse_args()
-    logging.disable(logging.WARNING)
+    logging.disable(logging.CRITICAL)
     run = start("self-healing")
     store = CellStore(run, args.results_dir)
     samples = store.load() if args.resume or args.report_only else {}
