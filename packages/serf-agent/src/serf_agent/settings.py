@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import serf_asyncio
 from serf_asyncio import SerfConfig
+from serf_proto import SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN, MemberlistConfig
 from serf_proto.gocompat import (
     KEY_SIZE_ERROR,
     KEY_SIZES,
@@ -28,18 +29,15 @@ from serf_proto.gocompat import (
     parse_port,
     split_host_port,
 )
+from serf_proto.wire import USER_EVENT_SIZE_LIMIT_HARD
 
 from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
 from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
+from serf_agent.metrics import metric_label_error
 
 if TYPE_CHECKING:  # keyring_file imports this module
     from serf_agent.keyring_file import StartupState
 
-#: Serf protocol versions the agent accepts.
-PROTOCOL_MIN = 2
-PROTOCOL_MAX = 5
-#: Go's hard cap on ``user_event_size_limit`` (bytes).
-USER_EVENT_SIZE_HARD_LIMIT = 9216
 #: Minimum retry interval and broadcast timeout (seconds); lower values are raised to this.
 MIN_RETRY_INTERVAL = 1.0
 MIN_BROADCAST_TIMEOUT = 1.0
@@ -142,6 +140,18 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
             interface_addresses(config.interface)
         except ValueError as exc:
             raise ConfigError(f"Invalid network interface: {exc}") from None
+    _check_mdns(config)
+    for name in config.metric_labels:
+        if error := metric_label_error(name):
+            raise ConfigError(f"Invalid metric_labels: {error}")
+    if config.cidrs_allowed:
+        try:
+            updates["cidrs_allowed"] = list(cidr_list(config.cidrs_allowed))
+        except ValueError as exc:
+            raise ConfigError(f"Invalid cidrs_allowed: {exc}") from None
+    for key in ("max_queue_depth", "min_queue_depth"):
+        if getattr(config, key) < 0:
+            raise ConfigError(f"'{key}' must not be negative, got {getattr(config, key)}")
     if config.role:
         notices.append("Deprecation warning: 'Role' has been replaced with 'Tags'")
         updates["tags"] = {**config.tags, "role": config.role}
@@ -154,6 +164,30 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
     if config.rejoin_after_leave and not config.snapshot_path:
         notices.append("Warning: 'RejoinAfterLeave' enabled without snapshot file")
     return CheckedConfig(config.model_copy(update=updates), handlers, notices)
+
+
+def cidr_list(values: list[str]) -> tuple[str, ...]:
+    """The networks of ``cidrs_allowed`` (items may hold comma lists); Go's ``invalid cidr``."""
+    items = [part for value in values for part in value.replace(",", " ").split()]
+    return MemberlistConfig.parse_cidrs(items)
+
+
+def _check_mdns(config: AgentConfig) -> None:
+    """Go 0.10's ``mdns`` checks, in its order and words.
+
+    Go checks the IP families only when ``mdns.interface`` is set; pyserf also refuses both
+    families disabled with ``-discover`` alone, since discovery could not send anything.
+    """
+    mdns = config.mdns
+    if mdns.interface:
+        if not config.discover:
+            raise ConfigError("mDNS interface specified without enabling mDNS discovery")
+        try:
+            interface_addresses(mdns.interface)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid mDNS network interface: {exc}") from None
+    if (mdns.interface or config.discover) and mdns.disable_ipv4 and mdns.disable_ipv6:
+        raise ConfigError("Invalid mDNS configuration: both IPv4 and IPv6 are disabled")
 
 
 def check_log_level(level: str) -> str:
@@ -208,19 +242,19 @@ def resolve_network(config: AgentConfig) -> NetworkSettings:
 
 def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
     """Checks Go makes while creating Serf (reported as ``Error creating Serf: ...``)."""
-    if config.protocol < PROTOCOL_MIN:
+    if config.protocol < SERF_PROTOCOL_MIN:
         raise ConfigError(
             f"Protocol version '{config.protocol}' too low. "
-            f"Must be in range: [{PROTOCOL_MIN}, {PROTOCOL_MAX}]"
+            f"Must be in range: [{SERF_PROTOCOL_MIN}, {SERF_PROTOCOL_MAX}]"
         )
-    if config.protocol > PROTOCOL_MAX:
+    if config.protocol > SERF_PROTOCOL_MAX:
         raise ConfigError(
             f"Protocol version '{config.protocol}' too high. "
-            f"Must be in range: [{PROTOCOL_MIN}, {PROTOCOL_MAX}]"
+            f"Must be in range: [{SERF_PROTOCOL_MIN}, {SERF_PROTOCOL_MAX}]"
         )
-    if config.user_event_size_limit > USER_EVENT_SIZE_HARD_LIMIT:
+    if config.user_event_size_limit > USER_EVENT_SIZE_LIMIT_HARD:
         raise ConfigError(
-            f"user event size limit exceeds limit of {USER_EVENT_SIZE_HARD_LIMIT} bytes"
+            f"user event size limit exceeds limit of {USER_EVENT_SIZE_LIMIT_HARD} bytes"
         )
     if key is not None and len(key) not in KEY_SIZES:
         raise ConfigError(f"Failed to create memberlist: {KEY_SIZE_ERROR}")
@@ -231,6 +265,12 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
     memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
     if config.label:
         memberlist["label"] = config.label
+    if config.cidrs_allowed:
+        memberlist["cidrs_allowed"] = tuple(config.cidrs_allowed)
+    if config.encrypt_verify_incoming is not None:
+        memberlist["gossip_verify_incoming"] = config.encrypt_verify_incoming
+    if config.encrypt_verify_outgoing is not None:
+        memberlist["gossip_verify_outgoing"] = config.encrypt_verify_outgoing
     if config.disable_self_healing:
         memberlist["resend_accusations"] = False
         memberlist["unprobed_push_pull"] = 0
@@ -246,6 +286,7 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "rejoin_after_leave": config.rejoin_after_leave,
         "rejoin_failed": config.rejoin_failed,
         "snapshot": bool(config.snapshot_path),
+        "validate_node_names": config.validate_node_names,
     }
     if config.disable_self_healing:
         overrides["heal_interval"] = 0.0
@@ -256,6 +297,8 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "reconnect_interval",
         "reconnect_timeout",
         "tombstone_timeout",
+        "max_queue_depth",
+        "min_queue_depth",
         "heal_interval",
     ):
         if key == "heal_interval" and config.disable_self_healing:
