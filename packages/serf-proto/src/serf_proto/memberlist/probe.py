@@ -22,6 +22,10 @@ A *lone ping* (:meth:`Prober.ping_address`) is a ping to an address outside the 
 for the layer above (self-healing pings failed members with it): its callback learns whether
 an ack came within ``probe_timeout`` (:class:`PingExpiry`); it never changes the table.
 
+Each probe tick also asks :func:`~serf_proto.memberlist.rules.unprobed_push_pull` whether
+nobody has pinged *us* for long (pyserf): our peers have then lost us, and we push/pull with a
+random one to be found again.
+
 A relay (:class:`Relay`) is an indirect ping we run for a peer: we ping the target under a
 sequence number of our own and pass its ack back, or a nack when ``probe_timeout`` passes
 (:class:`RelayExpiry`). Every deadline carries the sequence number it belongs to; one that falls
