@@ -306,3 +306,13 @@ def test_self_healing_and_handler_timeout_flags_reach_the_node_config() -> None:
     from_file = AgentConfig.model_validate({"heal_interval": 1.0, "handler_timeout": 3.0})
     merged = merge(default_config(), from_file)
     assert (merged.heal_interval, merged.handler_timeout) == (1.0, 3.0)
+
+
+def test_a_node_restarting_from_its_snapshot_resumes_above_its_last_incarnation() -> None:
+    from serf_agent.settings import RESUME_EPOCH, resume_incarnation
+
+    assert resume_incarnation(RESUME_EPOCH + 3600.5) == 3600
+    assert resume_incarnation(RESUME_EPOCH - 10) == 0  # a clock before the epoch: Go's start
+    assert resume_incarnation(RESUME_EPOCH + 2.0**40) == 2**31 - 2  # fits Go's uint32
+    earlier, later = resume_incarnation(RESUME_EPOCH + 100), resume_incarnation(RESUME_EPOCH + 160)
+    assert later > earlier

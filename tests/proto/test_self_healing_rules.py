@@ -105,3 +105,12 @@ def test_go_rules_never_push_and_pull_for_silence() -> None:
     h, _ = setup(3, push_pull_interval=0.0, unprobed_push_pull=0)
     h.advance(30.0)
     assert h.ml.stats.unprobed_push_pulls == 0
+
+
+def test_a_node_resumed_from_a_snapshot_counts_up_from_its_initial_incarnation() -> None:
+    h, (p1,) = setup(1, initial_incarnation=1000)
+    assert h.ml.local_node.incarnation == 1001
+    # the dead news about its previous instance (incarnation 5) is old news: nothing to refute
+    out = h.deliver(p1, p1.dead("me", 5))
+    assert h.ml.local_node.incarnation == 1001
+    assert _ours(out, Dead) == []

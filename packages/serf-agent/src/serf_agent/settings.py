@@ -260,6 +260,20 @@ def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
         raise ConfigError(f"Failed to create memberlist: {KEY_SIZE_ERROR}")
 
 
+#: 2024-01-01T00:00:00Z: resumed incarnations count seconds from here (they fit in 31 bits
+#: until 2092).
+RESUME_EPOCH = 1_704_067_200
+
+
+def resume_incarnation(wall_seconds: float) -> int:
+    """The incarnation a node restarting from its snapshot counts up from (pyserf).
+
+    Seconds since :data:`RESUME_EPOCH`: above whatever the previous instance reached, unless
+    it refuted more than once per second of its whole life. Its first alive then overrides the
+    suspect and dead news about that instance at once, instead of being ignored as stale."""
+    return max(0, min(int(wall_seconds) - RESUME_EPOCH, 2**31 - 2))
+
+
 def node_config(config: AgentConfig, network: NetworkSettings, state: StartupState) -> SerfConfig:
     """The node's configuration (``SerfConfig.build``): Go's agent defaults and the settings."""
     memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}

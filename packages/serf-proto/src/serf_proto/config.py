@@ -93,6 +93,8 @@ class MemberlistConfig:
         gossip_to_the_dead_time: how long dead nodes still receive gossip and stay listed.
         resend_accusations: answer a stale alive about a node we hold suspect or dead with
             the accusation, so the node refutes (pyserf; False: Go's behaviour).
+        initial_incarnation: the incarnation we count up from (our first alive carries it + 1);
+            the agent sets it when it restarts from a snapshot (pyserf; 0: Go).
         unprobed_push_pull: after this many probe intervals without a ping for us, push/pull
             with a random alive peer: our peers have lost us (pyserf; 0: never, as Go).
         gossip_verify_incoming/outgoing: require / produce encryption when a keyring is set.
@@ -136,6 +138,7 @@ class MemberlistConfig:
     gossip_to_the_dead_time: float = 30.0
     resend_accusations: bool = True
     unprobed_push_pull: int = 8
+    initial_incarnation: int = 0
     gossip_verify_incoming: bool = True
     gossip_verify_outgoing: bool = True
     enable_compression: bool = True
@@ -265,6 +268,10 @@ class MemberlistConfig:
         for key, count in at_least_one.items():
             if count < 1:
                 raise ConfigError(f"{key} must be at least 1, got {count}")
+        if not 0 <= self.initial_incarnation < 2**31:
+            raise ConfigError(
+                f"initial_incarnation must be in [0, 2^31), got {self.initial_incarnation}"
+            )
         if len(self.label.encode()) > 255:
             raise ConfigError("label is longer than 255 bytes")
         if self.cidrs_allowed is not None:

@@ -82,7 +82,7 @@ class Membership:
         #: when we last handed each node its accusation back (see ``_stale_alive``).
         self._accused: dict[str, float] = {}
         #: Our own incarnation; only we raise it.
-        self.incarnation = 0
+        self.incarnation = ctx.config.initial_incarnation
         #: Whether ``leave`` was called.
         self.left = False
         self._leave_op: int | None = None
