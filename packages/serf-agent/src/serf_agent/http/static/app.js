@@ -213,6 +213,7 @@ function renderMap() {
   const map = document.getElementById("map");
   const heat = document.getElementById("heat");
   map.replaceChildren();
+  document.getElementById("map-tip").hidden = true;
   const coords = state.coords;
   if (!coords || !coords.nodes.length) return;
   const names = coords.nodes.map((n) => n.Node);
@@ -237,6 +238,10 @@ function renderMap() {
     dot.addEventListener("mouseenter", () => {
       tip.textContent = `${name}\nRTT from ${coords.local}: ${fmtMs(rtt)} ms`;
       tip.hidden = false;
+      const box = map.parentElement.getBoundingClientRect();
+      const at = dot.getBoundingClientRect();
+      tip.style.left = `${at.right - box.left + 6}px`;
+      tip.style.top = `${at.bottom - box.top + 6}px`;
     });
     dot.addEventListener("mousemove", (ev) => {
       const box = map.parentElement.getBoundingClientRect();
@@ -245,7 +250,7 @@ function renderMap() {
     });
     dot.addEventListener("mouseleave", () => { tip.hidden = true; });
     const label = svg("text", { x: (x + 9).toFixed(1), y: (y + 4).toFixed(1) });
-    label.textContent = name;
+    label.textContent = name.length > 24 ? `${name.slice(0, 23)}…` : name;
     map.append(dot, label);
   });
   renderHeat(names, coords.rtt, points);
