@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
 
 from tests.agent.agentproc import AgentProcess, free_port, wait_until
 from tests.conftest import CHROMEDRIVER, CHROMIUM, GO_SERF, require_chromium
-
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.chrome.webdriver import WebDriver  # noqa: E402
 
 EVIL_TAG = "<script>window.__pwned = 1</script>"
 EVIL_NAME = "<img src=x onerror=window.__pwned=2>"
