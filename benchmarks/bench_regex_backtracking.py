@@ -10,33 +10,31 @@ queries and the target agent tagged ``run=a…ab``, joined. It then probes the t
 ``members`` latency over one persistent connection (the PyPI ``serfclient``) every
 ``--probe-interval`` seconds: first ``--quiet`` seconds with no queries, then ``--seconds``
 while the sender issues one query with ``-tag run=(a+)+$`` every ``--query-interval`` (Go's
-CLI, each query open 1 s). It reports the latency distribution of both phases and the
-target's CPU use during the attack.
+CLI, each query open 1 s). Each (target, run length) cell is measured ``--repeats`` times with
+fresh agents, interleaved (repeat 1 of every cell, then repeat 2, ...). Every process is
+stopped by PID at the end of its cell, whatever happens.
 
 Targets: ``py`` (this checkout's agent), ``go`` (/usr/bin/serf), ``old`` (the agent of
 another checkout, given by ``--old-python``: that checkout's venv interpreter).
 
-Usage (from the repo root), with the old agent prepared from an earlier commit::
+Run on demand from the repository root, with the old agent prepared from an earlier commit::
 
     mkdir /tmp/old && git archive 2e30c1d | tar -x -C /tmp/old
     (cd /tmp/old && UV_PROJECT_ENVIRONMENT=/tmp/old/.venv uv sync --all-packages --locked)
-    .venv/bin/python benchmarks/bench_regex_backtracking.py --targets py,go,old \\
+    .venv/bin/python -m benchmarks.bench_regex_backtracking --targets py,go,old \\
         --old-python /tmp/old/.venv/bin/python --old-label "2e30c1d (Python re)" \\
-        --runs 20,22,400 --write
+        --runs 20,22,400
 
-``--write`` replaces the "Hostile query filters" section of docs/benchmarks.md and writes the
-raw output beside it (docs/benchmarks-raw/regex_backtracking.txt). Every process is stopped
-by PID at the end, whatever happens.
+Every probe latency is kept: the raw results go to
+``benchmarks/results/regex-backtracking-<date>-<commit>.json`` and the table (per cell, median
+and min–max over the repeats of each latency statistic) between the ``regex-backtracking``
+markers of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
-import re
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -46,18 +44,35 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from serfclient.client import SerfClient
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.provenance import (
+    GO_SERF,
+    ROOT,
+    Run,
+    Spread,
+    add_output_args,
+    fmt_spread,
+    provenance_block,
+    replace_blocks,
+    save_results,
+    start,
+)
+
 DOC = ROOT / "docs" / "benchmarks.md"
-RAW = ROOT / "docs" / "benchmarks-raw" / "regex_backtracking.txt"
-GO_SERF = "/usr/bin/serf"
+BLOCK = "regex-backtracking"
 HOSTILE = "(a+)+$"
 TARGET_MS = 50.0
-SECTION = "## Hostile query filters"
 #: Longest run the old (backtracking) agent is measured with: ~0.4 s per query at 22.
 OLD_MAX_RUN = 22
+#: Table names, in table order within a run length.
+NAMES = {
+    "py": "pyserf (RE2)",
+    "go": "Go Serf",
+    "old": "pyserf before (Python re)",
+}
 
 
 def free_port() -> int:
@@ -156,18 +171,20 @@ def wait_for(condition: object, what: str, timeout: float = 60.0) -> None:
 class Phase:
     samples_ms: list[float]
 
-    def row(self) -> list[str]:
+    def stats(self) -> dict[str, float]:
+        """Probes, p50, p95, p99, max (ms) and the share of probes over ``TARGET_MS`` (%)."""
         s = sorted(self.samples_ms)
         q = statistics.quantiles(s, n=100, method="inclusive") if len(s) > 1 else s * 99
         over = sum(1 for x in s if x > TARGET_MS)
-        return [
-            str(len(s)),
-            f"{statistics.median(s):.2f}",
-            f"{q[94]:.2f}",
-            f"{q[98]:.2f}",
-            f"{s[-1]:.1f}",
-            f"{over} ({100 * over / len(s):.0f}%)",
-        ]
+        return {
+            "probes": len(s),
+            "p50": statistics.median(s),
+            "p95": q[94],
+            "p99": q[98],
+            "max": s[-1],
+            "over": over,
+            "over_pct": 100 * over / len(s),
+        }
 
 
 @dataclass
@@ -254,146 +271,167 @@ def measure(target: str, run: int, args: argparse.Namespace, workdir: Path) -> R
         sender.stop()
 
 
-def git(*args: str, cwd: Path = ROOT) -> str:
-    out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    return out.stdout.strip()
+def to_row(result: Result, repeat: int) -> dict[str, Any]:
+    """One measured cell as a JSON row (probe latencies in ms, to the microsecond)."""
+    return {
+        "target": result.target,
+        "run": result.run,
+        "repeat": repeat,
+        "queries": result.queries,
+        "seen": result.seen,
+        "cpu_percent": round(result.cpu_percent, 2),
+        "quiet_ms": [round(x, 3) for x in result.quiet.samples_ms],
+        "attack_ms": [round(x, 3) for x in result.attack.samples_ms],
+    }
 
 
-def describe(args: argparse.Namespace, argv: list[str]) -> list[str]:
-    load = os.getloadavg()
-    go_version = subprocess.run([GO_SERF, "version"], capture_output=True, text=True).stdout
-    go_version = go_version.splitlines()[0]
-    lines = [
-        f"commit: {git('rev-parse', 'HEAD')} ({git('log', '-1', '--format=%s')})",
-        f"date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other work, "
-        f"load average {load[0]:.1f} at the end; Python {platform.python_version()}; "
-        f"`serf version` of Go Serf 0.9.4 (Debian): {go_version}",
-        "command: `.venv/bin/python benchmarks/bench_regex_backtracking.py "
-        + shlex.join(argv)
-        + "`",
-    ]
-    if args.old_python:
-        old_root = Path(args.old_python).parents[2]
-        lines.append(f"old: the agent of the checkout in {old_root}: {args.old_label}")
-    return lines
+def _cells(rows: list[dict[str, Any]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """The rows by (target, run length), ordered by run length, then as in ``NAMES``."""
+    cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        cells.setdefault((row["target"], row["run"]), []).append(row)
+    return dict(sorted(cells.items(), key=lambda item: (item[0][1], list(NAMES).index(item[0][0]))))
 
 
-NAMES = {
-    "py": "pyserf (RE2)",
-    "old": "pyserf before (Python re)",
-    "go": "Go Serf 0.9.4",
-}
+def _phase_cells(rows: list[dict[str, Any]], key: str) -> list[str]:
+    stats = [Phase(r[key]).stats() for r in rows if r[key]]
+    out = [fmt_spread(Spread.of(s["probes"] for s in stats), ".0f")]
+    out += [fmt_spread(Spread.of(s[k] for s in stats), ".2f") for k in ("p50", "p95", "p99")]
+    out.append(fmt_spread(Spread.of(s["max"] for s in stats), ".1f"))
+    out.append(fmt_spread(Spread.of(s["over_pct"] for s in stats), ".0f"))
+    return out
 
 
-def table(results: list[Result]) -> list[str]:
+def table(rows: list[dict[str, Any]]) -> list[str]:
     head = (
-        "| target | run of `a` | phase | probes | p50 ms | p95 ms | p99 ms | max ms "
-        "| over 50 ms | queries sent / seen | target CPU % |"
+        "| target | run of `a` | phase | repeats | probes | p50 ms | p95 ms | p99 ms | max ms "
+        f"| % over {TARGET_MS:.0f} ms | queries sent / seen | target CPU % |"
     )
-    out = [head, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
-        name = NAMES[r.target]
-        out.append(f"| {name} | {r.run} | quiet | " + " | ".join(r.quiet.row()) + " | 0 | |")
+    out = [head, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (target, run), cell in _cells(rows).items():
+        name = NAMES[target]
+        n = len(cell)
+        quiet = " | ".join(_phase_cells(cell, "quiet_ms"))
+        out.append(f"| {name} | {run} | quiet | {n} | {quiet} | | |")
+        attack = " | ".join(_phase_cells(cell, "attack_ms"))
+        sent = sum(r["queries"] for r in cell)
+        seen = sum(r["seen"] for r in cell)
+        cpu = fmt_spread(Spread.of(r["cpu_percent"] for r in cell), ".0f")
         out.append(
-            f"| {name} | {r.run} | hostile queries | "
-            + " | ".join(r.attack.row())
-            + f" | {r.queries} / {r.seen} | {r.cpu_percent:.0f} |"
+            f"| {name} | {run} | hostile queries | {n} | {attack} | {sent} / {seen} | {cpu} |"
         )
     return out
 
 
-def section(results: list[Result], header: list[str], args: argparse.Namespace) -> str:
-    ours = [r for r in results if r.target == "py"]
-    before = "; ".join(
-        f"run {r.run}: {r.attack.row()[5]} of probes over {TARGET_MS:.0f} ms, worst "
-        f"{max(r.attack.samples_ms) / 1000:.1f} s"
-        for r in results
-        if r.target == "old"
-    )
-    worst = max((max(r.attack.samples_ms) for r in ours), default=0.0)
-    p99 = max((float(r.attack.row()[3]) for r in ours), default=0.0)
-    verdict = "met" if p99 <= TARGET_MS else "not met"
-    lines = [
-        SECTION,
-        "",
-        "`benchmarks/bench_regex_backtracking.py`: a Go agent sends queries whose tag filter",
-        f"is `{HOSTILE}` to a target agent tagged `run=a…ab`, one every {args.query_interval} s;",
-        "the target's RPC `members` latency is probed over one connection every",
-        f"{args.probe_interval} s ({args.quiet:g} s quiet, then {args.seconds:g} s under queries).",
-        "Each node evaluates each query once; *seen* is how far the target's query clock moved",
-        "(every query reached it). Probes are sequential, so a stalled target answers fewer of",
-        "them (the *probes* column) and each waits out the stall. The old agent is not measured",
-        f"for runs longer than {OLD_MAX_RUN}: one query would take it minutes to hours.",
-        "",
-        *[f"- {h}" for h in header],
-        "- raw output: [`benchmarks-raw/regex_backtracking.txt`]"
-        "(benchmarks-raw/regex_backtracking.txt)",
-        "",
-        *table(results),
-        "",
-        f"Target: `members` latency ≤ {TARGET_MS:.0f} ms on the target throughout: {verdict} "
-        f"(p99 {p99:.1f} ms, worst single probe {worst:.1f} ms for pyserf).",
-        "The filter is compiled once (the compiled expression is cached) and matched in time",
-        "linear in the tag, as Go does; before, Python's backtracking `re` ran on the event",
-        "loop for a time that grows about 4× per extra `a`, so the target stalled on every query",
-        f"({before or 'not measured in this run'}).",
-        "",
-    ]
-    return "\n".join(lines)
+def _worst(rows: list[dict[str, Any]]) -> tuple[int, int, float, int]:
+    """Over the hostile phases of ``rows``: probes, probes over the target, slowest probe (ms)
+    and the run length it was measured at."""
+    probes = sum(len(r["attack_ms"]) for r in rows)
+    over = sum(1 for r in rows for x in r["attack_ms"] if x > TARGET_MS)
+    worst = max(rows, key=lambda r: max(r["attack_ms"], default=0.0))
+    return probes, over, max(worst["attack_ms"], default=0.0), worst["run"]
 
 
-def write_section(text_section: str) -> None:
-    text = DOC.read_text()
-    pattern = re.compile(r"^## Hostile query filters\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: text_section + "\n", text, count=1)
+def verdicts(rows: list[dict[str, Any]]) -> list[str]:
+    """The target sentence for pyserf, then the same figures for the other targets."""
+    out = []
+    ours = [r for r in rows if r["target"] == "py" and r["attack_ms"]]
+    if ours:
+        probes, over, worst, run = _worst(ours)
+        state = "met" if over == 0 else f"missed: {over} of {probes} probes over {TARGET_MS:.0f} ms"
+        out.append(
+            f"Target: `members` latency ≤ {TARGET_MS:.0f} ms on pyserf throughout the hostile "
+            f"queries: {state} (the slowest of {probes} probes took {worst:.1f} ms, at run {run})."
+        )
     else:
-        text = text.rstrip("\n") + "\n\n" + text_section
-    DOC.write_text(text)
+        out.append("Target: not measured (pyserf was not among the targets).")
+    for target in ("go", "old"):
+        theirs = [r for r in rows if r["target"] == target and r["attack_ms"]]
+        for run in sorted({r["run"] for r in theirs}):
+            probes, over, worst, _ = _worst([r for r in theirs if r["run"] == run])
+            out.append(
+                f"{NAMES[target]}, run {run}: {over} of {probes} probes over "
+                f"{TARGET_MS:.0f} ms, slowest {worst:.1f} ms."
+            )
+    return out
+
+
+def render(
+    rows: list[dict[str, Any]], params: dict[str, Any], run_info: Run, raw: Path | None
+) -> str:
+    """The generated block of the ``## Hostile query filters`` section."""
+    lines = [
+        f"Settings: filter `{HOSTILE}`, one query every {params['query_interval']:g} s; a "
+        f"`members` probe every {params['probe_interval']:g} s, {params['quiet']:g} s quiet, "
+        f"then {params['seconds']:g} s under queries. Each statistic is the median (min–max) "
+        "over the repeats (fresh agents each); *probes* is per repeat, *queries sent / seen* "
+        "the total over the repeats.",
+    ]
+    if params.get("old_python"):
+        old_root = Path(params["old_python"]).parents[2]
+        label = f": {params['old_label']}" if params.get("old_label") else ""
+        lines.append(f"{NAMES['old']}: the agent of the checkout in `{old_root}`{label}.")
+    lines += ["", *table(rows), ""]
+    lines += [f"- {v}" for v in verdicts(rows)]
+    lines += ["", provenance_block(run_info, raw)]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--targets", default="py,go", help="comma list of py, go, old")
     ap.add_argument("--runs", default="22", help="comma list of run lengths of `a`")
+    ap.add_argument("--repeats", type=int, default=5, help="fresh agent pairs per cell")
     ap.add_argument("--old-python", help="interpreter of the checkout measured as 'old'")
     ap.add_argument("--old-label", default="", help="what the old checkout is (commit)")
-    ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--quiet", type=float, default=5.0)
+    ap.add_argument("--seconds", type=float, default=20.0, help="probing under queries")
+    ap.add_argument("--quiet", type=float, default=5.0, help="probing before the queries")
     ap.add_argument("--query-interval", type=float, default=0.2)
     ap.add_argument("--probe-interval", type=float, default=0.02)
-    ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    add_output_args(ap)
     args = ap.parse_args(argv)
     targets = args.targets.split(",")
+    if unknown := set(targets) - set(NAMES):
+        ap.error(f"unknown targets: {', '.join(sorted(unknown))}")
     if "old" in targets and not args.old_python:
         ap.error("--targets old needs --old-python")
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
+    runs = [int(r) for r in args.runs.split(",")]
+    params: dict[str, Any] = {
+        "targets": targets,
+        "runs": runs,
+        "repeats": args.repeats,
+        "seconds": args.seconds,
+        "quiet": args.quiet,
+        "query_interval": args.query_interval,
+        "probe_interval": args.probe_interval,
+        "filter": HOSTILE,
+        "target_ms": TARGET_MS,
+        "old_python": args.old_python,
+        "old_label": args.old_label,
+    }
+    run_info = start(BLOCK)
     workdir = Path(tempfile.mkdtemp(prefix="bench-regex-"))
-    results: list[Result] = []
-    raw: list[str] = []
+    rows: list[dict[str, Any]] = []
     try:
-        for run in (int(r) for r in args.runs.split(",")):
-            for target in targets:
-                if target == "old" and run > OLD_MAX_RUN:
-                    continue
-                r = measure(target, run, args, workdir)
-                results.append(r)
-                raw.append(
-                    f"# {target} run={run} queries={r.queries} seen={r.seen} "
-                    f"cpu%={r.cpu_percent:.1f}"
-                )
-                raw.append("quiet_ms " + " ".join(f"{x:.3f}" for x in r.quiet.samples_ms))
-                raw.append("attack_ms " + " ".join(f"{x:.3f}" for x in r.attack.samples_ms))
-                print(table([r])[-1], flush=True)
+        for repeat in range(1, args.repeats + 1):
+            for run in runs:
+                for target in targets:
+                    if target == "old" and run > OLD_MAX_RUN:
+                        continue
+                    rows.append(to_row(measure(target, run, args, workdir), repeat))
+                    print(
+                        f"repeat {repeat}, run {run}, {target}: done", file=sys.stderr, flush=True
+                    )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    header = describe(args, argv)
-    text = section(results, header, args)
-    print(text)
-    if args.write:
-        RAW.parent.mkdir(parents=True, exist_ok=True)
-        RAW.write_text("\n".join([*header, "", *raw]) + "\n")
-        write_section(text)
+    run_info.finish()
+    raw = save_results(run_info, rows, parameters=params, results_dir=args.results_dir)
+    block = render(rows, params, run_info, raw)
+    print(block)
+    if not args.no_doc:
+        replace_blocks(DOC, {BLOCK: block})
     return 0
 
 

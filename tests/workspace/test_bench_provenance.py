@@ -29,6 +29,7 @@ from tests.conftest import REPO_ROOT
 BLOCKS = {
     "docs/benchmarks.md": [
         "codec",
+        "stream-chunks",
         "sim-speed",
         "sim-dissemination",
         "sim-targets",
@@ -36,6 +37,7 @@ BLOCKS = {
         "sim-false-failures",
         "sim-scenarios",
         "cluster",
+        "regex-backtracking",
     ],
     "docs/reliability.md": ["soak-results", "fuzz-results", "hostile-live"],
 }

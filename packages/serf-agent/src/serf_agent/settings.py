@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import serf_asyncio
 from serf_asyncio import SerfConfig
+from serf_proto import SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN
 from serf_proto.gocompat import (
     KEY_SIZE_ERROR,
     KEY_SIZES,
@@ -28,6 +29,7 @@ from serf_proto.gocompat import (
     parse_port,
     split_host_port,
 )
+from serf_proto.wire import USER_EVENT_SIZE_LIMIT_HARD
 
 from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
 from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
@@ -35,11 +37,6 @@ from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_
 if TYPE_CHECKING:  # keyring_file imports this module
     from serf_agent.keyring_file import StartupState
 
-#: Serf protocol versions the agent accepts.
-PROTOCOL_MIN = 2
-PROTOCOL_MAX = 5
-#: Go's hard cap on ``user_event_size_limit`` (bytes).
-USER_EVENT_SIZE_HARD_LIMIT = 9216
 #: Minimum retry interval and broadcast timeout (seconds); lower values are raised to this.
 MIN_RETRY_INTERVAL = 1.0
 MIN_BROADCAST_TIMEOUT = 1.0
@@ -208,19 +205,19 @@ def resolve_network(config: AgentConfig) -> NetworkSettings:
 
 def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
     """Checks Go makes while creating Serf (reported as ``Error creating Serf: ...``)."""
-    if config.protocol < PROTOCOL_MIN:
+    if config.protocol < SERF_PROTOCOL_MIN:
         raise ConfigError(
             f"Protocol version '{config.protocol}' too low. "
-            f"Must be in range: [{PROTOCOL_MIN}, {PROTOCOL_MAX}]"
+            f"Must be in range: [{SERF_PROTOCOL_MIN}, {SERF_PROTOCOL_MAX}]"
         )
-    if config.protocol > PROTOCOL_MAX:
+    if config.protocol > SERF_PROTOCOL_MAX:
         raise ConfigError(
             f"Protocol version '{config.protocol}' too high. "
-            f"Must be in range: [{PROTOCOL_MIN}, {PROTOCOL_MAX}]"
+            f"Must be in range: [{SERF_PROTOCOL_MIN}, {SERF_PROTOCOL_MAX}]"
         )
-    if config.user_event_size_limit > USER_EVENT_SIZE_HARD_LIMIT:
+    if config.user_event_size_limit > USER_EVENT_SIZE_LIMIT_HARD:
         raise ConfigError(
-            f"user event size limit exceeds limit of {USER_EVENT_SIZE_HARD_LIMIT} bytes"
+            f"user event size limit exceeds limit of {USER_EVENT_SIZE_LIMIT_HARD} bytes"
         )
     if key is not None and len(key) not in KEY_SIZES:
         raise ConfigError(f"Failed to create memberlist: {KEY_SIZE_ERROR}")

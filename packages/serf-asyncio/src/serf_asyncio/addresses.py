@@ -21,7 +21,14 @@ from collections.abc import Iterable
 
 import ifaddr
 from serf_proto import Address
-from serf_proto.gocompat import NO_PRIVATE_IP, choose_private_address
+from serf_proto.gocompat import (
+    MISSING_PORT,
+    NO_PRIVATE_IP,
+    TOO_MANY_COLONS,
+    AddrError,
+    choose_private_address,
+)
+from serf_proto.gocompat import split_host_port as go_split_host_port
 
 #: Serf's default gossip port (UDP and TCP).
 DEFAULT_PORT = 7946
@@ -32,43 +39,29 @@ class AddressError(ValueError):
 
 
 def split_host_port(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
-    """Split ``text`` into a host (brackets removed) and a port (``default_port`` if absent).
+    """Split ``text`` into a host (brackets removed) and a port, as memberlist reads a join
+    address: Go's ``net.SplitHostPort`` (:func:`serf_proto.gocompat.split_host_port`), except
+    that a missing port means ``default_port`` and a bare IPv6 literal is a host.
 
-    Raises :class:`AddressError` for an empty host part with brackets, a bad port or stray
-    brackets.
+    Raises :class:`AddressError` (Go's texts) for stray brackets, a bad port or too many colons.
     """
     text = text.strip()
     if not text:
         raise AddressError("empty address")
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            raise AddressError(f"address {text}: missing ']' in address")
-        host, rest = text[1:end], text[end + 1 :]
-        if not rest:
-            return host, default_port
-        if not rest.startswith(":"):
-            raise AddressError(f"address {text}: unexpected text after ']'")
-        return host, _port(text, rest[1:])
-    if text.count(":") > 1:  # a bare IPv6 literal
-        try:
-            ipaddress.IPv6Address(text)
-        except ValueError:
-            raise AddressError(f"address {text}: too many colons in address") from None
-        return text, default_port
-    host, sep, port_text = text.partition(":")
-    if not sep:
-        return host, default_port
-    return host, _port(text, port_text)
-
-
-def _port(text: str, port_text: str) -> int:
-    if not port_text.isdigit():
-        raise AddressError(f"address {text}: invalid port {port_text!r}")
-    port = int(port_text)
-    if not 0 <= port <= 65535:
-        raise AddressError(f"address {text}: invalid port {port}")
-    return port
+    try:
+        host, port_text = go_split_host_port(text)
+    except AddrError as exc:
+        if exc.why == MISSING_PORT:
+            if text.startswith("[") and text.endswith("]"):
+                return text[1:-1], default_port
+            if "[" not in text and "]" not in text:
+                return text, default_port
+        elif exc.why == TOO_MANY_COLONS and is_ip_literal(text):
+            return text, default_port
+        raise AddressError(str(exc)) from None
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise AddressError(f"address {port_text}: invalid port")
+    return host, int(port_text)
 
 
 def is_ip_literal(host: str) -> bool:

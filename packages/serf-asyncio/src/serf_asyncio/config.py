@@ -6,29 +6,11 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from serf_proto.gocompat import KEY_SIZE_ERROR, KEY_SIZES, Base64Error, decode_base64
-from serf_proto.serf import SerfConfig
+from serf_proto.serf import SerfConfig, decode_key
 
 from serf_asyncio.addresses import AddressError, split_host_port
 
 __all__ = ["decode_key", "node_config"]
-
-
-def decode_key(key: str | bytes) -> bytes:
-    """A gossip key from base64 text (as ``serf keygen`` prints) or raw bytes (16/24/32).
-
-    Raises ``ValueError`` for bad base64 or a wrong length.
-    """
-    if isinstance(key, str):
-        try:
-            raw = decode_base64(key)
-        except Base64Error as exc:
-            raise ValueError(f"invalid encryption key: {exc}") from None
-    else:
-        raw = bytes(key)
-    if len(raw) not in KEY_SIZES:
-        raise ValueError(KEY_SIZE_ERROR)
-    return raw
 
 
 def node_config(

@@ -11,14 +11,11 @@ name that needs them is used.
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from serf_proto.protocol_versions import GO_SERF_VERSION, SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN
+
 #: The pyserf version: the one place it is written (every package's build reads it here).
 __version__ = "0.1.0"
 
-#: The Serf version string Go Serf 0.9.4 (Debian) reports; scripts parse it.
-GO_SERF_VERSION = "0.8.2-dev"
-#: Serf protocol versions this implementation speaks (min, max).
-SERF_PROTOCOL_MIN = 2
-SERF_PROTOCOL_MAX = 5
 
 if TYPE_CHECKING:
     from serf_proto.config import (

@@ -26,8 +26,10 @@ from serf_proto.gocompat.durations import (
 )
 from serf_proto.gocompat.flag import FlagError, FlagSet, HelpRequestedError, unmarshal_tags
 from serf_proto.gocompat.net import (
+    MISSING_PORT,
     NO_PRIVATE_IP,
     PRIVATE_NETWORKS,
+    TOO_MANY_COLONS,
     AddrError,
     choose_private_address,
     is_private,
@@ -48,9 +50,11 @@ from serf_proto.gocompat.ui import Ui
 __all__ = [
     "KEY_SIZES",
     "KEY_SIZE_ERROR",
+    "MISSING_PORT",
     "NO_PRIVATE_IP",
     "PRIVATE_NETWORKS",
     "SECOND",
+    "TOO_MANY_COLONS",
     "AddrError",
     "Base64Error",
     "DurationError",

@@ -26,8 +26,9 @@ PRIVATE_NETWORKS = tuple(
     for net in ("10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 )
 
-_MISSING_PORT = "missing port in address"
-_TOO_MANY_COLONS = "too many colons in address"
+#: ``net.AddrError`` reasons that callers branch on.
+MISSING_PORT = "missing port in address"
+TOO_MANY_COLONS = "too many colons in address"
 
 
 class AddrError(ValueError):
@@ -44,23 +45,23 @@ def split_host_port(hostport: str) -> tuple[str, str]:
     j = k = 0
     i = hostport.rfind(":")
     if i < 0:
-        raise AddrError(_MISSING_PORT, hostport)
+        raise AddrError(MISSING_PORT, hostport)
     if hostport.startswith("["):
         end = hostport.find("]")
         if end < 0:
             raise AddrError("missing ']' in address", hostport)
         if end + 1 == len(hostport):
-            raise AddrError(_MISSING_PORT, hostport)
+            raise AddrError(MISSING_PORT, hostport)
         if end + 1 != i:
             if hostport[end + 1] == ":":
-                raise AddrError(_TOO_MANY_COLONS, hostport)
-            raise AddrError(_MISSING_PORT, hostport)
+                raise AddrError(TOO_MANY_COLONS, hostport)
+            raise AddrError(MISSING_PORT, hostport)
         host = hostport[1:end]
         j, k = 1, end + 1
     else:
         host = hostport[:i]
         if ":" in host:
-            raise AddrError(_TOO_MANY_COLONS, hostport)
+            raise AddrError(TOO_MANY_COLONS, hostport)
     if "[" in hostport[j:]:
         raise AddrError("unexpected '[' in address", hostport)
     if "]" in hostport[k:]:

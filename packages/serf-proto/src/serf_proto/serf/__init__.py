@@ -6,7 +6,7 @@ The main class is :class:`SerfNode`; see ``docs/library.md`` for how to embed it
 from serf_proto.coordinate import VivaldiClient, VivaldiConfig
 from serf_proto.serf.config import SerfConfig
 from serf_proto.serf.context import SerfStats
-from serf_proto.serf.keymanager import InvalidKeyError, KeyOp
+from serf_proto.serf.keymanager import InvalidKeyError, KeyOp, decode_key
 from serf_proto.serf.lamport import Clocks, LamportClock
 from serf_proto.serf.node import SerfNode, SerfState
 from serf_proto.serf.query import QueryParams, default_query_timeout
@@ -36,6 +36,7 @@ __all__ = [
     "VivaldiClient",
     "VivaldiConfig",
     "compaction_threshold",
+    "decode_key",
     "default_query_timeout",
     "parse_snapshot",
     "rejoin_order",

@@ -16,12 +16,9 @@ from typing import Any
 from serf_proto.config import ConfigError, MemberlistConfig
 from serf_proto.coordinate import VivaldiConfig
 from serf_proto.errors import PayloadTooLarge
+from serf_proto.protocol_versions import SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN
 from serf_proto.wire.limits import USER_EVENT_SIZE_LIMIT_HARD
 from serf_proto.wire.tags import encode_tags
-
-#: Serf protocol versions spoken (Go ``ProtocolVersionMin/Max``).
-SERF_PROTOCOL_MIN = 2
-SERF_PROTOCOL_MAX = 5
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,13 @@ an error text, and for list-keys its keys in base64 (primary first).
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
 from serf_proto.errors import DecodeError, SerfError
+from serf_proto.gocompat import KEY_SIZE_ERROR, KEY_SIZES, Base64Error, decode_base64
 from serf_proto.wire import (
     MessageKeyRequest,
     MessageKeyResponse,
@@ -46,7 +46,7 @@ class KeyOp(StrEnum):
     LIST = "list-keys"
 
 
-class InvalidKeyError(SerfError):
+class InvalidKeyError(SerfError, ValueError):
     """A key given to a key command is not valid base64 of 16, 24 or 32 bytes."""
 
 
@@ -77,16 +77,17 @@ class KeyringLike(Protocol):
 
 
 def decode_key(key: str | bytes) -> bytes:
-    """A key given as base64 text (or raw bytes) as raw bytes; raises ``InvalidKeyError``."""
-    if isinstance(key, bytes):
-        raw = key
-    else:
+    """A gossip key from base64 text (as ``serf keygen`` prints, decoded by Go's rules) or raw
+    bytes, checked to be 16, 24 or 32 bytes long; raises ``InvalidKeyError`` with Go's text."""
+    if isinstance(key, str):
         try:
-            raw = base64.b64decode(key.encode(), validate=True)
-        except (binascii.Error, UnicodeEncodeError) as exc:
-            raise InvalidKeyError(f"key is not valid base64: {exc}") from exc
-    if len(raw) not in (16, 24, 32):
-        raise InvalidKeyError("key size must be 16, 24 or 32 bytes")
+            raw = decode_base64(key)
+        except Base64Error as exc:
+            raise InvalidKeyError(f"invalid encryption key: {exc}") from None
+    else:
+        raw = bytes(key)
+    if len(raw) not in KEY_SIZES:
+        raise InvalidKeyError(KEY_SIZE_ERROR)
     return raw
 
 

@@ -46,6 +46,7 @@ from serf_proto.wire.framing import (
     wants_crc,
 )
 from serf_proto.wire.keyring import Keyring, encrypted_length, encryption_overhead
+from serf_proto.wire.limits import USER_EVENT_SIZE_LIMIT_HARD
 from serf_proto.wire.messages import (
     Ack,
     Alive,
@@ -112,6 +113,7 @@ __all__ = [
     "QUERY_FLAG_ACK",
     "QUERY_FLAG_NO_BROADCAST",
     "QUERY_RESPONSE_FLAG_ACK",
+    "USER_EVENT_SIZE_LIMIT_HARD",
     "Ack",
     "Alive",
     "ChecksumMismatch",
