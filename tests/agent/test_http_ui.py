@@ -173,7 +173,10 @@ def test_history_is_bounded_and_a_slow_client_is_dropped_not_buffered() -> None:
             events.CLIENT_QUEUE + 5,
         ]
         assert client.dropped and hub.dropped_clients == 1
+        # bounded: the queue never grew past its size, and ends with the end marker
         assert client.queue.qsize() == events.CLIENT_QUEUE
+        queued = [client.queue.get_nowait() for _ in range(events.CLIENT_QUEUE)]
+        assert queued[-1] is None
         hub.detach()
         assert backend.subscriber_count == 0
 

@@ -25,6 +25,7 @@ Wire format (``text/event-stream``), one block per record::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -83,7 +84,7 @@ def sse_block(record: Record) -> bytes:
 class StreamClient:
     """One connected stream: its bounded queue and whether it was dropped for falling behind."""
 
-    queue: asyncio.Queue[Record] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+    queue: asyncio.Queue[Record | None] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
     dropped: bool = False
 
 
@@ -157,6 +158,10 @@ class EventHub:
 
     def _drop(self, client: StreamClient, why: str) -> None:
         client.dropped = True
+        # wake the client's pump at once: make room and queue the end marker
+        with contextlib.suppress(asyncio.QueueEmpty):
+            client.queue.get_nowait()
+        client.queue.put_nowait(None)
         self.dropped_clients += 1
         self._log.warning("Dropping slow event stream client: %s", why)
 
@@ -175,11 +180,13 @@ class EventHub:
             await self._drain(client, drain)
             while not client.dropped:
                 try:
-                    record = await asyncio.wait_for(client.queue.get(), PING_INTERVAL)
+                    item = await asyncio.wait_for(client.queue.get(), PING_INTERVAL)
                 except TimeoutError:
                     write(b": ping\n\n")
                 else:
-                    write(sse_block(record))
+                    if item is None:
+                        break
+                    write(sse_block(item))
                 await self._drain(client, drain)
         finally:
             self.close(client)
