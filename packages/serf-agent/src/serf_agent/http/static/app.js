@@ -240,7 +240,10 @@ function renderMap() {
       tip.hidden = false;
       const box = map.parentElement.getBoundingClientRect();
       const at = dot.getBoundingClientRect();
-      tip.style.left = `${at.right - box.left + 6}px`;
+      // keep the tip inside the card: left of the point when it would overflow
+      const right = at.right - box.left + 6;
+      const left = at.left - box.left - tip.offsetWidth - 6;
+      tip.style.left = `${right + tip.offsetWidth > box.width && left > 0 ? left : right}px`;
       tip.style.top = `${at.bottom - box.top + 6}px`;
     });
     dot.addEventListener("mousemove", (ev) => {
