@@ -9,7 +9,7 @@ import json
 import logging
 import re
 
-from serf_agent.http import events
+from serf_agent.http import events, server
 from serf_agent.http.events import EventHub, StreamsFullError, event_record, sse_block
 from serf_proto import MemberEvent, UserEvent
 from serf_proto.events import MemberEventType
@@ -193,3 +193,23 @@ def test_records_carry_names_as_data_and_payload_previews_as_text() -> None:
     member = backend.members_by_name["n3"]
     left = event_record(10, MemberEvent(MemberEventType.LEAVE, (member,)), 2.0)
     assert left["members"] == [{"name": "n3", "status": str(MemberStatus.ALIVE)}]
+
+
+def test_connections_beyond_the_bound_get_503_and_the_server_stays_up() -> None:
+    async def scenario() -> None:
+        async with http_serving() as (_, port):
+            held = []
+            for _ in range(server.MAX_CONNECTIONS):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+                async with asyncio.timeout(5):
+                    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+                held.append(writer)
+            status, _, body = await get(port, "/v1/members")
+            assert status == 503 and body == b"too many connections\n"
+            for writer in held:
+                await _close(writer)
+            await asyncio.sleep(0.1)
+            assert (await get(port, "/v1/members"))[0] == 200
+
+    asyncio.run(scenario())

@@ -67,6 +67,10 @@ class HttpServer:
                 reply = HttpResponse(503, TEXT, b"too many connections\n")
                 writer.write(_response_bytes(conn, "GET", reply, close=True))
                 await writer.drain()
+                # lingering close: read (and drop) the request so closing does not reset
+                with contextlib.suppress(TimeoutError, ConnectionError):
+                    writer.write_eof()
+                    await asyncio.wait_for(reader.read(MAX_HEAD_BYTES), 1.0)
                 return
             await _serve_connection(self._backend, self.hub, reader, writer, self._log)
         except (ConnectionError, TimeoutError):
