@@ -16,7 +16,7 @@ from serf_proto.events import MemberEventType
 from serf_proto.types import MemberStatus
 
 from tests.agent.rpc_fake_backend import FakeBackend
-from tests.agent.test_http_server import get, http_serving
+from tests.agent.test_http_server import exchange, get, http_serving
 
 LOG = logging.getLogger("test.http.ui")
 
@@ -47,6 +47,10 @@ def test_the_page_is_served_at_root_and_ui_with_a_strict_policy() -> None:
             assert status == 200 and headers["content-type"].startswith("text/css")
             assert (await get(port, "/ui/../pyproject.toml"))[0] == 404
             assert (await get(port, "/ui/nope.js"))[0] == 404
+            raw = await exchange(
+                port, b"HEAD /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            assert raw.startswith(b"HTTP/1.1 405") and b"Allow: GET\r\n" in raw
 
     asyncio.run(scenario())
 

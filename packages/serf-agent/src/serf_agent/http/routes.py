@@ -49,6 +49,8 @@ def handle(
     path = unquote(urlsplit(target).path)
     if method not in ("GET", "HEAD"):
         return HttpResponse(405, TEXT, b"method not allowed\n", allow="GET, HEAD")
+    if path == "/v1/events":  # a GET is streamed by the server before it gets here
+        return HttpResponse(405, TEXT, b"the event stream takes GET only\n", allow="GET")
     static = ui.static_name(path)
     if static is not None:
         content_type, cache_control = ui.STATIC_FILES[static]
