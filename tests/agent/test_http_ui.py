@@ -124,15 +124,16 @@ def test_the_stream_replays_history_then_sends_live_events_and_resumes_by_id() -
             assert b" 200 " in head.split(b"\r\n")[0]
             assert b"text/event-stream" in head and b"chunked" in head.lower()
             got = await _read_until(reader, b'"name":"deploy"')
-            assert b"id: 1\nevent: user\ndata: {" in got
+            first = int(got.split(b"id: ", 1)[1].split(b"\n", 1)[0])
+            assert f"id: {first}\nevent: user\ndata: {{".encode() in got
             backend.emit(_failed(backend, "n2"))
             got = await _read_until(reader, b"member-failed")
             data = json.loads(got.split(b"data: ", 1)[1].split(b"\n", 1)[0])
             assert data["members"] == [{"name": "n2", "status": "alive"}]
-            assert data["id"] == 2 and data["type"] == "member"
+            assert data["id"] == first + 1 and data["type"] == "member"
             await _close(writer)
             # a reconnecting EventSource sends Last-Event-ID: only newer records come back
-            reader, writer, _ = await _open_stream(port, last_id=1)
+            reader, writer, _ = await _open_stream(port, last_id=first)
             got = await _read_until(reader, b"member-failed")
             assert b'"name":"deploy"' not in got
             await _close(writer)
@@ -160,7 +161,7 @@ def test_stream_clients_are_bounded_and_refused_with_503() -> None:
 def test_history_is_bounded_and_a_slow_client_is_dropped_not_buffered() -> None:
     async def scenario() -> None:
         backend = FakeBackend.cluster()
-        hub = EventHub(LOG, history=3, max_streams=1)
+        hub = EventHub(LOG, history=3, max_streams=1, clock=lambda: 0.0)
         hub.attach(backend)
         client = hub.open()
         try:
@@ -179,6 +180,10 @@ def test_history_is_bounded_and_a_slow_client_is_dropped_not_buffered() -> None:
         assert client.dropped and hub.dropped_clients == 1
         # bounded: the queue never grew past its size, and ends with the end marker
         assert client.queue.qsize() == events.CLIENT_QUEUE
+        # a later process numbers on from its start time, above every id of this one
+        later = EventHub(LOG, clock=lambda: 1.0)
+        later.publish(UserEvent(1, "after-restart", b"", False))
+        assert later.history()[0]["id"] > hub.history()[-1]["id"]
         queued = [client.queue.get_nowait() for _ in range(events.CLIENT_QUEUE)]
         assert queued[-1] is None
         hub.detach()

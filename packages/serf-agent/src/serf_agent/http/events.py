@@ -13,9 +13,9 @@ the stream then resumes with the history records after that id.
 
 Wire format (``text/event-stream``), one block per record::
 
-    id: 7
+    id: 1733630000123
     event: member
-    data: {"id": 7, "time": 1733630000.123, "type": "member", "event": "member-failed",
+    data: {"id": 1733630000123, "time": 1733630000.123, "type": "member", "event": "member-failed",
            "members": [{"name": "web-1", "status": "failed"}]}
 
 ``event`` is ``member``, ``user`` or ``query``; a ``: ping`` comment line is sent every
@@ -108,7 +108,9 @@ class EventHub:
         self._max_streams = max_streams
         self._clients: set[StreamClient] = set()
         self._clock = clock
-        self._seq = 0
+        # ids keep increasing across agent restarts (a reconnecting page sends the last id it
+        # saw from the previous process): the first is the start time in milliseconds
+        self._seq = int(clock() * 1000)
         self._unsubscribe: Unsubscribe | None = None
         self.dropped_clients = 0
 
