@@ -91,6 +91,7 @@ REALTIME_MODULES = frozenset(
         "tests/asyncio/test_examples.py",
         "tests/asyncio/test_threaded_example.py",
         "tests/agent/test_agent_discovery.py",
+        "tests/agent/test_agent_encrypt_rollout.py",
         "tests/agent/test_agent_label.py",
         "tests/agent/test_agent_metrics.py",
         "tests/agent/test_agent_process.py",

@@ -66,7 +66,9 @@ def test_two_agents_with_the_same_discover_name_join_each_other(
                         "-m",
                         "serf_agent",
                         f"-node={name}",
-                        "-iface=lo",
+                        # m2 names its mDNS interface with Go 0.10's flags instead
+                        *(["-iface=lo"] if index == 0 else ["-mdns-iface=lo"]),
+                        *(["-mdns-disable-ipv6"] if index == 1 else []),
                         f"-bind=127.0.0.1:{7946 + index}",
                         f"-rpc-addr=127.0.0.1:{7373 + index}",
                         "-discover=pyserf-test",

@@ -14,7 +14,9 @@ from serf_proto import __version__
 
 
 def test_metrics_mirror_the_core_and_count_events_and_handler_runs() -> None:
-    loaded = load_config(["-node=m", "-bind=127.0.0.1:0", "-rpc-addr=127.0.0.1:0"])
+    loaded = load_config(
+        ["-node=m", "-bind=127.0.0.1:0", "-rpc-addr=127.0.0.1:0", "-metric-label=dc=east"]
+    )
     network = resolve_network(loaded.config)
     agent = Agent(
         loaded.config,
@@ -36,11 +38,18 @@ def test_metrics_mirror_the_core_and_count_events_and_handler_runs() -> None:
             await agent.shutdown()
 
     text = asyncio.run(main())
-    assert re.search(r'^serf_events_total\{type="user"\} 1$', text, re.M)
-    assert re.search(r"^serf_user_events_sent_total 1$", text, re.M)
-    assert re.search(r'^serf_handler_duration_seconds_count\{event="user"\} 1$', text, re.M)
-    assert re.search(r"^serf_push_pull_total 0$", text, re.M)
-    assert re.search(r"^serf_packets_sent_total \d+$", text, re.M)
+    # every Serf metric carries the -metric-label
+    assert re.search(r'^serf_events_total\{dc="east",type="user"\} 1$', text, re.M)
+    assert re.search(r'^serf_user_events_sent_total\{dc="east"\} 1$', text, re.M)
+    assert re.search(
+        r'^serf_handler_duration_seconds_count\{dc="east",event="user"\} 1$', text, re.M
+    )
+    assert re.search(r'^serf_push_pull_total\{dc="east"\} 0$', text, re.M)
+    assert re.search(r'^serf_packets_sent_total\{dc="east"\} \d+$', text, re.M)
+    assert re.search(
+        r'^serf_broadcast_queue_depth\{dc="east",queue="memberlist"\} \d+$', text, re.M
+    )
+    assert not re.search(r"^serf_\w+ ", text, re.M)
 
 
 def test_a_started_agent_reports_gos_stats_sections() -> None:

@@ -27,7 +27,10 @@ def run_agent(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
     ("args", "stdout"),
     [
         (["-tag", "foo"], "==> Error: Invalid tag: 'foo'\n"),
-        (["-retry-interval=abc"], '==> Error: time: invalid duration "abc"\n'),
+        (
+            ["-retry-interval=abc"],
+            '==> Error: time: invalid duration "abc" (flag -retry-interval)\n',
+        ),
         (
             ["-event-handler=bogus=/bin/true"],
             "==> Invalid event script: Event 'bogus' invoking '/bin/true'\n",
@@ -99,6 +102,19 @@ def test_a_bad_config_file_names_the_file_and_key(tmp_path: Path) -> None:
     assert result.stdout == (
         "==> Error decoding 'typeerr.json': 1 error(s) decoding:\n\n"
         "* 'protocol' expected type 'int', got unconvertible type 'string', value: '5'\n"
+    )
+
+
+def test_validate_node_names_refuses_a_bad_name_with_gos_text(tmp_path: Path) -> None:
+    (tmp_path / "validate.json").write_text(json.dumps({"Validate_Node_Names": True}))
+    result = run_agent(
+        "-node=web_1", "-config-file=validate.json", "-bind=127.0.0.1:0", cwd=tmp_path
+    )
+    assert (result.returncode, result.stdout) == (
+        1,
+        "==> Starting Serf agent...\n==> Failed to start the Serf agent: Error creating Serf: "
+        "Node name contains invalid characters web_1 , Valid characters include "
+        "all alpha-numerics and dashes and '.' \n",
     )
 
 

@@ -126,7 +126,7 @@ def test_defaults_are_gos() -> None:
             "1 error(s) decoding:\n\n* 'retry_interval' expected type 'string', "
             "got unconvertible type 'float64', value: '5'",
         ),
-        ('{"retry_interval": "abc"}', 'time: invalid duration "abc"'),
+        ('{"retry_interval": "abc"}', "time: invalid duration \"abc\" (key 'retry_interval')"),
     ],
 )
 def test_bad_documents_get_gos_error_text(document: str, message: str) -> None:

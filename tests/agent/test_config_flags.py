@@ -126,8 +126,11 @@ def test_flag_errors_use_gos_text(argv: list[str], message: str) -> None:
     [
         (["-tag", "foo"], "Error: Invalid tag: 'foo'"),
         (["-tag", "=v"], "Error: Invalid tag: '=v'"),
-        (["-retry-interval=abc"], 'Error: time: invalid duration "abc"'),
-        (["-broadcast-timeout=1"], 'Error: time: missing unit in duration "1"'),
+        (["-retry-interval=abc"], 'Error: time: invalid duration "abc" (flag -retry-interval)'),
+        (
+            ["-broadcast-timeout=1"],
+            'Error: time: missing unit in duration "1" (flag -broadcast-timeout)',
+        ),
     ],
 )
 def test_value_errors_use_gos_text(argv: list[str], message: str) -> None:
@@ -155,7 +158,7 @@ def test_integer_flags_take_go_base_zero_syntax(text: str, value: int) -> None:
 def test_durations_beyond_go_s_range_are_refused() -> None:
     with pytest.raises(ConfigError) as info:
         parse_agent_flags(["-retry-interval=2562048h"])
-    assert str(info.value) == 'Error: time: invalid duration "2562048h"'
+    assert str(info.value) == 'Error: time: invalid duration "2562048h" (flag -retry-interval)'
     flags = parse_agent_flags(["-retry-interval=2562047h"])
     assert flags.layer.retry_interval == 2562047 * 3600
 

@@ -119,13 +119,28 @@ def test_a_broken_config_on_sighup_keeps_the_old_one(
     tmp_path: Path, procs: list[AgentProcess]
 ) -> None:
     config = tmp_path / "agent.json"
-    config.write_text(json.dumps({"tags": {"v": "1"}}))
+    # the agent starts from a Go 0.10.2 file (its keys, any case)
+    go_010_keys = {"mdns": {"disable_ipv6": True}, "validate_node_names": True}
+    config.write_text(
+        json.dumps({"Tags": {"v": "1"}, "MsgpackUseNewTimeFormat": True, **go_010_keys})
+    )
     agent = AgentProcess(tmp_path, "p1", f"-config-file={config}")
     procs.append(agent)
     agent.start()
-    config.write_text("{broken")
+    config.write_text(json.dumps({"tags": {"v": "2"}, "bogus": 1, "reconnect_interval": "1s"}))
     agent.signal(signal.SIGHUP)
     wait_until(lambda: "==> Failed to reload configs\n" in agent.output(), what="failure")
+    assert (
+        f"==> Error decoding '{config}': 1 error(s) decoding:\n\n* '' has invalid keys: bogus\n"
+        "==> Failed to reload configs\n"
+    ) in agent.output()
+    config.write_text(json.dumps({"tags": {"v": "3"}, "tombstone_timeout": "soon"}))
+    agent.signal(signal.SIGHUP)
+    wait_until(lambda: agent.output().count("Failed to reload configs") == 2, what="failure")
+    assert (
+        f"==> Error decoding '{config}': time: invalid duration \"soon\" (key 'tombstone_timeout')\n"
+        "==> Failed to reload configs\n"
+    ) in agent.output()
     assert agent.serf("members").stdout.split()[3:] == ["v=1"]
     agent.signal(signal.SIGINT)
     assert agent.wait() == 0

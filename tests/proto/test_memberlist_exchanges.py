@@ -590,3 +590,19 @@ def test_the_push_pull_state_we_send_follows_every_kind_of_change() -> None:
     assert sent_states()["p2"] == (2, 3, b"m")
     h.deliver(p1, p1.suspect("me", 1))  # we refute
     assert sent_states()["me"][1] == 2
+
+
+def test_a_push_pull_past_60_percent_of_the_limit_logs_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from serf_proto.memberlist.streams import remote_state_near_limit
+
+    assert not remote_state_near_limit(12_582_912) and remote_state_near_limit(12_582_913)
+    h = Harness()
+    (p1,) = peers(1)
+    sid = h.ml.accept_stream(p1.addr, h.now)
+    with caplog.at_level(logging.WARNING, logger="serf_proto.memberlist"):
+        big = encode_message(p1.push_pull(False, user=b"x" * 13_000_000))
+        h.ml.receive_stream_data(sid, big, h.now)
+    assert f"Remote node state size is ({len(big)}) limit is (20971520)" in caplog.text
+    assert {n.name for n in h.ml.members()} == {"me", "p1"}

@@ -111,3 +111,29 @@ def test_a_rolling_upgrade_from_plaintext_to_encrypted_keeps_the_cluster_whole()
     assert members(world, "a") == set(names)
     (done,) = join_results(world, "plain")
     assert done.joined == 0
+
+
+def test_cidrs_allowed_refuses_and_counts_nodes_outside_the_networks() -> None:
+    from serf_proto.drops import DropReason
+
+    world = World(seed=7, factory=memberlist_factory("lan"))
+    world.add_node(
+        "a", factory=memberlist_factory("lan", cidrs_allowed=("10.0.0.1/32", "10.0.0.2/32"))
+    )
+    world.add_node("b")
+    world.add_node("c")
+    world.add_node("d")
+    assert [world.address(n).host for n in "bcd"] == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
+    world.call("b", lambda node, now: node.join([world.address("a")], now))
+    world.run_for(2.0)
+    world.call("c", lambda node, now: node.join([world.address("b")], now))
+    world.call("d", lambda node, now: node.join([world.address("a")], now))
+    world.run_for(10.0)
+    # c is outside a's networks: gossip about it reaches a through b and is refused
+    assert members(world, "b") == {"a", "b", "c"}
+    assert members(world, "a") == {"a", "b"}
+    # d dials a itself: its push/pull stream is closed at once, so its join fails
+    (done,) = join_results(world, "d")
+    assert done.joined == 0 and done.errors
+    a = world.node("a")
+    assert isinstance(a, Memberlist) and a.stats.dropped[DropReason.CIDR_DENIED] >= 2

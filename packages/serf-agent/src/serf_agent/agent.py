@@ -63,7 +63,7 @@ from serf_agent.keyring_file import StartupState, write_keyring, write_tags
 from serf_agent.logging_setup import AgentLogging
 from serf_agent.metrics import Metrics, mirror_core_stats
 from serf_agent.rpc.stats import runtime_section
-from serf_agent.settings import NetworkSettings, node_config
+from serf_agent.settings import NetworkSettings, interface_addresses, node_config
 from serf_agent.snapshot_file import SnapshotFile
 
 logger = logging.getLogger("serf_agent.agent")
@@ -114,7 +114,7 @@ class Agent:
         self.network = network
         self.logs = logs
         self.logger = logger
-        self.metrics = Metrics()
+        self.metrics = Metrics(labels=config.metric_labels)
         self._handler_specs = list(handlers)
         self._startup_handlers = list(handlers)
         self._state = state
@@ -260,15 +260,23 @@ class Agent:
         from serf_agent.discovery import MdnsDiscovery
 
         local = self.node.local_member().addr
-        interface_ip = self.network.bind_host if self.config.interface else None
-        discovery = MdnsDiscovery(
-            self.config.discover,
-            self.config.node_name,
-            local.host,
-            local.port,
-            lambda addrs: self.join(addrs, self.config.replay_on_join),
-            interface_ip=interface_ip,
-        )
+        mdns = self.config.mdns
+        try:  # Go 0.10: every address of the mDNS interface, else the address on -iface
+            addresses = [self.network.bind_host] if self.config.interface else None
+            if mdns.interface:
+                addresses = interface_addresses(mdns.interface)
+            discovery = MdnsDiscovery(
+                self.config.discover,
+                self.config.node_name,
+                local.host,
+                local.port,
+                lambda addrs: self.join(addrs, self.config.replay_on_join),
+                interface_addresses=addresses,
+                disable_ipv4=mdns.disable_ipv4,
+                disable_ipv6=mdns.disable_ipv6,
+            )
+        except ValueError as exc:
+            raise AgentStartError(str(exc)) from None
         try:
             await discovery.start()
         except Exception as exc:
@@ -570,6 +578,8 @@ class Agent:
         """Mirror the node's cumulative counters into the metrics registry (before a scrape)."""
         if self._node is not None and self._node.running:
             mirror_core_stats(metrics, self._node.counters())
+            depth = self._node.core.memberlist.queue_depth()
+            metrics.set("serf_broadcast_queue_depth", depth, queue="memberlist")
 
 
 def _listen_parts(address: str, default_port: int) -> tuple[str, int]:

@@ -372,7 +372,11 @@ class AgentCommand:
         self.ui.output("Reloading configuration...")
         try:
             loaded = load_config(self.argv)
-        except (FlagError, HelpRequestedError, ConfigError):
+        except (FlagError, HelpRequestedError, ConfigError) as exc:
+            # Go prints why (``Error decoding '<file>': ...``), then that the reload failed,
+            # and keeps running on the old configuration.
+            if str(exc):
+                self.ui.error(str(exc))
             self.ui.error("Failed to reload configs")
             return
         new = loaded.config

@@ -10,7 +10,11 @@ and the list keys append.
 Decoding errors reproduce the texts Go prints (``1 error(s) decoding:`` / ``* 'protocol'
 expected type 'int', got unconvertible type 'string', value: '5'``) so an operator sees the
 key, the bad value and what was expected. Durations are Go strings in files (``"30s"``) and
-``float`` seconds here.
+``float`` seconds here; a bad one gets Go's text plus the key it came from.
+
+Keys match as Go's ``mapstructure`` matches them: a key spelled exactly like the field wins,
+otherwise the first key equal to it ignoring case (``"NODE_NAME"``, ``"Bind"``); a second
+spelling of a key already taken is an invalid key, as in Go.
 """
 
 from __future__ import annotations
@@ -34,6 +38,16 @@ DEFAULT_PROTOCOL = 5
 
 class ConfigError(Exception):
     """The configuration cannot be used; ``str()`` is the message printed after ``==> ``."""
+
+
+class MDNSConfig(BaseModel):
+    """Go 0.10's ``mdns`` block: the interface and IP families of ``-discover``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    interface: str = ""
+    disable_ipv4: bool = False
+    disable_ipv6: bool = False
 
 
 class AgentConfig(BaseModel):
@@ -69,6 +83,7 @@ class AgentConfig(BaseModel):
     leave_on_terminate: bool = False
     skip_leave_on_interrupt: bool = False
     discover: str = ""
+    mdns: MDNSConfig = Field(default_factory=MDNSConfig)
     interface: str = ""
     reconnect_interval: float = 0.0
     reconnect_timeout: float = 0.0
@@ -84,13 +99,25 @@ class AgentConfig(BaseModel):
     statsd_addr: str = ""
     enable_compression: bool = False
     broadcast_timeout: float = 0.0
+    validate_node_names: bool = False
+    #: Go's ``MsgpackUseNewTimeFormat`` (a key without a snake_case tag); accepted, no effect.
+    msgpack_use_new_time_format: bool = False
     # pyserf additions (all off by default; Go's agent rejects these keys).
     label: str = ""
     concurrent_handlers: bool = False
     log_json: bool = False
     http_addr: str = ""
     rejoin_failed: bool = False
+    #: Unset (``None``) keeps memberlist's default (true); a later layer's value replaces.
+    encrypt_verify_incoming: bool | None = None
+    encrypt_verify_outgoing: bool | None = None
+    max_queue_depth: int = 0
+    min_queue_depth: int = 0
+    cidrs_allowed: list[str] = Field(default_factory=list)
+    metric_labels: dict[str, str] = Field(default_factory=dict)
 
+    #: Fields whose key in a file is not their name (Go fields without a ``mapstructure`` tag).
+    GO_KEYS: ClassVar[dict[str, str]] = {"msgpack_use_new_time_format": "MsgpackUseNewTimeFormat"}
     #: Keys whose file values are Go duration strings.
     DURATION_KEYS: ClassVar[frozenset[str]] = frozenset(
         {
@@ -145,8 +172,17 @@ def merge(base: AgentConfig, layer: AgentConfig) -> AgentConfig:
         new = getattr(layer, name)
         if name == "enable_compression":
             continue
-        if name == "tags":
-            values["tags"] = {**base.tags, **layer.tags}
+        if isinstance(new, dict):  # tags, metric_labels
+            values[name] = {**getattr(base, name), **new}
+        elif name == "mdns":
+            values["mdns"] = {
+                "interface": layer.mdns.interface or base.mdns.interface,
+                "disable_ipv4": base.mdns.disable_ipv4 or layer.mdns.disable_ipv4,
+                "disable_ipv6": base.mdns.disable_ipv6 or layer.mdns.disable_ipv6,
+            }
+        elif field.annotation == bool | None:
+            if new is not None:
+                values[name] = new
         elif field.annotation is bool:
             values[name] = bool(values[name]) or bool(new)
         elif isinstance(new, list):
@@ -166,67 +202,113 @@ def decode_config(text: str) -> AgentConfig:
     """Decode one JSON config document into a layer.
 
     Like Go, only the first JSON value is read (trailing bytes are ignored), ``null`` values are
-    skipped, numbers are truncated when the key is an integer, and every other type mismatch or
-    unknown key is an error. Raises :class:`ConfigError` with Go's message texts.
+    skipped, numbers are truncated when the key is an integer, keys match ignoring case, and
+    every other type mismatch or unknown key is an error. Raises :class:`ConfigError` with Go's
+    message texts; a bad duration also names its key (Go's text alone does not).
     """
     raw = _decode_first_json_value(text)
     if not isinstance(raw, dict):
         raise ConfigError(f"'' expected a map, got '{_go_kind(raw)}'")
     errors: list[str] = []
-    unknown = sorted(k for k in raw if k not in AgentConfig.model_fields)
-    if unknown:
-        errors.append(f"'' has invalid keys: {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    durations: dict[str, str] = {}
-    for key, value in raw.items():
-        if key not in AgentConfig.model_fields or value is None:
-            continue
-        annotation = AgentConfig.model_fields[key].annotation
-        if key in AgentConfig.DURATION_KEYS:
-            if isinstance(value, str):
-                durations[key] = value
-            else:
-                errors.append(_type_error(key, "string", value))
-        elif annotation is str:
-            _check_scalar(key, value, str, "string", values, errors)
-        elif annotation is bool:
-            _check_scalar(key, value, bool, "bool", values, errors)
-        elif annotation is int:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                errors.append(_type_error(key, "int", value))
-            else:
-                values[key] = int(value)
-        elif key == "tags":
-            _check_tags(value, values, errors)
-        else:
-            _check_string_list(key, value, values, errors)
+    values = _decode_struct(raw, AgentConfig, "", errors)
     if errors:
         errors.sort()
         lines = "\n".join(f"* {e}" for e in errors)
         raise ConfigError(f"{len(errors)} error(s) decoding:\n\n{lines}")
-    for key in sorted(durations):
-        try:
-            values[key] = parse_duration(durations[key]) / SECOND
-        except DurationError as exc:
-            raise ConfigError(str(exc)) from None
+    for key in AgentConfig.model_fields:  # Go parses the durations in field order
+        if key in AgentConfig.DURATION_KEYS and key in values:
+            try:
+                values[key] = parse_duration(values[key]) / SECOND
+            except DurationError as exc:
+                raise ConfigError(f"{exc} (key '{key}')") from None
     try:
         return AgentConfig.model_validate(values)
     except ValidationError as exc:  # unreachable when the checks above are complete
         raise ConfigError(str(exc)) from None
 
 
+def go_key(model: type[BaseModel], name: str) -> str:
+    """The key a config file spells field ``name`` with."""
+    keys: dict[str, str] = getattr(model, "GO_KEYS", {})
+    return keys.get(name, name)
+
+
+def match_keys(raw: dict[str, Any], names: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """mapstructure's key matching: ``({name: document key}, unused document keys)``.
+
+    A name takes the key spelled exactly like it, otherwise the first key (in document order)
+    equal to it ignoring case; keys no name takes are unused (Go: invalid keys).
+    """
+    taken: dict[str, str] = {}
+    for name in names:
+        if name in raw:
+            taken[name] = name
+            continue
+        folded = name.casefold()
+        for key in raw:
+            if key.casefold() == folded and key not in taken.values():
+                taken[name] = key
+                break
+    used = set(taken.values())
+    return taken, sorted(k for k in raw if k not in used)
+
+
+def _decode_struct(
+    raw: dict[str, Any], model: type[BaseModel], prefix: str, errors: list[str]
+) -> dict[str, Any]:
+    """Decode the keys of one JSON object into ``model``'s field values, collecting errors."""
+    names = {go_key(model, name): name for name in model.model_fields}
+    taken, unused = match_keys(raw, names)
+    if unused:
+        errors.append(f"'{prefix.rstrip('.')}' has invalid keys: {', '.join(unused)}")
+    values: dict[str, Any] = {}
+    for key, doc_key in taken.items():
+        name, value = names[key], raw[doc_key]
+        if value is None:
+            continue
+        path = prefix + key
+        annotation = model.model_fields[name].annotation
+        if name in AgentConfig.DURATION_KEYS and model is AgentConfig:
+            _check_scalar(path, value, str, "string", values, errors, name)
+        elif annotation is MDNSConfig:
+            if isinstance(value, dict):
+                values[name] = _decode_struct(value, MDNSConfig, f"{path}.", errors)
+            else:
+                errors.append(f"'{path}' expected a map, got '{_go_kind(value)}'")
+        elif annotation is str:
+            _check_scalar(path, value, str, "string", values, errors, name)
+        elif annotation is bool or annotation == bool | None:
+            _check_scalar(path, value, bool, "bool", values, errors, name)
+        elif annotation is int:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                errors.append(_type_error(path, "int", value))
+            else:
+                values[name] = int(value)
+        elif name in ("tags", "metric_labels"):
+            _check_tags(name, value, values, errors)
+        else:
+            _check_string_list(path, value, values, errors)
+    return values
+
+
 def _check_scalar(
-    key: str, value: Any, kind: type, go_name: str, out: dict[str, Any], errors: list[str]
+    key: str,
+    value: Any,
+    kind: type,
+    go_name: str,
+    out: dict[str, Any],
+    errors: list[str],
+    field: str,
 ) -> None:
     if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
-        out[key] = value
+        out[field] = value
     else:
         errors.append(_type_error(key, go_name, value))
 
 
-def _check_tags(value: Any, out: dict[str, Any], errors: list[str]) -> None:
+def _check_tags(key: str, value: Any, out: dict[str, Any], errors: list[str]) -> None:
     if not isinstance(value, dict):
-        errors.append(f"'tags' expected a map, got '{_go_kind(value)}'")
+        errors.append(f"'{key}' expected a map, got '{_go_kind(value)}'")
         return
     tags: dict[str, str] = {}
     for name, tag in value.items():
@@ -235,8 +317,8 @@ def _check_tags(value: Any, out: dict[str, Any], errors: list[str]) -> None:
         elif isinstance(tag, str):
             tags[name] = tag
         else:
-            errors.append(_type_error(f"tags[{name}]", "string", tag))
-    out["tags"] = tags
+            errors.append(_type_error(f"{key}[{name}]", "string", tag))
+    out[key] = tags
 
 
 def _check_string_list(key: str, value: Any, out: dict[str, Any], errors: list[str]) -> None:

@@ -6,6 +6,10 @@ for the same service, collects the peers it finds for 100 ms and joins them in o
 never trying an address twice. This module does the same with the ``zeroconf`` library: the
 announcement and the browsing run on zeroconf's own threads and hand results to the agent's
 event loop, which does the joins.
+
+Go 0.10's ``mdns`` block picks the interface (``mdns.interface``, else ``interface``) and may
+turn off one IP family (``disable_ipv4``/``disable_ipv6``); :func:`zeroconf_choice` turns that
+into zeroconf's interface list and IP version.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from serf_proto.gocompat import join_host_port
-from zeroconf import IPVersion, ServiceStateChange, Zeroconf
+from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 logger = logging.getLogger("serf_agent.discovery")
@@ -41,6 +45,29 @@ def txt_record(cluster: str) -> str:
     return f"Serf '{cluster}' cluster"
 
 
+def zeroconf_choice(
+    addresses: list[str] | None, *, disable_ipv4: bool = False, disable_ipv6: bool = False
+) -> tuple[list[str] | None, IPVersion]:
+    """Zeroconf's ``interfaces`` (``None``: all) and ``ip_version`` for the mDNS settings.
+
+    ``addresses`` are the IPs of the chosen interface (``None``: every interface); the
+    disabled family is dropped from them. Raises :class:`ValueError` when nothing is left.
+    """
+    if disable_ipv4 and disable_ipv6:
+        raise ValueError("both IPv4 and IPv6 are disabled")
+    version = IPVersion.V6Only if disable_ipv4 else IPVersion.V4Only if disable_ipv6 else None
+    if addresses is None:
+        return None, version or IPVersion.All
+    kept = [
+        a
+        for a in addresses
+        if not (disable_ipv4 and ":" not in a) and not (disable_ipv6 and ":" in a)
+    ]
+    if not kept:
+        raise ValueError("the mDNS interface has no address of an enabled IP family")
+    return kept, version or IPVersion.All
+
+
 class MdnsDiscovery:
     """Announces this agent and joins the peers that announce the same cluster."""
 
@@ -52,14 +79,18 @@ class MdnsDiscovery:
         port: int,
         join: JoinFn,
         *,
-        interface_ip: str | None = None,
+        interface_addresses: list[str] | None = None,
+        disable_ipv4: bool = False,
+        disable_ipv6: bool = False,
     ) -> None:
         self.cluster = cluster
         self.node_name = node_name
         self.host = host
         self.port = port
         self._join = join
-        self._interface_ip = interface_ip
+        self._interfaces, self._ip_version = zeroconf_choice(
+            interface_addresses, disable_ipv4=disable_ipv4, disable_ipv6=disable_ipv6
+        )
         self._zc: AsyncZeroconf | None = None
         self._browser: AsyncServiceBrowser | None = None
         self._info: AsyncServiceInfo | None = None
@@ -72,8 +103,10 @@ class MdnsDiscovery:
     async def start(self) -> None:
         """Announce the service and start browsing; raises ``OSError`` if mDNS is unusable."""
         self._loop = asyncio.get_running_loop()
-        interfaces: list[str] | None = [self._interface_ip] if self._interface_ip else None
-        self._zc = AsyncZeroconf(interfaces=interfaces or "all", ip_version=IPVersion.All)
+        interfaces = self._interfaces
+        self._zc = AsyncZeroconf(
+            interfaces=interfaces or InterfaceChoice.All, ip_version=self._ip_version
+        )
         stype = service_type(self.cluster)
         self._info = AsyncServiceInfo(
             stype,
@@ -87,7 +120,7 @@ class MdnsDiscovery:
         # only accepts outside strict mode.
         await self._zc.async_register_service(self._info, allow_name_change=False, strict=False)
         self._browser = AsyncServiceBrowser(self._zc.zeroconf, [stype], handlers=[self._on_change])
-        logger.info("Starting mDNS listener on %s", interfaces[0] if interfaces else "all")
+        logger.info("Starting mDNS listener on %s", ", ".join(interfaces or ["all"]))
 
     async def close(self) -> None:
         """Withdraw the announcement and stop browsing."""

@@ -3,7 +3,7 @@
 The result is a config *layer* (see :mod:`serf_agent.config`) plus the list of config paths, so
 the flags merge last, exactly as Go merges them. ``-retry-interval`` and ``-broadcast-timeout``
 are string flags parsed afterwards with ``time.ParseDuration``, as in Go, so their errors read
-``Error: time: invalid duration "x"``.
+``Error: time: invalid duration "x"`` (pyserf adds ``(flag -retry-interval)``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ AGENT_FLAGS: tuple[FlagSpec, ...] = (
         "name",
         "Network interface whose address to bind to (also the mDNS interface).",
     ),
+    FlagSpec(
+        "mdns-iface",
+        "mdns.interface",
+        "string",
+        "name",
+        "Network interface for mDNS (-discover); default: -iface.",
+    ),
+    FlagSpec("mdns-disable-ipv4", "mdns.disable_ipv4", "bool", "", "Disable IPv4 for mDNS."),
+    FlagSpec("mdns-disable-ipv6", "mdns.disable_ipv6", "bool", "", "Disable IPv6 for mDNS."),
     FlagSpec(
         "advertise",
         "advertise",
@@ -188,6 +197,34 @@ AGENT_FLAGS: tuple[FlagSpec, ...] = (
         "",
         "pyserf: with -snapshot, also try failed members when rejoining.",
     ),
+    FlagSpec(
+        "encrypt-verify-incoming",
+        "encrypt_verify_incoming",
+        "bool",
+        "",
+        "pyserf: refuse unencrypted gossip when a key is set (default true).",
+    ),
+    FlagSpec(
+        "encrypt-verify-outgoing",
+        "encrypt_verify_outgoing",
+        "bool",
+        "",
+        "pyserf: encrypt outgoing gossip when a key is set (default true).",
+    ),
+    FlagSpec(
+        "cidrs-allowed",
+        "cidrs_allowed",
+        "list",
+        "10.0.0.0/8",
+        "pyserf: only these networks may gossip with us (comma list; repeatable).",
+    ),
+    FlagSpec(
+        "metric-label",
+        "metric_labels",
+        "list",
+        "key=value",
+        "pyserf: label added to every exported metric. Repeatable.",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in AGENT_FLAGS}
@@ -245,6 +282,7 @@ def parse_agent_flags(argv: list[str]) -> AgentFlags:
             values[spec.key] = flags.get_str(spec.name)
     try:
         values["tags"] = unmarshal_tags(lists.pop("tags", []))
+        values["metric_labels"] = unmarshal_tags(lists.pop("metric_labels", []))
     except ValueError as exc:
         raise ConfigError(f"Error: {exc}") from None
     for key in ("retry_interval", "broadcast_timeout"):
@@ -252,11 +290,15 @@ def parse_agent_flags(argv: list[str]) -> AgentFlags:
             try:
                 values[key] = parse_duration(values[key]) / SECOND
             except DurationError as exc:
-                raise ConfigError(f"Error: {exc}") from None
+                flag = next(spec.name for spec in AGENT_FLAGS if spec.key == key)
+                raise ConfigError(f"Error: {exc} (flag -{flag})") from None
         else:
             values.pop(key, None)
     if values.get("protocol", 0) < 0:
         values.pop("protocol")
+    for key in [k for k in values if "." in k]:  # nested blocks: "mdns.interface"
+        block, name = key.split(".", 1)
+        values.setdefault(block, {})[name] = values.pop(key)
     config_paths = lists.pop("config_paths", [])
     values.update(lists)
     values["enable_compression"] = not flags.get_bool("disable-compression")

@@ -19,6 +19,7 @@ file descriptors, start time; Linux only), ``python_info`` and ``python_gc_*``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -111,9 +112,16 @@ class _Series:
 class Metrics:
     """A registry of the metrics in ``CATALOGUE``; single-threaded (use it on the loop)."""
 
-    def __init__(self, catalogue: Iterable[MetricSpec] = CATALOGUE, runtime: bool = True) -> None:
-        """``runtime=False`` leaves out the build, process and Python runtime metrics."""
+    def __init__(
+        self,
+        catalogue: Iterable[MetricSpec] = CATALOGUE,
+        runtime: bool = True,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """``runtime=False`` leaves out the build, process and Python runtime metrics;
+        ``labels`` (Serf's ``MetricLabels``) are added to every series of the catalogue."""
         self._series = {spec.name: _Series(spec) for spec in catalogue}
+        self._constant: Labels = _key(dict(labels or {}))
         self._collectors: list[Collector] = []
         self._runtime = runtime_registry() if runtime else None
 
@@ -171,14 +179,15 @@ class Metrics:
             spec = series.spec
             lines.append(f"# HELP {spec.name} {_escape_help(spec.help)}")
             lines.append(f"# TYPE {spec.name} {spec.type.value}")
+            const = self._constant
             if spec.type is _H:
                 for key, hist in sorted(series.histograms.items()):
-                    lines.extend(_histogram_lines(spec.name, key, hist))
+                    lines.extend(_histogram_lines(spec.name, (*const, *key), hist))
                 continue
             if not series.values and not spec.labels:
-                lines.append(f"{spec.name} 0")
+                lines.append(f"{spec.name}{_labels_text(const)} 0")
             for key, number in sorted(series.values.items()):
-                lines.append(f"{spec.name}{_labels_text(key)} {_number(number)}")
+                lines.append(f"{spec.name}{_labels_text((*const, *key))} {_number(number)}")
         text = "\n".join(lines) + "\n"
         if self._runtime is not None:
             text += generate_latest(self._runtime).decode()
@@ -191,6 +200,18 @@ class Metrics:
         if set(labels) != set(series.spec.labels):
             raise ValueError(f"{name} takes labels {series.spec.labels}, got {tuple(labels)}")
         return series
+
+
+def metric_label_error(name: str) -> str | None:
+    """Why ``name`` cannot be a constant metric label (Prometheus' rules), or ``None``."""
+    if not _LABEL_NAME.fullmatch(name) or name.startswith("__"):
+        return f"invalid label name {name!r}"
+    if any(name in spec.labels for spec in CATALOGUE) or name == "le":
+        return f"label name {name!r} is used by the metrics themselves"
+    return None
+
+
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 def runtime_registry() -> CollectorRegistry:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import serf_asyncio
 from serf_asyncio import SerfConfig
-from serf_proto import SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN
+from serf_proto import SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN, MemberlistConfig
 from serf_proto.gocompat import (
     KEY_SIZE_ERROR,
     KEY_SIZES,
@@ -33,6 +33,7 @@ from serf_proto.wire import USER_EVENT_SIZE_LIMIT_HARD
 
 from serf_agent.config import DEFAULT_BIND_PORT, AgentConfig, ConfigError
 from serf_agent.handlers import HandlerSpec, InvalidHandlerError, parse_handler_specs
+from serf_agent.metrics import metric_label_error
 
 if TYPE_CHECKING:  # keyring_file imports this module
     from serf_agent.keyring_file import StartupState
@@ -139,6 +140,18 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
             interface_addresses(config.interface)
         except ValueError as exc:
             raise ConfigError(f"Invalid network interface: {exc}") from None
+    _check_mdns(config)
+    for name in config.metric_labels:
+        if error := metric_label_error(name):
+            raise ConfigError(f"Invalid metric_labels: {error}")
+    if config.cidrs_allowed:
+        try:
+            updates["cidrs_allowed"] = list(cidr_list(config.cidrs_allowed))
+        except ValueError as exc:
+            raise ConfigError(f"Invalid cidrs_allowed: {exc}") from None
+    for key in ("max_queue_depth", "min_queue_depth"):
+        if getattr(config, key) < 0:
+            raise ConfigError(f"'{key}' must not be negative, got {getattr(config, key)}")
     if config.role:
         notices.append("Deprecation warning: 'Role' has been replaced with 'Tags'")
         updates["tags"] = {**config.tags, "role": config.role}
@@ -151,6 +164,30 @@ def check_config(config: AgentConfig, hostname: str | None = None) -> CheckedCon
     if config.rejoin_after_leave and not config.snapshot_path:
         notices.append("Warning: 'RejoinAfterLeave' enabled without snapshot file")
     return CheckedConfig(config.model_copy(update=updates), handlers, notices)
+
+
+def cidr_list(values: list[str]) -> tuple[str, ...]:
+    """The networks of ``cidrs_allowed`` (items may hold comma lists); Go's ``invalid cidr``."""
+    items = [part for value in values for part in value.replace(",", " ").split()]
+    return MemberlistConfig.parse_cidrs(items)
+
+
+def _check_mdns(config: AgentConfig) -> None:
+    """Go 0.10's ``mdns`` checks, in its order and words.
+
+    Go checks the IP families only when ``mdns.interface`` is set; pyserf also refuses both
+    families disabled with ``-discover`` alone, since discovery could not send anything.
+    """
+    mdns = config.mdns
+    if mdns.interface:
+        if not config.discover:
+            raise ConfigError("mDNS interface specified without enabling mDNS discovery")
+        try:
+            interface_addresses(mdns.interface)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid mDNS network interface: {exc}") from None
+    if (mdns.interface or config.discover) and mdns.disable_ipv4 and mdns.disable_ipv6:
+        raise ConfigError("Invalid mDNS configuration: both IPv4 and IPv6 are disabled")
 
 
 def check_log_level(level: str) -> str:
@@ -228,6 +265,12 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
     memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
     if config.label:
         memberlist["label"] = config.label
+    if config.cidrs_allowed:
+        memberlist["cidrs_allowed"] = tuple(config.cidrs_allowed)
+    if config.encrypt_verify_incoming is not None:
+        memberlist["gossip_verify_incoming"] = config.encrypt_verify_incoming
+    if config.encrypt_verify_outgoing is not None:
+        memberlist["gossip_verify_outgoing"] = config.encrypt_verify_outgoing
     advertise = None
     if network.advertise_host is not None:
         advertise = (network.advertise_host, network.advertise_port or 0)
@@ -240,6 +283,7 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "rejoin_after_leave": config.rejoin_after_leave,
         "rejoin_failed": config.rejoin_failed,
         "snapshot": bool(config.snapshot_path),
+        "validate_node_names": config.validate_node_names,
     }
     for key in (
         "query_response_size_limit",
@@ -248,6 +292,8 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "reconnect_interval",
         "reconnect_timeout",
         "tombstone_timeout",
+        "max_queue_depth",
+        "min_queue_depth",
     ):
         if getattr(config, key):
             overrides[key] = getattr(config, key)

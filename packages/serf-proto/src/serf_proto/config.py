@@ -9,6 +9,9 @@ Addresses arrive resolved: ``bind_addr``/``bind_port`` is where the binding list
 from __future__ import annotations
 
 import dataclasses
+import functools
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +24,7 @@ __all__ = [
     "PROTOCOL_VERSION_MIN",
     "ConfigError",
     "MemberlistConfig",
+    "parse_cidrs",
 ]
 
 #: memberlist protocol versions this implementation understands (Go ``ProtocolVersionMin/Max``).
@@ -30,6 +34,41 @@ PROTOCOL_VERSION_MAX = 5
 
 class ConfigError(ValueError):
     """A configuration value is out of range."""
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_cidrs(values: Iterable[str]) -> tuple[str, ...]:
+    """Check networks in CIDR notation (Go ``memberlist.ParseCIDRs``); returns them trimmed.
+
+    Raises :class:`ConfigError` naming every bad one (``invalid cidr: 10.0.0.1``).
+    """
+    good: list[str] = []
+    bad: list[str] = []
+    for value in values:
+        try:
+            _network(value.strip())
+        except ValueError:
+            bad.append(f"invalid cidr: {value}")
+        else:
+            good.append(value.strip())
+    if bad:
+        raise ConfigError("; ".join(bad))
+    return tuple(good)
+
+
+@functools.lru_cache(maxsize=256)
+def _network(text: str) -> IPNetwork:
+    """One CIDR (host bits allowed, as Go's ``net.ParseCIDR``); the prefix is required."""
+    if "/" not in text:
+        raise ValueError(text)
+    return ipaddress.ip_network(text, strict=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(_network(c) for c in cidrs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +101,10 @@ class MemberlistConfig:
             stream and authenticated with encryption; traffic with another label is dropped.
             Go Serf 0.9 / memberlist 0.2.2 cannot talk to labelled nodes. "" (default): none.
         skip_inbound_label_check: accept unlabelled traffic as if it carried our label.
+        cidrs_allowed: networks (CIDR) allowed to talk to us and to be members (memberlist's
+            ``CIDRsAllowed``): packets and streams from other sources, and alive news of
+            nodes with other addresses, are dropped (``cidr_denied``). ``None``: allow all;
+            ``()``: allow none.
         fast_wire: skip compression and encryption on send (simulator speed option).
     """
 
@@ -95,6 +138,7 @@ class MemberlistConfig:
     dead_node_reclaim_time: float = 0.0
     label: str = ""
     skip_inbound_label_check: bool = False
+    cidrs_allowed: tuple[str, ...] | None = None
     fast_wire: bool = False
 
     def __post_init__(self) -> None:
@@ -156,6 +200,20 @@ class MemberlistConfig:
         port = self.advertise_port or self.bind_port
         return Address(host, port)
 
+    parse_cidrs = staticmethod(parse_cidrs)
+
+    def ip_allowed(self, ip: str | bytes) -> bool:
+        """Go ``IPAllowed``: whether address ``ip`` (text, or 4/16 packed bytes) may talk to us."""
+        if self.cidrs_allowed is None:
+            return True
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr in net for net in _networks(self.cidrs_allowed))
+
     def validate(self) -> None:
         """Raise :class:`ConfigError` for values Go would refuse or that cannot work."""
         if not self.name:
@@ -202,5 +260,7 @@ class MemberlistConfig:
                 raise ConfigError(f"{key} must be at least 1, got {count}")
         if len(self.label.encode()) > 255:
             raise ConfigError("label is longer than 255 bytes")
+        if self.cidrs_allowed is not None:
+            parse_cidrs(self.cidrs_allowed)
         if self.udp_buffer_size < 64:
             raise ConfigError(f"udp_buffer_size {self.udp_buffer_size} is too small")

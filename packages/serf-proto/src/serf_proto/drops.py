@@ -55,6 +55,7 @@ class DropReason(StrEnum):
     ALIVE_VETOED = "alive_vetoed"
     TOO_MANY_STREAMS = "too_many_streams"
     STREAM_TOO_LARGE = "stream_too_large"
+    CIDR_DENIED = "cidr_denied"
 
     # -- the Serf layer: messages, push/pull state and probe payloads it will not act on ----
     UNEXPECTED_SERF_MESSAGE = "unexpected_serf_message"

@@ -256,6 +256,9 @@ class Memberlist:
         stats.bytes_in += len(data)
         if ctx.shutdown:
             return
+        if not ctx.config.ip_allowed(addr.host):
+            stats.drop(DropReason.CIDR_DENIED)
+            return
         wire = ctx.wire
         try:
             parts = wire.explode(wire.unwrap_packet(data))
@@ -274,6 +277,8 @@ class Memberlist:
     def accept_stream(self, addr: Address, now: float) -> int:
         """Register an inbound stream from ``addr``; returns its stream id."""
         self._now = now
+        if not self._ctx.config.ip_allowed(addr.host):
+            return self._streams.refuse(DropReason.CIDR_DENIED)
         return self._streams.accept(addr, now)
 
     def stream_connected(self, sid: int, now: float) -> None:

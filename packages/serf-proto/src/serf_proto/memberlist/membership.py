@@ -138,6 +138,15 @@ class Membership:
             return  # old news (the common case in gossip); the rules below would ignore it
         if self.left and is_local:
             return
+        if not is_local and not cfg.ip_allowed(a.addr):
+            ctx.log.warning(
+                "Rejected node %s (%s): %s is not allowed",
+                a.node,
+                ip_text_or(a.addr, "?"),
+                ip_text_or(a.addr, "?"),
+            )
+            ctx.stats.drop(DropReason.CIDR_DENIED)
+            return
         vsn = a.vsn
         if not valid_alive_vsn(vsn):
             ctx.log.warning(

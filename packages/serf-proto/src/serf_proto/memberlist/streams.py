@@ -46,7 +46,7 @@ from serf_proto.memberlist.sessions import (
 from serf_proto.memberlist.table import NodeTable
 from serf_proto.outputs import CloseStream, OpenStream, SendStream
 from serf_proto.types import Address, NodeState
-from serf_proto.wire.limits import MAX_STREAM_BYTES
+from serf_proto.wire.limits import MAX_STREAM_BYTES, MAX_USER_STATE_LEN
 from serf_proto.wire.messages import (
     Ack,
     ErrResp,
@@ -59,11 +59,16 @@ from serf_proto.wire.messages import (
     encode_stream_message,
 )
 
-__all__ = ["MAX_INBOUND_STREAMS", "Streams"]
+__all__ = ["MAX_INBOUND_STREAMS", "Streams", "remote_state_near_limit"]
 
 #: Most inbound streams open at once; more are closed at once (Go refuses the 128th
 #: concurrent push/pull, ``maxPushPullRequests``).
 MAX_INBOUND_STREAMS = 128
+
+
+def remote_state_near_limit(size: int) -> bool:
+    """Memberlist ≥ 0.5 warns when a peer's push/pull state passes 60% of the 20 MiB limit."""
+    return size > int(0.6 * MAX_USER_STATE_LEN)
 
 
 class Streams:
@@ -93,15 +98,22 @@ class Streams:
     def accept(self, addr: Address, now: float) -> int:
         """A peer dialed us; returns the stream id (closed at once when over the bound)."""
         ctx = self._ctx
+        if ctx.shutdown or self._inbound >= MAX_INBOUND_STREAMS:
+            return self.refuse(DropReason.TOO_MANY_STREAMS)
         sid = self._new_sid()
         ctx.stats.streams_in += 1
-        if ctx.shutdown or self._inbound >= MAX_INBOUND_STREAMS:
-            ctx.stats.drop(DropReason.TOO_MANY_STREAMS)
-            ctx.out.append(CloseStream(sid))
-            return sid
         self._inbound += 1
         self._streams[sid] = InboundStream(sid, addr)
         ctx.timers.schedule(StreamDeadline(sid), now + ctx.config.tcp_timeout)
+        return sid
+
+    def refuse(self, reason: DropReason) -> int:
+        """A peer dialed us and is turned away: count ``reason``, close the new stream."""
+        ctx = self._ctx
+        sid = self._new_sid()
+        ctx.stats.streams_in += 1
+        ctx.stats.drop(reason)
+        ctx.out.append(CloseStream(sid))
         return sid
 
     def connected(self, sid: int, now: float) -> None:
@@ -161,6 +173,10 @@ class Streams:
         if not msgs:
             return
         ctx.timers.cancel(StreamDeadline(sid))
+        if isinstance(msgs[0], PushPull) and remote_state_near_limit(st.received):
+            ctx.log.warning(
+                "Remote node state size is (%d) limit is (%d)", st.received, MAX_USER_STATE_LEN
+            )
         if isinstance(st, InboundStream):
             self._request(st, msgs[0], now)
         else:

@@ -9,7 +9,8 @@ Serf node overrides its delegate protocol fields and the memberlist protocol ver
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +18,36 @@ from serf_proto.config import ConfigError, MemberlistConfig
 from serf_proto.coordinate import VivaldiConfig
 from serf_proto.errors import PayloadTooLarge
 from serf_proto.protocol_versions import SERF_PROTOCOL_MAX, SERF_PROTOCOL_MIN
+from serf_proto.serf.members import TimeoutOverride
+from serf_proto.types import Member
 from serf_proto.wire.limits import USER_EVENT_SIZE_LIMIT_HARD
 from serf_proto.wire.tags import encode_tags
+
+#: A merge hook (Go ``MergeDelegate.NotifyMerge``): sees the members a join, a push/pull merge
+#: or an alive message would add; a returned string refuses them (the reason is logged).
+MergeHook = Callable[[list[Member]], str | None]
+#: Longest node name ``validate_node_names`` allows, in bytes (Go ``MaxNodeNameLength``).
+MAX_NODE_NAME_LENGTH = 128
+_INVALID_NAME = re.compile(r"[^A-Za-z0-9\-.]+")
+
+
+def node_name_error(name: str) -> str | None:
+    """Go's ``validateNodeName`` verdict for ``name``: its error text, or ``None`` if valid.
+
+    Only alphanumerics, ``-`` and ``.``, at most 128 bytes (applied when
+    ``SerfConfig.validate_node_names`` is set).
+    """
+    if _INVALID_NAME.search(name):
+        return (
+            f"Node name contains invalid characters {name} , Valid characters include "
+            "all alpha-numerics and dashes and '.' "
+        )
+    if len(name.encode()) > MAX_NODE_NAME_LENGTH:
+        return (
+            f"Node name is {len(name.encode())} characters. "
+            f"Valid length is between 1 and {MAX_NODE_NAME_LENGTH} characters"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +82,12 @@ class SerfConfig:
             answers, also try the members last seen failed (not in Go; the agent's
             ``-rejoin-failed``).
         snapshot: emit ``SnapshotAppend`` records for a snapshot file.
+        validate_node_names: refuse names outside Go's rules (:func:`node_name_error`), our
+            own at start and those of joining nodes.
+        reconnect_timeout_override: ``(member, timeout) -> timeout`` for one member (Go's
+            ``ReconnectTimeoutOverride``), asked by the reaper for failed and left members.
+        merge_hook: veto joins and push/pull merges (Go's ``MergeDelegate``); see
+            :data:`MergeHook`. Runs after Go's own checks of every joining node.
         vivaldi: Vivaldi tuning.
     """
 
@@ -87,6 +122,9 @@ class SerfConfig:
     rejoin_after_leave: bool = False
     rejoin_failed: bool = False
     snapshot: bool = False
+    validate_node_names: bool = False
+    merge_hook: MergeHook | None = None
+    reconnect_timeout_override: TimeoutOverride | None = None
     vivaldi: VivaldiConfig = field(default_factory=VivaldiConfig)
 
     def __post_init__(self) -> None:
@@ -189,3 +227,5 @@ class SerfConfig:
             encode_tags(self.tags, legacy=self.protocol_version < 3)
         except PayloadTooLarge as exc:
             raise ConfigError(str(exc)) from exc
+        if self.validate_node_names and (error := node_name_error(self.node_name)):
+            raise ConfigError(error)

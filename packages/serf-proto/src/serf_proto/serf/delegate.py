@@ -12,7 +12,6 @@ the node's public surface.
 
 from __future__ import annotations
 
-from serf_proto.memberlist.delegate import NullDelegate
 from serf_proto.memberlist.state import Node
 from serf_proto.serf.broadcasts import Broadcasts
 from serf_proto.serf.context import NodeContext
@@ -100,7 +99,10 @@ class SerfDelegate:
         """Another node claims a known name from a different address."""
         self._internal.name_conflict(existing, other, now)
 
-    # Serf installs no merge or alive veto; sharing NullDelegate's hooks tells memberlist so,
-    # and it then skips building the node lists they would receive.
-    notify_merge = NullDelegate.notify_merge
-    notify_alive = NullDelegate.notify_alive
+    def notify_merge(self, nodes: list[Node], now: float) -> str | None:
+        """A join or push/pull would add ``nodes``: Go's checks and the user's merge hook."""
+        return self._membership.veto(nodes)
+
+    def notify_alive(self, node: Node, now: float) -> str | None:
+        """Alive news about ``node``: the same checks, for one node."""
+        return self._membership.veto([node])

@@ -21,13 +21,16 @@ This module holds the data and the transition rules only; the node applies the r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 from serf_proto.memberlist.state import SharedNodes
 from serf_proto.shared_table import SharedTable
 from serf_proto.types import Address, Member, MemberStatus
+
+#: Go's ``ReconnectTimeoutOverride``: ``(member, default timeout) -> its timeout`` (seconds).
+TimeoutOverride = Callable[[Member, float], float]
 
 
 class IntentType(IntEnum):
@@ -286,19 +289,29 @@ class MemberTable:
         self._remove_from(self.left, name)
         return member
 
-    def reap(self, now: float, reconnect_timeout: float, tombstone_timeout: float) -> list[str]:
+    def reap(
+        self,
+        now: float,
+        reconnect_timeout: float,
+        tombstone_timeout: float,
+        override: TimeoutOverride | None = None,
+    ) -> list[str]:
         """Names of failed members older than ``reconnect_timeout`` and left members older than
-        ``tombstone_timeout`` (seconds since they went away); the caller erases them."""
-        due = [
-            m.name
-            for m in self.failed
-            if m.leave_time is not None and now - m.leave_time > reconnect_timeout
-        ]
-        due += [
-            m.name
-            for m in self.left
-            if m.leave_time is not None and now - m.leave_time > tombstone_timeout
-        ]
+        ``tombstone_timeout`` (seconds since they went away); the caller erases them.
+
+        ``override(member, timeout)`` (Go's ``ReconnectTimeoutOverride``) may give any member
+        its own timeout; like Go, it is asked for failed and left members alike.
+        """
+
+        def expired(m: MemberState, timeout: float) -> bool:
+            if m.leave_time is None:
+                return False
+            if override is not None:
+                timeout = override(m.view(), timeout)
+            return now - m.leave_time > timeout
+
+        due = [m.name for m in self.failed if expired(m, reconnect_timeout)]
+        due += [m.name for m in self.left if expired(m, tombstone_timeout)]
         return due
 
     def reap_intents(self, now: float, timeout: float) -> int:

@@ -14,7 +14,9 @@ this machine carries them out:
 * the **reaper** erases members failed or left for too long (``member-reap``) and expires
   buffered intents;
 * **push/pull** carries our clocks, every member's status time, the left members and the user
-  event ring; merging a peer's replays them as intents and user events.
+  event ring; merging a peer's replays them as intents and user events;
+* every node memberlist would add (join, push/pull merge, alive news) passes Go ≥ 0.9.5's checks
+  (:func:`member_info_error`) and then the user's ``merge_hook`` (:meth:`Membership.veto`).
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ from collections.abc import Callable
 from serf_proto.drops import DropReason
 from serf_proto.errors import DecodeError
 from serf_proto.events import MemberEvent, MemberEventType
-from serf_proto.memberlist.state import Node
+from serf_proto.memberlist.state import Node, ip_bytes
 from serf_proto.serf.broadcasts import Broadcasts, Lane
+from serf_proto.serf.config import node_name_error
 from serf_proto.serf.context import NodeContext, SerfState
 from serf_proto.serf.coordinates import Coordinates
 from serf_proto.serf.members import MemberTable
 from serf_proto.serf.pipeline import EventPipeline
 from serf_proto.serf.timers import PruneMember, Reap
 from serf_proto.serf.user_events import UserEvents
-from serf_proto.types import MemberStatus
+from serf_proto.types import Member, MemberStatus, NodeState
 from serf_proto.wire import (
     MessageJoin,
     MessageLeave,
@@ -43,8 +46,25 @@ from serf_proto.wire import (
     decode_tags,
     encode_serf_message,
 )
+from serf_proto.wire.limits import META_MAX_SIZE
 
-__all__ = ["Membership"]
+__all__ = ["Membership", "member_info_error"]
+
+
+def member_info_error(node: Node, *, validate_names: bool) -> str | None:
+    """Go ≥ 0.9.5 ``validateMemberInfo`` for a joining node: why it is refused, or ``None``.
+
+    The name (only with ``validate_names``), an address of 4 or 16 bytes, tags within the
+    meta limit; the texts are Go's.
+    """
+    if validate_names and (error := node_name_error(node.name)):
+        return error
+    ip = ip_bytes(node.addr.host)
+    if len(ip) not in (4, 16):
+        return f"IP byte length is invalid: {len(ip)} bytes is not either 4 or 16"
+    if len(node.meta) > META_MAX_SIZE:
+        return f"Encoded length of tags exceeds limit of {META_MAX_SIZE} bytes"
+    return None
 
 
 class Membership:
@@ -91,6 +111,22 @@ class Membership:
 
     # ------------------------------------------------------------------------------------------
     # memberlist's node events
+
+    def veto(self, nodes: list[Node]) -> str | None:
+        """Why memberlist must not add ``nodes`` (Go's merge delegate), or ``None``."""
+        config = self._ctx.config
+        for node in nodes:
+            error = member_info_error(node, validate_names=config.validate_node_names)
+            if error is not None:
+                return error
+        if config.merge_hook is None:
+            return None
+        members = []
+        for node in nodes:
+            tags, proto, dele = self._fields(node)
+            status = MemberStatus.LEFT if node.state is NodeState.LEFT else MemberStatus.NONE
+            members.append(Member(node.name, node.addr, tags, status, proto, dele))
+        return config.merge_hook(members)
 
     def _fields(
         self, node: Node
@@ -226,7 +262,13 @@ class Membership:
         """``Reap`` fired: erase expired members and intents, schedule the next reap."""
         ctx = self._ctx
         config = ctx.config
-        for name in self.table.reap(now, config.reconnect_timeout, config.tombstone_timeout):
+        due = self.table.reap(
+            now,
+            config.reconnect_timeout,
+            config.tombstone_timeout,
+            config.reconnect_timeout_override,
+        )
+        for name in due:
             member = self.table.erase(name)
             if member is None:
                 continue
