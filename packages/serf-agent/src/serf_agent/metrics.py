@@ -161,6 +161,16 @@ class Metrics:
         """The current value of a counter or gauge series (0 if never set)."""
         return self._get(name, (_C, _G), labels).values.get(_key(labels), 0.0)
 
+    def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
+        """Every series of counter or gauge ``name`` as ``(labels, value)``, after running the
+        collectors (what a scrape would show for it)."""
+        for collector in list(self._collectors):
+            collector(self)
+        series = self._series[name]
+        if series.spec.type is _H:
+            raise TypeError(f"{name} is a histogram")
+        return [(dict(key), value) for key, value in sorted(series.values.items())]
+
     def add_collector(self, collector: Collector) -> Callable[[], None]:
         """Run ``collector(self)`` before every ``render``; returns a function removing it."""
         self._collectors.append(collector)
