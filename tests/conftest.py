@@ -96,6 +96,7 @@ REALTIME_MODULES = frozenset(
         "tests/agent/test_agent_metrics.py",
         "tests/agent/test_agent_process.py",
         "tests/agent/test_agent_startup_errors.py",
+        "tests/agent/test_config_go010_start.py",
         "tests/agent/test_handlers_runner.py",
         "tests/agent/test_hostile_agent.py",
         "tests/agent/test_hostile_security.py",
