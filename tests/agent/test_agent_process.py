@@ -210,3 +210,25 @@ def test_a_busy_gossip_port_is_reported_like_go(tmp_path: Path, procs: list[Agen
         f'listener on "127.0.0.1" port {port}: listen tcp 127.0.0.1:{port}: bind: address '
         "already in use\n"
     )
+
+
+def test_a_hung_handler_is_killed_at_the_handler_timeout_and_the_next_event_runs(
+    tmp_path: Path, procs: list[AgentProcess]
+) -> None:
+    log = tmp_path / "next.log"
+    agent = AgentProcess(
+        tmp_path,
+        "p1",
+        "-handler-timeout=2s",
+        "-event-handler=user:hang=sleep 300",
+        f'-event-handler=user:next=echo "$SERF_USER_EVENT $SERF_MEMBERS_ALIVE/$SERF_MEMBERS_TOTAL" >> {log}',
+    )
+    procs.append(agent)
+    agent.start()
+    assert agent.serf("event", "hang").returncode == 0
+    assert agent.serf("event", "next").returncode == 0
+    wait_until(lambda: log.exists() and log.read_text() == "next 1/1\n", what="the next handler")
+    assert (
+        "[ERR] agent: Event 'user' handler 'sleep 300' killed after the 2s handler timeout"
+        in agent.output()
+    )

@@ -282,3 +282,37 @@ def test_base64_errors_report_gos_byte_position(text: str, position: int) -> Non
     with pytest.raises(ValueError) as info:
         decode_base64(text)
     assert str(info.value) == f"illegal base64 data at input byte {position}"
+
+
+def test_self_healing_and_handler_timeout_flags_reach_the_node_config() -> None:
+    from serf_agent.keyring_file import StartupState
+    from serf_agent.settings import NetworkSettings, node_config
+
+    network = NetworkSettings("127.0.0.1", 7946, None, None, None, "lan")
+    state = StartupState({}, [])
+
+    def build(argv: list[str]) -> tuple[AgentConfig, float, bool, int]:
+        config = merge(default_config(), parse_agent_flags(["-node=a", *argv]).layer)
+        serf = node_config(config, network, state)
+        ml = serf.memberlist
+        return config, serf.heal_interval, ml.resend_accusations, ml.unprobed_push_pull
+
+    config, heal, resend, unprobed = build([])
+    assert (heal, resend, unprobed, config.handler_timeout) == (2.0, True, 8, 0.0)
+    config, heal, _, _ = build(["-heal-interval=500ms", "-handler-timeout=2s"])
+    assert (heal, config.handler_timeout) == (0.5, 2.0)
+    _, heal, resend, unprobed = build(["-disable-self-healing", "-heal-interval=5s"])
+    assert (heal, resend, unprobed) == (0.0, False, 0)
+    from_file = AgentConfig.model_validate({"heal_interval": 1.0, "handler_timeout": 3.0})
+    merged = merge(default_config(), from_file)
+    assert (merged.heal_interval, merged.handler_timeout) == (1.0, 3.0)
+
+
+def test_a_node_restarting_from_its_snapshot_resumes_above_its_last_incarnation() -> None:
+    from serf_agent.settings import RESUME_EPOCH, resume_incarnation
+
+    assert resume_incarnation(RESUME_EPOCH + 3600.5) == 3600
+    assert resume_incarnation(RESUME_EPOCH - 10) == 0  # a clock before the epoch: Go's start
+    assert resume_incarnation(RESUME_EPOCH + 2.0**40) == 2**31 - 2  # fits Go's uint32
+    earlier, later = resume_incarnation(RESUME_EPOCH + 100), resume_incarnation(RESUME_EPOCH + 160)
+    assert later > earlier

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -223,3 +225,67 @@ def test_reloaded_specs_apply_to_later_events(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert out.read_text() == "old\nnew\n"
+
+
+def test_a_hung_handler_is_killed_at_the_timeout_with_its_children_and_the_next_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = tmp_path / "ran.log"
+    pid_file = tmp_path / "child.pid"
+    # The hung handler leaves a child in its process group: the kill must take it too.
+    hang = f"sleep 300 & echo $! > {pid_file}; wait"
+    specs = parse_handler_specs([f"user:hang={hang}", f"user:next=echo $SERF_USER_EVENT >> {log}"])
+    outcomes: list[tuple[str, str]] = []
+
+    async def main() -> float:
+        runner = HandlerRunner(
+            specs,
+            self_info,
+            Responses(),
+            timeout=2.0,
+            on_result=lambda event, outcome, seconds: outcomes.append((event, outcome)),
+        )
+        started = asyncio.get_running_loop().time()
+        runner.submit(UserEvent(1, "hang", b"", False))
+        runner.submit(UserEvent(2, "next", b"", False))
+        await asyncio.wait_for(runner.drain(), TIMEOUT)
+        elapsed = asyncio.get_running_loop().time() - started
+        assert runner.timeouts == 1
+        await runner.close()
+        return elapsed
+
+    with caplog.at_level(logging.ERROR, logger="serf_agent.handlers"):
+        try:
+            elapsed = asyncio.run(main())
+        finally:
+            child = int(pid_file.read_text()) if pid_file.exists() else None
+            alive = child is not None and _running(child)
+            if alive and child is not None:
+                os.kill(child, signal.SIGKILL)
+    assert not alive  # killed with the shell: a dead child may linger only as a zombie
+    assert 2.0 <= elapsed < 10.0
+    assert log.read_text() == "next\n"
+    assert outcomes == [("user", "timeout"), ("user", "ok")]
+    assert "Event 'user' handler 'sleep 300" in caplog.text and "2s handler timeout" in caplog.text
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_handlers_see_how_many_members_are_alive_and_known(tmp_path: Path) -> None:
+    out = tmp_path / "env"
+    specs = parse_handler_specs([f"echo $SERF_MEMBERS_ALIVE/$SERF_MEMBERS_TOTAL > {out}"])
+
+    async def main() -> None:
+        runner = HandlerRunner(specs, self_info, Responses(), member_counts=lambda: (3, 5))
+        runner.submit(UserEvent(1, "e", b"", False))
+        await asyncio.wait_for(runner.drain(), TIMEOUT)
+        await runner.close()
+
+    asyncio.run(main())
+    assert out.read_text() == "3/5\n"

@@ -78,6 +78,30 @@ def test_lifeguard_tcp_pings_and_fast_wire_flags_reach_the_run() -> None:
     assert (data["lifeguard"], data["tcp_pings"], data["fast_wire"]) == (False, False, True)
 
 
+def test_restart_flags_and_go_faithful_reach_the_run() -> None:
+    data = simulate_json(
+        "-nodes=12",
+        "-scenario=restart",
+        "-restart-share=0.5",
+        "-restart-spread=4s",
+        "-restart-downtime=3s",
+        "-from-snapshot",
+        "-go-faithful",
+        "-fast-wire",
+    )
+    assert (data["scenario"], data["go_faithful"], data["from_snapshot"]) == ("restart", True, True)
+    assert (data["restart_share"], data["restart_spread_s"], data["restart_downtime_s"]) == (
+        0.5,
+        4.0,
+        3.0,
+    )
+    assert data["wrong_pairs"] == 0 and data["population"] == 12
+    code, out, err = run(["-nodes=8", "-scenario=restart", "-duration=10s", "-fast-wire"])
+    assert (code, err) == (0, "")
+    assert "Rules:           pyserf (self-healing)" in out
+    assert "Restarts:        100% of the nodes, fresh" in out and "Wrong pairs:     0" in out
+
+
 def test_the_text_report_prints_the_curve() -> None:
     code, out, err = run(["-nodes=10", "-duration=5s", "-stop-when-complete"])
     assert (code, err) == (0, "")
@@ -94,6 +118,8 @@ def test_the_text_report_prints_the_curve() -> None:
         (["-loss=lots"], "Invalid simulation: invalid loss 'lots'"),
         (["-profile=moon"], "Invalid simulation: unknown profile 'moon'"),
         (["-format=xml"], "Unknown output format 'xml'"),
+        (["-restart-share=0"], "Invalid simulation: restart share must be in (0, 1]"),
+        (["-restart-share=half"], "Invalid simulation: invalid restart share 'half'"),
         (["extra"], "Unexpected arguments: extra"),
     ],
 )

@@ -5,6 +5,10 @@ and event, with its time) with the value recorded in ``trace_golden.json``. A ch
 what the core does on the wire, or the order in which it draws random numbers, changes the hash.
 When a change is meant to alter behaviour, regenerate the file with
 ``python -m tests.sim.test_trace_golden --write`` and say why in the commit message.
+
+The ``*-go-faithful`` cases run with pyserf's self-healing rules off (``heal_interval=0``,
+``resend_accusations=False``, ``unprobed_push_pull=0``); they keep the hashes their default twins had before those rules
+existed, which proves that switching the rules off gives back exactly the old behaviour.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from serf_proto.simulate import ScenarioSpec, run_scenario
 from tests.sim.serf_cluster import build_cluster, serf_factory
 
 GOLDEN = Path(__file__).with_name("trace_golden.json")
+#: Memberlist settings of Go's rules (with ``heal_interval=0`` in Serf).
+GO_RULES = {"resend_accusations": False, "unprobed_push_pull": 0}
 
 
 def _scenario(**kw: object) -> Callable[[], str]:
@@ -33,8 +39,9 @@ def _scenario(**kw: object) -> Callable[[], str]:
     return run
 
 
-def _memberlist_crash() -> str:
-    world = World(seed=7, factory=memberlist_factory("lan"), link=LinkSpec(loss=0.05, jitter=0.004))
+def _memberlist_crash(go_faithful: bool = False) -> str:
+    factory = memberlist_factory("lan", **(GO_RULES if go_faithful else {}))
+    world = World(seed=7, factory=factory, link=LinkSpec(loss=0.05, jitter=0.004))
     world.trace_packets = True
     for i in range(6):
         world.add_node(f"n{i}")
@@ -49,8 +56,9 @@ def _memberlist_crash() -> str:
     return world.trace_hash()
 
 
-def _serf_mix() -> str:
-    world = World(9, serf_factory(), link=LinkSpec(loss=0.05, jitter=0.005))
+def _serf_mix(go_faithful: bool = False) -> str:
+    factory = serf_factory(heal_interval=0.0, ml=GO_RULES) if go_faithful else serf_factory()
+    world = World(9, factory, link=LinkSpec(loss=0.05, jitter=0.005))
     world.trace_packets = True
     build_cluster(world, ["a", "b", "c", "d", "e"])
     world.call("b", lambda n, now: n.user_event("e", b"1", True, now))
@@ -86,12 +94,17 @@ CASES: dict[str, Callable[[], str]] = {
     "scenario-failure": _scenario(scenario="failure", seed=4),
     "scenario-join": _scenario(scenario="join", seed=5),
     "scenario-partition": _scenario(scenario="partition", seed=6, heal_after=15.0),
+    "scenario-partition-go-faithful": _scenario(
+        scenario="partition", seed=6, heal_after=15.0, go_faithful=True
+    ),
     "scenario-steady-udp-only": _scenario(
         scenario="steady", seed=8, loss=0.3, tcp_pings=False, lifeguard=False
     ),
     "scenario-event-fast-wire": _scenario(scenario="event", seed=9, fast_wire=True),
     "memberlist-crash-leave": _memberlist_crash,
+    "memberlist-crash-leave-go-faithful": lambda: _memberlist_crash(go_faithful=True),
     "serf-mix": _serf_mix,
+    "serf-mix-go-faithful": lambda: _serf_mix(go_faithful=True),
     "serf-encrypted-keys": _serf_encrypted_keys,
 }
 

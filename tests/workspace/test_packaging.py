@@ -196,6 +196,11 @@ def test_every_distribution_carries_the_one_version_and_pins_its_siblings(dist: 
         with zipfile.ZipFile(_wheel(dist, name)) as archive:
             licence = [n for n in archive.namelist() if n.endswith("licenses/LICENSE")]
             assert archive.read(licence[0]) == (REPO_ROOT / "LICENSE").read_bytes()
+            if name == "serf-agent":  # the cluster page ships inside the wheel (package data)
+                static = REPO_ROOT / "packages/serf-agent/src/serf_agent/http/static"
+                for page_file in ("index.html", "app.js", "app.css"):
+                    shipped = archive.read(f"serf_agent/http/static/{page_file}")
+                    assert shipped == (static / page_file).read_bytes()
 
 
 def test_the_version_is_written_once_and_the_build_files_are_copies() -> None:

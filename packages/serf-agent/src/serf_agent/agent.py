@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -63,7 +64,12 @@ from serf_agent.keyring_file import StartupState, write_keyring, write_tags
 from serf_agent.logging_setup import AgentLogging
 from serf_agent.metrics import Metrics, mirror_core_stats
 from serf_agent.rpc.stats import runtime_section
-from serf_agent.settings import NetworkSettings, interface_addresses, node_config
+from serf_agent.settings import (
+    NetworkSettings,
+    interface_addresses,
+    node_config,
+    resume_incarnation,
+)
 from serf_agent.snapshot_file import SnapshotFile
 
 logger = logging.getLogger("serf_agent.agent")
@@ -190,6 +196,15 @@ class Agent:
         recovered = self._open_snapshot()
         try:
             serf_config = node_config(self.config, self.network, self._state)
+            if (
+                recovered is not None
+                and recovered.size > 0
+                and not self.config.disable_self_healing
+            ):
+                resumed = resume_incarnation(time.time())
+                serf_config = serf_config.replace(
+                    memberlist=serf_config.memberlist.replace(initial_incarnation=resumed)
+                )
         except (ValueError, SerfError) as exc:
             raise AgentStartError(f"Error creating Serf: {exc}") from None
         logger.info("Serf agent starting")
@@ -217,6 +232,8 @@ class Agent:
             self._handler_respond,
             concurrent=self.config.concurrent_handlers,
             on_result=self._handler_result,
+            timeout=self.config.handler_timeout or None,
+            member_counts=self._member_counts,
         )
         self.metrics.add_collector(self._collect_metrics)
         for key in ("statsite_addr", "statsd_addr"):
@@ -367,6 +384,12 @@ class Agent:
         if self._node is None or not self._node.running:
             return self.config.node_name, dict(self._state.tags)
         return self.config.node_name, self._node.local_member().tags
+
+    def _member_counts(self) -> tuple[int, int]:
+        if self._node is None or not self._node.running:
+            return 1, 1
+        members = self._node.members()
+        return sum(1 for m in members if m.status == "alive"), len(members)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

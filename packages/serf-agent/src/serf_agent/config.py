@@ -115,6 +115,10 @@ class AgentConfig(BaseModel):
     min_queue_depth: int = 0
     cidrs_allowed: list[str] = Field(default_factory=list)
     metric_labels: dict[str, str] = Field(default_factory=dict)
+    # pyserf: self-healing (on unless disabled) and handler timeout (off unless set).
+    heal_interval: float = 0.0
+    disable_self_healing: bool = False
+    handler_timeout: float = 0.0
 
     #: Fields whose key in a file is not their name (Go fields without a ``mapstructure`` tag).
     GO_KEYS: ClassVar[dict[str, str]] = {"msgpack_use_new_time_format": "MsgpackUseNewTimeFormat"}
@@ -126,6 +130,8 @@ class AgentConfig(BaseModel):
             "tombstone_timeout",
             "retry_interval",
             "broadcast_timeout",
+            "heal_interval",
+            "handler_timeout",
         }
     )
     #: Keys that SIGHUP re-applies (Go: log level, handlers, tags, leave-on-signal flags).

@@ -225,6 +225,27 @@ AGENT_FLAGS: tuple[FlagSpec, ...] = (
         "key=value",
         "pyserf: label added to every exported metric. Repeatable.",
     ),
+    FlagSpec(
+        "heal-interval",
+        "heal_interval",
+        "string",
+        "2s",
+        "pyserf: how often a node pings a failed member to find a healed network.",
+    ),
+    FlagSpec(
+        "disable-self-healing",
+        "disable_self_healing",
+        "bool",
+        "",
+        "pyserf: run Go's rules (no heal pings, stale alives ignored).",
+    ),
+    FlagSpec(
+        "handler-timeout",
+        "handler_timeout",
+        "string",
+        "0s",
+        "pyserf: kill an event handler still running after this (0: never).",
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in AGENT_FLAGS}
@@ -285,7 +306,7 @@ def parse_agent_flags(argv: list[str]) -> AgentFlags:
         values["metric_labels"] = unmarshal_tags(lists.pop("metric_labels", []))
     except ValueError as exc:
         raise ConfigError(f"Error: {exc}") from None
-    for key in ("retry_interval", "broadcast_timeout"):
+    for key in ("retry_interval", "broadcast_timeout", "heal_interval", "handler_timeout"):
         if values.get(key):
             try:
                 values[key] = parse_duration(values[key]) / SECOND

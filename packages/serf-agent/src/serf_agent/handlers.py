@@ -7,7 +7,9 @@ A handler spec is ``[FILTERS=]COMMAND``, split at the first ``=``; FILTERS is a 
 Each matching handler runs as ``/bin/sh -c COMMAND`` in the agent's working directory with the
 agent's environment plus ``SERF_EVENT``, ``SERF_SELF_NAME``, ``SERF_SELF_ROLE``,
 ``SERF_TAG_<NAME>`` and, for user events and queries, ``SERF_USER_EVENT``/``SERF_USER_LTIME`` or
-``SERF_QUERY_NAME``/``SERF_QUERY_LTIME``. Member events write one
+``SERF_QUERY_NAME``/``SERF_QUERY_LTIME``; pyserf adds ``SERF_MEMBERS_ALIVE`` and
+``SERF_MEMBERS_TOTAL`` (members alive, and known in any state, when the handler starts).
+Member events write one
 ``NAME<TAB>IP<TAB>ROLE<TAB>TAGS`` line per member on stdin; user events and queries write the
 payload (with a newline added when it lacks one). stdout and stderr share one buffer that keeps
 the last 8 KiB; for a query that exits 0 with output, that buffer is the response.
@@ -16,7 +18,10 @@ Scheduling: like Go, the default runs every handler of every event one at a time
 configuration order. With ``concurrent=True`` each event type (``member-join``, ``user``,
 ``query``...) gets its own queue: events of one type still run in order, different types
 overlap. Either way the gossip loop only enqueues; a slow, hanging or failing handler is logged
-(``slow`` warning after 1 s, exit status as an error) and never blocks the node.
+(``slow`` warning after 1 s, exit status as an error) and never blocks the node. A hung
+handler does block the handlers queued behind it, as in Go, unless a ``timeout`` is set
+(pyserf's ``-handler-timeout``): a handler still running then is killed with its process
+group, logged with its event, reported with the outcome ``timeout``, and the next one runs.
 """
 
 from __future__ import annotations
@@ -161,14 +166,21 @@ def tag_env_name(tag: str) -> str:
 
 
 def handler_env(
-    event: HandlerEvent, self_name: str, self_tags: Mapping[str, str]
+    event: HandlerEvent,
+    self_name: str,
+    self_tags: Mapping[str, str],
+    counts: tuple[int, int] | None = None,
 ) -> dict[str, str]:
-    """The ``SERF_*`` variables for one invocation (added to the agent's environment)."""
+    """The ``SERF_*`` variables for one invocation (added to the agent's environment);
+    ``counts`` is (alive, total) members for ``SERF_MEMBERS_ALIVE``/``SERF_MEMBERS_TOTAL``."""
     env = {
         "SERF_EVENT": event_type(event),
         "SERF_SELF_NAME": self_name,
         "SERF_SELF_ROLE": self_tags.get("role", ""),
     }
+    if counts is not None:
+        env["SERF_MEMBERS_ALIVE"] = str(counts[0])
+        env["SERF_MEMBERS_TOTAL"] = str(counts[1])
     for tag, value in self_tags.items():
         env[tag_env_name(tag)] = value
     if isinstance(event, UserEvent):
@@ -206,11 +218,13 @@ def handler_stdin(event: HandlerEvent) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class HandlerResult:
-    """How one invocation ended: exit status (negative: killed by that signal) and its output."""
+    """How one invocation ended: exit status (negative: killed by that signal) and its output;
+    ``timed_out``: killed because it outlived the timeout."""
 
     returncode: int
     output: bytes
     total_written: int
+    timed_out: bool = False
 
 
 async def _read_tail(stream: asyncio.StreamReader, limit: int) -> tuple[bytes, int]:
@@ -235,15 +249,21 @@ async def _feed_stdin(stream: asyncio.StreamWriter, data: bytes) -> None:
 
 
 async def run_handler(
-    command: str, env: Mapping[str, str], stdin: bytes, *, output_limit: int = OUTPUT_LIMIT
+    command: str,
+    env: Mapping[str, str],
+    stdin: bytes,
+    *,
+    output_limit: int = OUTPUT_LIMIT,
+    timeout: float | None = None,
 ) -> HandlerResult:
     """Run ``/bin/sh -c command`` with ``env`` added to the agent's environment.
 
     Feeds ``stdin`` (then closes it), collects stdout and stderr into one buffer keeping the last
     ``output_limit`` bytes, waits for exit and logs a warning when it takes longer than
-    :data:`SLOW_WARNING` seconds. There is no timeout, as in Go. The handler runs in its own
-    session and process group, so a cancelled invocation (agent shutdown) can stop it with its
-    children.
+    :data:`SLOW_WARNING` seconds. Without ``timeout`` it waits for ever, as Go does; with one,
+    a handler still running after ``timeout`` seconds is killed (``timed_out`` is set). The
+    handler runs in its own session and process group, so a cancelled or timed-out invocation
+    stops it with its children.
     """
     proc = await asyncio.create_subprocess_exec(
         "/bin/sh",
@@ -260,15 +280,26 @@ async def run_handler(
         SLOW_WARNING,
         lambda: logger.warning("Script '%s' slow, execution exceeding %ss", command, 1),
     )
-    try:
-        feeder = asyncio.ensure_future(_feed_stdin(proc.stdin, stdin))
-        output, total = await _read_tail(proc.stdout, output_limit)
+    stdout = proc.stdout
+    feeder = asyncio.ensure_future(_feed_stdin(proc.stdin, stdin))
+
+    async def finish() -> tuple[bytes, int, int]:
+        output, total = await _read_tail(stdout, output_limit)
         returncode = await proc.wait()
         await feeder
+        return output, total, returncode
+
+    try:
+        output, total, returncode = await asyncio.wait_for(finish(), timeout)
+    except TimeoutError:
+        _kill_group(proc.pid)
+        returncode = await proc.wait()
+        feeder.cancel()
+        return HandlerResult(returncode, b"", 0, timed_out=True)
     except asyncio.CancelledError:
         # Stop the whole process group: children of the shell hold the output pipe too.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc.pid)
+        feeder.cancel()
         await proc.wait()
         raise
     finally:
@@ -276,10 +307,17 @@ async def run_handler(
     return HandlerResult(returncode, output, total)
 
 
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 RespondFn = Callable[[Query, bytes], Awaitable[None]]
 SelfInfoFn = Callable[[], tuple[str, Mapping[str, str]]]
-#: ``on_result(event_type, outcome, seconds)`` after each invocation; outcome is ``ok`` or
-#: ``failed``.
+#: ``(alive, total)`` members, for ``SERF_MEMBERS_ALIVE`` and ``SERF_MEMBERS_TOTAL``.
+CountsFn = Callable[[], tuple[int, int]]
+#: ``on_result(event_type, outcome, seconds)`` after each invocation; outcome is ``ok``,
+#: ``failed`` or ``timeout``.
 ResultFn = Callable[[str, str, float], None]
 
 
@@ -288,7 +326,9 @@ class HandlerRunner:
 
     ``self_info()`` returns the local node name and its *current* tags (read at each
     invocation); ``respond(query, payload)`` answers a query with a handler's output.
-    ``submit`` never blocks: events wait in a queue until their handlers ran.
+    ``submit`` never blocks: events wait in a queue until their handlers ran. ``timeout``
+    (seconds, None: never) kills a handler that runs longer; ``member_counts`` fills
+    ``SERF_MEMBERS_ALIVE``/``SERF_MEMBERS_TOTAL``.
     """
 
     def __init__(
@@ -299,8 +339,12 @@ class HandlerRunner:
         *,
         concurrent: bool = False,
         on_result: ResultFn | None = None,
+        timeout: float | None = None,
+        member_counts: CountsFn | None = None,
     ) -> None:
         self._specs = list(specs)
+        self._timeout = timeout
+        self._member_counts = member_counts
         self._on_result = on_result
         self._self_info = self_info
         self._respond = respond
@@ -312,6 +356,8 @@ class HandlerRunner:
         self.failures = 0
         #: Invocations started.
         self.invocations = 0
+        #: Invocations killed at the timeout.
+        self.timeouts = 0
 
     @property
     def specs(self) -> list[HandlerSpec]:
@@ -386,15 +432,28 @@ class HandlerRunner:
 
     async def _invoke(self, spec: HandlerSpec, event: HandlerEvent) -> None:
         name, tags = self._self_info()
-        env = handler_env(event, name, tags)
+        counts = self._member_counts() if self._member_counts is not None else None
+        env = handler_env(event, name, tags, counts)
         self.invocations += 1
         started = asyncio.get_running_loop().time()
         try:
-            result = await run_handler(spec.command, env, handler_stdin(event))
+            result = await run_handler(
+                spec.command, env, handler_stdin(event), timeout=self._timeout
+            )
         except (OSError, ValueError) as exc:
             self.failures += 1
             logger.error("Error invoking script '%s': %s", spec.command, exc)
             self._report(event, "failed", started)
+            return
+        if result.timed_out:
+            self.timeouts += 1
+            logger.error(
+                "Event '%s' handler '%s' killed after the %ss handler timeout",
+                event_type(event),
+                spec.command,
+                f"{self._timeout:g}",
+            )
+            self._report(event, "timeout", started)
             return
         self._report(event, "ok" if result.returncode == 0 else "failed", started)
         logger.debug(

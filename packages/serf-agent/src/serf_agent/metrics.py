@@ -67,6 +67,12 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     MetricSpec("serf_members", _G, "Known members by Serf status.", ("status",)),
     MetricSpec("serf_gossip_messages_total", _C, "Gossip packets sent."),
     MetricSpec("serf_push_pull_total", _C, "Push/pull state exchanges completed."),
+    MetricSpec("serf_heal_pings_total", _C, "Self-healing pings sent to failed members."),
+    MetricSpec("serf_heal_pings_answered_total", _C, "Self-healing pings that were acked."),
+    MetricSpec(
+        "serf_accusations_resent_total", _C, "Stale alives answered with the accusation held."
+    ),
+    MetricSpec("serf_unprobed_push_pull_total", _C, "Push/pulls started because nobody pinged us."),
     MetricSpec("serf_packets_received_total", _C, "UDP packets received."),
     MetricSpec("serf_packets_sent_total", _C, "UDP packets sent."),
     MetricSpec("serf_bytes_received_total", _C, "Bytes received (UDP and TCP)."),
@@ -154,6 +160,16 @@ class Metrics:
     def value(self, name: str, **labels: str) -> float:
         """The current value of a counter or gauge series (0 if never set)."""
         return self._get(name, (_C, _G), labels).values.get(_key(labels), 0.0)
+
+    def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
+        """Every series of counter or gauge ``name`` as ``(labels, value)``, after running the
+        collectors (what a scrape would show for it)."""
+        for collector in list(self._collectors):
+            collector(self)
+        series = self._series[name]
+        if series.spec.type is _H:
+            raise TypeError(f"{name} is a histogram")
+        return [(dict(key), value) for key, value in sorted(series.values.items())]
 
     def add_collector(self, collector: Collector) -> Callable[[], None]:
         """Run ``collector(self)`` before every ``render``; returns a function removing it."""
@@ -265,6 +281,10 @@ MEMBERLIST_COUNTERS: Mapping[str, str] = {
     "refutations": "serf_refutations_total",
     "dead_declared": "serf_member_failures_total",
     "push_pulls": "serf_push_pull_total",
+    "heal_pings_sent": "serf_heal_pings_total",
+    "heal_pings_answered": "serf_heal_pings_answered_total",
+    "accusations_resent": "serf_accusations_resent_total",
+    "unprobed_push_pulls": "serf_unprobed_push_pull_total",
     "packets_in": "serf_packets_received_total",
     "packets_out": "serf_packets_sent_total",
     "bytes_in": "serf_bytes_received_total",

@@ -260,6 +260,20 @@ def check_serf_limits(config: AgentConfig, key: bytes | None) -> None:
         raise ConfigError(f"Failed to create memberlist: {KEY_SIZE_ERROR}")
 
 
+#: 2024-01-01T00:00:00Z: resumed incarnations count seconds from here (they fit in 31 bits
+#: until 2092).
+RESUME_EPOCH = 1_704_067_200
+
+
+def resume_incarnation(wall_seconds: float) -> int:
+    """The incarnation a node restarting from its snapshot counts up from (pyserf).
+
+    Seconds since :data:`RESUME_EPOCH`: above whatever the previous instance reached, unless
+    it refuted more than once per second of its whole life. Its first alive then overrides the
+    suspect and dead news about that instance at once, instead of being ignored as stale."""
+    return max(0, min(int(wall_seconds) - RESUME_EPOCH, 2**31 - 2))
+
+
 def node_config(config: AgentConfig, network: NetworkSettings, state: StartupState) -> SerfConfig:
     """The node's configuration (``SerfConfig.build``): Go's agent defaults and the settings."""
     memberlist: dict[str, Any] = {"enable_compression": config.enable_compression}
@@ -271,6 +285,9 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         memberlist["gossip_verify_incoming"] = config.encrypt_verify_incoming
     if config.encrypt_verify_outgoing is not None:
         memberlist["gossip_verify_outgoing"] = config.encrypt_verify_outgoing
+    if config.disable_self_healing:
+        memberlist["resend_accusations"] = False
+        memberlist["unprobed_push_pull"] = 0
     advertise = None
     if network.advertise_host is not None:
         advertise = (network.advertise_host, network.advertise_port or 0)
@@ -285,6 +302,8 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "snapshot": bool(config.snapshot_path),
         "validate_node_names": config.validate_node_names,
     }
+    if config.disable_self_healing:
+        overrides["heal_interval"] = 0.0
     for key in (
         "query_response_size_limit",
         "query_size_limit",
@@ -294,7 +313,10 @@ def node_config(config: AgentConfig, network: NetworkSettings, state: StartupSta
         "tombstone_timeout",
         "max_queue_depth",
         "min_queue_depth",
+        "heal_interval",
     ):
+        if key == "heal_interval" and config.disable_self_healing:
+            continue
         if getattr(config, key):
             overrides[key] = getattr(config, key)
     return SerfConfig.build(

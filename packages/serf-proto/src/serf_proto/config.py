@@ -91,6 +91,12 @@ class MemberlistConfig:
         awareness_max_multiplier: upper bound of the local-health timeout multiplier.
         gossip_nodes, gossip_interval: fan-out and period of gossip (interval 0 disables it).
         gossip_to_the_dead_time: how long dead nodes still receive gossip and stay listed.
+        resend_accusations: answer a stale alive about a node we hold suspect or dead with
+            the accusation, so the node refutes (pyserf; False: Go's behaviour).
+        initial_incarnation: the incarnation we count up from (our first alive carries it + 1);
+            the agent sets it when it restarts from a snapshot (pyserf; 0: Go).
+        unprobed_push_pull: after this many probe intervals without a ping for us, push/pull
+            with a random alive peer: our peers have lost us (pyserf; 0: never, as Go).
         gossip_verify_incoming/outgoing: require / produce encryption when a keyring is set.
         enable_compression: compress streams and (when smaller) packets with LZW.
         handoff_queue_depth: bound on queued state messages (kept for parity; see docs).
@@ -130,6 +136,9 @@ class MemberlistConfig:
     gossip_nodes: int = 3
     gossip_interval: float = 0.2
     gossip_to_the_dead_time: float = 30.0
+    resend_accusations: bool = True
+    unprobed_push_pull: int = 8
+    initial_incarnation: int = 0
     gossip_verify_incoming: bool = True
     gossip_verify_outgoing: bool = True
     enable_compression: bool = True
@@ -245,6 +254,7 @@ class MemberlistConfig:
         counts = {
             "indirect_checks": self.indirect_checks,
             "gossip_nodes": self.gossip_nodes,
+            "unprobed_push_pull": self.unprobed_push_pull,
         }
         for key, count in counts.items():
             if count < 0:
@@ -258,6 +268,10 @@ class MemberlistConfig:
         for key, count in at_least_one.items():
             if count < 1:
                 raise ConfigError(f"{key} must be at least 1, got {count}")
+        if not 0 <= self.initial_incarnation < 2**31:
+            raise ConfigError(
+                f"initial_incarnation must be in [0, 2^31), got {self.initial_incarnation}"
+            )
         if len(self.label.encode()) > 255:
             raise ConfigError("label is longer than 255 bytes")
         if self.cidrs_allowed is not None:

@@ -6,6 +6,8 @@
 | ``GET /v1/health`` | 200 while the local member is alive, 503 otherwise; JSON details |
 | ``GET /v1/coordinate/NODE`` | the node's Vivaldi coordinate (Go's field names) or 404 |
 | ``GET /metrics`` | the agent's metrics in the Prometheus text format |
+| ``GET /``, ``/ui/...``, ``/v1/coordinates``, ``/v1/ui/status`` | the cluster page (``ui``) |
+| ``GET /v1/events`` | the server-sent event stream (``events``; streamed by ``server``) |
 
 Only ``GET`` and ``HEAD`` are allowed (405 otherwise); unknown paths get 404. Nothing here
 touches a socket, so the routes are tested directly.
@@ -21,6 +23,8 @@ from urllib.parse import unquote, urlsplit
 from serf_proto import Member, MemberStatus
 
 from serf_agent.backend import AgentBackend
+from serf_agent.http import ui
+from serf_agent.http.events import EventHub
 
 JSON = "application/json"
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
@@ -35,13 +39,27 @@ class HttpResponse:
     content_type: str
     body: bytes
     allow: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-def handle(backend: AgentBackend, method: str, target: str) -> HttpResponse:
+def handle(
+    backend: AgentBackend, method: str, target: str, hub: EventHub | None = None
+) -> HttpResponse:
     """Answer one request (``target`` is the raw request target, e.g. ``/v1/members``)."""
     path = unquote(urlsplit(target).path)
     if method not in ("GET", "HEAD"):
         return HttpResponse(405, TEXT, b"method not allowed\n", allow="GET, HEAD")
+    if path == "/v1/events":  # a GET is streamed by the server before it gets here
+        return HttpResponse(405, TEXT, b"the event stream takes GET only\n", allow="GET")
+    static = ui.static_name(path)
+    if static is not None:
+        content_type, cache_control = ui.STATIC_FILES[static]
+        headers = (("Cache-Control", cache_control), *ui.SECURITY_HEADERS)
+        return HttpResponse(200, content_type, ui.static_body(static), headers=headers)
+    if path == "/v1/coordinates":
+        return _json(200, ui.coordinates_document(backend))
+    if path == "/v1/ui/status":
+        return _json(200, ui.status_document(backend, hub))
     if path == "/v1/members":
         return _json(200, members_document(backend.members()))
     if path == "/v1/health":

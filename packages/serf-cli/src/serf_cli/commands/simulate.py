@@ -34,9 +34,9 @@ Usage: serf simulate [options]
 Options:
 
   -nodes=100                Number of nodes.
-  -scenario=event           event, failure, join, partition, steady or chaos
-                            (a seeded fault schedule, then invariants checked;
-                            uses -nodes, -seed and -profile only).
+  -scenario=event           event, failure, join, partition, restart, steady
+                            or chaos (a seeded fault schedule, then invariants
+                            checked; uses -nodes, -seed and -profile only).
   -loss=0                   Share of datagrams lost on every link (0 to <1).
   -latency=1ms              One-way delay of every link.
   -profile=lan              Timing profile: lan, wan or local.
@@ -45,6 +45,13 @@ Options:
   -trigger=10s              When the event is sent, the node crashes or the
                             partition starts (join: when the joins start).
   -heal=60s                 How long the partition lasts.
+  -restart-share=1          restart: share of the nodes restarted (0 to 1).
+  -restart-spread=20s       restart: the restarts spread evenly over this.
+  -restart-downtime=8s      restart: how long each restarted node stays down.
+  -from-snapshot=false      restart: restart from a snapshot (rejoin the nodes
+                            it lists) instead of fresh with a join.
+  -go-faithful=false        Run Go's rules (no self-healing pings, stale
+                            alives ignored) to compare with pyserf's.
   -seed=1                   Seed of the run.
   -lifeguard=true           Lifeguard's local-health and suspicion scaling.
   -tcp-pings=true           Fall back to TCP when a UDP probe fails (simulated
@@ -143,6 +150,11 @@ def _flags() -> FlagSet:
     flags.duration("duration", 60 * _NS)
     flags.duration("trigger", 10 * _NS)
     flags.duration("heal", 60 * _NS)
+    flags.string("restart-share", "1")
+    flags.duration("restart-spread", 20 * _NS)
+    flags.duration("restart-downtime", 8 * _NS)
+    flags.boolean("from-snapshot", False)
+    flags.boolean("go-faithful", False)
     flags.integer("seed", 1)
     flags.boolean("lifeguard", True)
     flags.boolean("tcp-pings", True)
@@ -163,6 +175,18 @@ def _loss(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ScenarioError(
+            f"invalid restart share {text!r}: expected a number in (0, 1]"
+        ) from None
+    if not math.isfinite(value):
+        raise ScenarioError(f"invalid restart share {text!r}: expected a number in (0, 1]")
+    return value
+
+
 def spec_from_flags(flags: FlagSet) -> ScenarioSpec:
     """The scenario the parsed flags describe; raises ``ScenarioError`` for bad values."""
     return ScenarioSpec(
@@ -175,6 +199,11 @@ def spec_from_flags(flags: FlagSet) -> ScenarioSpec:
         duration=flags.get_int("duration") / _NS,
         trigger_at=flags.get_int("trigger") / _NS,
         heal_after=flags.get_int("heal") / _NS,
+        restart_share=_share(flags.get_str("restart-share")),
+        restart_spread=flags.get_int("restart-spread") / _NS,
+        restart_downtime=flags.get_int("restart-downtime") / _NS,
+        from_snapshot=flags.get_bool("from-snapshot"),
+        go_faithful=flags.get_bool("go-faithful"),
         lifeguard=flags.get_bool("lifeguard"),
         tcp_pings=flags.get_bool("tcp-pings"),
         fast_wire=flags.get_bool("fast-wire"),

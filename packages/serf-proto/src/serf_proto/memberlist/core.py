@@ -57,6 +57,7 @@ from serf_proto.memberlist.deadlines import (
     GossipTick,
     GossipWake,
     LeaveDeadline,
+    PingExpiry,
     ProbeEnd,
     ProbeTick,
     ProbeTimeout,
@@ -343,6 +344,17 @@ class Memberlist:
             raise InvalidState("memberlist is shut down")
         self._membership.set_alive(now)
 
+    def ping_address(
+        self, addr: Address, name: str, now: float, done: Callable[[bool, float], None]
+    ) -> None:
+        """Ping node ``name`` at ``addr`` outside the probe round; ``done(acked, now)`` runs
+        when its ack arrives or ``probe_timeout`` passed. Nothing else changes: the layer
+        above decides what an answer means (Serf's self-healing pushes/pulls with it)."""
+        self._now = now
+        if self._ctx.shutdown:
+            raise InvalidState("memberlist is shut down")
+        self._prober.ping_address(addr, name, now, done)
+
     def send_best_effort(self, addr: Address, payload: bytes, now: float) -> None:
         """Send a user message to ``addr`` in one datagram (Go ``SendToAddress``)."""
         self._now = now
@@ -373,6 +385,8 @@ class Memberlist:
                 self._prober.probe_end(deadline, now)
             case RelayExpiry():
                 self._prober.relay_expired(deadline, now)
+            case PingExpiry():
+                self._prober.ping_expired(deadline, now)
             case SuspicionExpiry():
                 self._membership.suspicion_expired(deadline, now)
             case StreamDeadline():

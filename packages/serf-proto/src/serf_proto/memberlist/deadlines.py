@@ -23,6 +23,7 @@ __all__ = [
     "GossipTick",
     "GossipWake",
     "LeaveDeadline",
+    "PingExpiry",
     "ProbeEnd",
     "ProbeTick",
     "ProbeTimeout",
@@ -77,6 +78,13 @@ class RelayExpiry:
 
 
 @dataclass(frozen=True, slots=True)
+class PingExpiry:
+    """The ping ``seq`` sent by ``Memberlist.ping_address`` got no ack in time."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class SuspicionExpiry:
     """The suspicion of ``name`` at ``incarnation`` ran out: declare it dead."""
 
@@ -104,6 +112,7 @@ Deadline = (
     | ProbeTimeout
     | ProbeEnd
     | RelayExpiry
+    | PingExpiry
     | SuspicionExpiry
     | StreamDeadline
     | LeaveDeadline

@@ -32,13 +32,26 @@ from serf_proto.memberlist.deadlines import LEAVE_DEADLINE, SuspicionExpiry
 from serf_proto.memberlist.formulas import suspicion_timeout
 from serf_proto.memberlist.gossip import Gossip
 from serf_proto.memberlist.pushpull import merge_news, remote_nodes
-from serf_proto.memberlist.rules import Verdict, alive_verdict, dead_verdict, suspect_verdict
+from serf_proto.memberlist.rules import (
+    Verdict,
+    alive_verdict,
+    dead_verdict,
+    resend_accusation,
+    suspect_verdict,
+)
 from serf_proto.memberlist.state import Node, NodeRecord, ip_text_or
 from serf_proto.memberlist.suspicion import Suspicion
 from serf_proto.memberlist.table import NodeTable
 from serf_proto.memberlist.versions import NO_VSN, valid_alive_vsn, verify_protocol, vsn_tuple
 from serf_proto.types import Address, NodeState
-from serf_proto.wire.messages import Alive, Dead, PushNodeState, PushPull, Suspect
+from serf_proto.wire.messages import (
+    Alive,
+    Dead,
+    PushNodeState,
+    PushPull,
+    Suspect,
+    encode_message,
+)
 
 __all__ = ["Membership"]
 
@@ -47,6 +60,7 @@ class Membership:
     """Applies membership news to the node table; owns our incarnation and the suspicions."""
 
     __slots__ = (
+        "_accused",
         "_awareness",
         "_ctx",
         "_gossip",
@@ -65,8 +79,10 @@ class Membership:
         self._gossip = gossip
         self._awareness = awareness
         self._suspicions: dict[str, Suspicion] = {}
+        #: when we last handed each node its accusation back (see ``_stale_alive``).
+        self._accused: dict[str, float] = {}
         #: Our own incarnation; only we raise it.
-        self.incarnation = 0
+        self.incarnation = ctx.config.initial_incarnation
         #: Whether ``leave`` was called.
         self.left = False
         self._leave_op: int | None = None
@@ -135,7 +151,10 @@ class Membership:
             and rec.ip == a.addr
             and rec.addr.port == port
         ):
-            return  # old news (the common case in gossip); the rules below would ignore it
+            # Old news (the common case in gossip); the rules below would ignore it.
+            if rec.state is not NodeState.ALIVE and cfg.resend_accusations:
+                self._stale_alive(rec, a.incarnation, now)
+            return
         if self.left and is_local:
             return
         if not is_local and not cfg.ip_allowed(a.addr):
@@ -358,8 +377,33 @@ class Membership:
         """The table reaped ``names``: their suspicions (if any) are over."""
         for name in names:
             self._end_suspicion(name)
+            self._accused.pop(name, None)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _stale_alive(self, rec: NodeRecord, incarnation: int, now: float) -> None:
+        """A node we hold suspect or dead gossips an alive no newer than the accusation: it
+        has not heard it (it restarted, or the news never reached it), so send it the
+        accusation; it refutes with a higher incarnation (``rules.resend_accusation``)."""
+        ctx = self._ctx
+        last = self._accused.get(rec.name)
+        if not resend_accusation(
+            known_state=rec.state,
+            known_incarnation=rec.incarnation,
+            incarnation=incarnation,
+            is_local=False,
+            since_last=None if last is None else now - last,
+            min_gap=ctx.config.probe_interval,
+        ):
+            return
+        self._accused[rec.name] = now
+        ctx.stats.accusations_resent += 1
+        msg: Dead | Suspect
+        if rec.state is NodeState.DEAD:
+            msg = Dead(rec.incarnation, rec.name, ctx.name)
+        else:
+            msg = Suspect(rec.incarnation, rec.name, ctx.name)
+        self._gossip.send(rec.addr, encode_message(msg), rec, now)
 
     def _end_suspicion(self, name: str) -> None:
         susp = self._suspicions.pop(name, None)

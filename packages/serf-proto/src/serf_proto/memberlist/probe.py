@@ -18,6 +18,14 @@ Any ack ends the probe well: the Lifeguard health score improves. No ack makes t
 suspect; the health score worsens by the nacks that did *not* come (or by one). A TCP ping that
 got through while UDP failed says the network is misconfigured, not the node dead.
 
+A *lone ping* (:meth:`Prober.ping_address`) is a ping to an address outside the probe round,
+for the layer above (self-healing pings failed members with it): its callback learns whether
+an ack came within ``probe_timeout`` (:class:`PingExpiry`); it never changes the table.
+
+Each probe tick also asks :func:`~serf_proto.memberlist.rules.unprobed_push_pull` whether
+nobody has pinged *us* for long (pyserf): our peers have then lost us, and we push/pull with a
+random one to be found again.
+
 A relay (:class:`Relay`) is an indirect ping we run for a peer: we ping the target under a
 sequence number of our own and pass its ack back, or a nack when ``probe_timeout`` passes
 (:class:`RelayExpiry`). Every deadline carries the sequence number it belongs to; one that falls
@@ -26,11 +34,14 @@ due after its probe or relay is over is stale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from serf_proto.drops import DropReason
 from serf_proto.memberlist.awareness import Awareness
 from serf_proto.memberlist.context import Context
 from serf_proto.memberlist.deadlines import (
     PROBE_TICK,
+    PingExpiry,
     ProbeEnd,
     ProbeTimeout,
     RelayExpiry,
@@ -38,6 +49,7 @@ from serf_proto.memberlist.deadlines import (
 )
 from serf_proto.memberlist.gossip import Gossip
 from serf_proto.memberlist.membership import Membership
+from serf_proto.memberlist.rules import unprobed_push_pull
 from serf_proto.memberlist.sessions import Phase, Probe, Relay
 from serf_proto.memberlist.state import NodeRecord, ip_bytes, ip_text_or
 from serf_proto.memberlist.streams import Streams
@@ -57,6 +69,8 @@ class Prober:
         "_ctx",
         "_gossip",
         "_membership",
+        "_pinged_at",
+        "_pings",
         "_probe",
         "_relays",
         "_seq_no",
@@ -82,8 +96,11 @@ class Prober:
         self._awareness = awareness
         self._probe: Probe | None = None
         self._relays: dict[int, Relay] = {}
+        self._pings: dict[int, Callable[[bool, float], None]] = {}
         self._seq_no = 0
         self._tick_at: float | None = None
+        #: when a ping for us last arrived (start counts as one; see ``rules``).
+        self._pinged_at = 0.0
 
     # -- the probe round -------------------------------------------------------------------
 
@@ -91,6 +108,7 @@ class Prober:
         """Arm the first probe at a random point of the interval (unless probing is off)."""
         ctx = self._ctx
         interval = ctx.config.probe_interval
+        self._pinged_at = now
         if interval > 0:
             self._tick_at = now + ctx.rng.random() * interval
             ctx.timers.schedule(PROBE_TICK, self._tick_at)
@@ -101,6 +119,7 @@ class Prober:
         prev = now if self._tick_at is None else self._tick_at
         self._tick_at = next_tick(prev, now, ctx.config.probe_interval)
         ctx.timers.schedule(PROBE_TICK, self._tick_at)
+        self._check_unprobed(now)
         if self._probe is not None:
             return  # the previous probe still runs; Go's ticker drops this tick
         table = self._table
@@ -119,6 +138,28 @@ class Prober:
                 continue
             self._probe_node(rec, now)
             return
+
+    def _check_unprobed(self, now: float) -> None:
+        """Nobody pinged us for long: our peers may have lost us; push/pull to be found."""
+        ctx = self._ctx
+        cfg = ctx.config
+        since = now - self._pinged_at
+        if since < cfg.unprobed_push_pull * cfg.probe_interval:
+            return  # the common case, decided without walking the table
+        has_peers = self._table.any_alive_peer()
+        if not unprobed_push_pull(
+            since_pinged=since,
+            probe_interval=cfg.probe_interval,
+            rounds=cfg.unprobed_push_pull,
+            has_peers=has_peers,
+        ):
+            if not has_peers:
+                self._pinged_at = now  # alone: nobody could ping us; count from the first peer
+            return
+        self._pinged_at = now
+        ctx.stats.unprobed_push_pulls += 1
+        ctx.log.info("No ping for us in %.1f s: pushing/pulling to be found", since)
+        self._streams.push_pull_random(now)
 
     def _probe_node(self, rec: NodeRecord, now: float) -> None:
         ctx = self._ctx
@@ -240,6 +281,7 @@ class Prober:
             ctx.log.warning("Got ping for unexpected node '%s' from=%s", ping.node, addr)
             ctx.stats.drop(DropReason.PING_WRONG_NODE)
             return
+        self._pinged_at = now
         ack = Ack(ping.seq_no, ctx.delegate.ack_payload(now))
         dest = _reply_addr(ping.source_addr, ping.source_port, addr)
         self._gossip.send(dest, encode_message(ack), None, now)
@@ -281,6 +323,12 @@ class Prober:
             ctx.timers.cancel(RelayExpiry(seq))
             self._gossip.send(relay.requester, encode_message(Ack(relay.orig_seq)), None, now)
             return
+        done = self._pings.pop(seq, None)
+        if done is not None:
+            ctx.stats.heal_pings_answered += 1
+            ctx.timers.cancel(PingExpiry(seq))
+            done(True, now)
+            return
         ctx.stats.drop(DropReason.UNKNOWN_ACK)
 
     def on_nack(self, nack: Nack) -> None:
@@ -302,8 +350,32 @@ class Prober:
         if relay.nack:
             self._gossip.send(relay.requester, encode_message(Nack(relay.orig_seq)), None, now)
 
+    # -- lone pings --------------------------------------------------------------------------
+
+    def ping_address(
+        self, addr: Address, name: str, now: float, done: Callable[[bool, float], None]
+    ) -> None:
+        """Ping ``name`` at ``addr`` once; ``done(acked, now)`` runs on the ack or after
+        ``probe_timeout``. A plain Go ping: any node answers it."""
+        ctx = self._ctx
+        seq = self._next_seq()
+        self._pings[seq] = done
+        ctx.stats.heal_pings_sent += 1
+        ctx.timers.schedule(PingExpiry(seq), now + ctx.config.probe_timeout)
+        ping = Ping(seq, name, ctx.ip, ctx.port, ctx.name)
+        self._gossip.send_raw(addr, encode_message(ping), None)
+
+    def ping_expired(self, timer: PingExpiry, now: float) -> None:
+        """A lone ping got no ack in time."""
+        done = self._pings.pop(timer.seq, None)
+        if done is None:
+            self._ctx.stale(timer)
+            return
+        done(False, now)
+
     def shutdown(self) -> None:
-        """Forget the probe and relays in flight."""
+        """Forget the probe, relays and lone pings in flight."""
+        self._pings.clear()
         self._relays.clear()
         self._probe = None
 

@@ -13,6 +13,15 @@ decisions here, free of side effects, makes the precedence rules testable as a t
 * Accusations (suspect/dead) about ourselves are refuted, unless we are leaving (dead only).
 * A different address for a known name is a *conflict* unless the old node left, or has been
   dead longer than the reclaim time.
+* (pyserf) A *stale* alive, one no newer than the suspect or dead incarnation we hold, means
+  the node has not heard what it is accused of (typically: it restarted while the accusation
+  circulated). We hand the accusation straight back to it so that it refutes; Go ignores the
+  message and the node may stay dead in our view until a lucky push/pull.
+* (pyserf) A node nobody has pinged for ``unprobed_push_pull`` probe intervals is missing from
+  its peers' tables (typically: it restarted while they held it dead, and the peers that
+  joined since learned it only as dead, which they ignore for an unknown node): it
+  pushes/pulls with a random peer, which then learns and gossips its alive. In a healthy
+  cluster every node is pinged about once per probe interval, so the check rarely fires.
 """
 
 from __future__ import annotations
@@ -21,7 +30,14 @@ from enum import Enum
 
 from serf_proto.types import NodeState
 
-__all__ = ["Verdict", "alive_verdict", "dead_verdict", "suspect_verdict"]
+__all__ = [
+    "Verdict",
+    "alive_verdict",
+    "dead_verdict",
+    "resend_accusation",
+    "suspect_verdict",
+    "unprobed_push_pull",
+]
 
 
 class Verdict(Enum):
@@ -101,3 +117,33 @@ def dead_verdict(
     if is_local and not leaving:
         return Verdict.REFUTE
     return Verdict.APPLY
+
+
+def resend_accusation(
+    *,
+    known_state: NodeState | None,
+    known_incarnation: int,
+    incarnation: int,
+    is_local: bool,
+    since_last: float | None,
+    min_gap: float,
+) -> bool:
+    """Whether a stale alive about a node we hold suspect or dead earns the node our accusation.
+
+    ``since_last``: seconds since we last sent it one (None: never); at most one per
+    ``min_gap`` so a stale alive retransmitted by gossip costs one packet, not one per copy."""
+    if is_local or known_state not in (NodeState.SUSPECT, NodeState.DEAD):
+        return False
+    if incarnation > known_incarnation:
+        return False
+    return since_last is None or since_last >= min_gap
+
+
+def unprobed_push_pull(
+    *, since_pinged: float, probe_interval: float, rounds: int, has_peers: bool
+) -> bool:
+    """Whether going unpinged for ``since_pinged`` seconds means our peers have lost us, so
+    we push/pull with one of them (``rounds`` 0: never, as Go; no live peer: nobody to ask)."""
+    if rounds <= 0 or not has_peers:
+        return False
+    return since_pinged >= rounds * probe_interval

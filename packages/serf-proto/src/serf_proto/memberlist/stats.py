@@ -24,6 +24,10 @@ class MemberlistStats:
         dead_declared: nodes declared dead by our own suspicion timeout.
         refutations: accusations about ourselves we refuted.
         push_pulls: push/pull exchanges completed (both directions).
+        unprobed_push_pulls: push/pulls started because nobody pinged us for long (pyserf).
+        accusations_resent: stale alives answered with the accusation we hold (pyserf).
+        heal_pings_sent, heal_pings_answered: pings to failed members for self-healing
+            (pyserf; ``Memberlist.ping_address``) and the acks they got.
         packets_in, bytes_in, packets_out, bytes_out: UDP traffic.
         messages_in: memberlist messages handled (a compound packet holds several).
         streams_in, streams_out: TCP streams accepted / opened.
@@ -42,6 +46,10 @@ class MemberlistStats:
     dead_declared: int = 0
     refutations: int = 0
     push_pulls: int = 0
+    accusations_resent: int = 0
+    unprobed_push_pulls: int = 0
+    heal_pings_sent: int = 0
+    heal_pings_answered: int = 0
     packets_in: int = 0
     bytes_in: int = 0
     packets_out: int = 0

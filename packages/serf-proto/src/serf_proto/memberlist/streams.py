@@ -252,8 +252,13 @@ class Streams:
         table = self._table
         interval = push_pull_scale(ctx.config.push_pull_interval, len(table))
         ctx.timers.schedule(PUSH_PULL_TICK, now + interval)
+        self.push_pull_random(now)
+
+    def push_pull_random(self, now: float) -> None:
+        """Push/pull with one random alive peer (if any)."""
+        ctx = self._ctx
         me = ctx.name
-        peers = table.k_random(
+        peers = self._table.k_random(
             1, lambda rec: rec.name == me or rec.state != NodeState.ALIVE, ctx.rng
         )
         if peers:

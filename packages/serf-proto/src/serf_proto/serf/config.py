@@ -72,6 +72,10 @@ class SerfConfig:
         recent_intent_timeout: how long intents for unknown nodes are kept.
         reap_interval, reconnect_interval: periods of the reaper and the reconnector.
         reconnect_timeout, tombstone_timeout: how long failed / left members are kept.
+        heal_interval: self-healing period (pyserf; 0 disables it, as in Go): while members
+            are failed, each node pings a random one with probability ``failed / alive``
+            and pushes/pulls with it when it answers, so a healed partition merges within
+            seconds instead of waiting for the reconnector.
         flap_timeout: a failed member returning within this is counted as a flap.
         coalesce_period, quiescent_period: member-event coalescing (both > 0 to enable).
         user_coalesce_period, user_quiescent_period: user-event coalescing likewise.
@@ -111,6 +115,7 @@ class SerfConfig:
     reap_interval: float = 15.0
     reconnect_interval: float = 30.0
     reconnect_timeout: float = 24 * 3600.0
+    heal_interval: float = 2.0
     tombstone_timeout: float = 24 * 3600.0
     flap_timeout: float = 60.0
     coalesce_period: float = 0.0
@@ -220,6 +225,8 @@ class SerfConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+        if self.heal_interval < 0:
+            raise ConfigError("heal_interval must not be negative")
         for key in self.keys:
             if len(key) not in (16, 24, 32):
                 raise ConfigError("key size must be 16, 24 or 32 bytes")

@@ -10,6 +10,11 @@ memberlist's ``JoinCompleted`` is then routed by :meth:`Joins.memberlist_joined`
 * **reconnect** (the ``Reconnect`` timer): a failed member is tried again with probability
   ``failed / alive`` (Go's throttle), one random failed member per tick; the outcome needs no
   handling;
+* **heal** (the ``Heal`` timer, pyserf): while members are failed, ping one random failed
+  member with the probability :func:`heal_probability` gives; when it acks, the network
+  between us works again and a push/pull with it merges the two views (each side refutes what
+  the other accused it of). At most one heal runs at a time, so the cost is at most one ping
+  per ``heal_interval`` and one push/pull per answer;
 * **rejoin** (start with a snapshot): the members the snapshot last saw alive are tried one at
   a time in random order (:func:`~serf_proto.serf.snapshot.rejoin_order`), then, with
   ``rejoin_failed``, those it last saw failed, until one answers or none is left.
@@ -17,6 +22,7 @@ memberlist's ``JoinCompleted`` is then routed by :meth:`Joins.memberlist_joined`
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -31,19 +37,23 @@ from serf_proto.serf.snapshot import (
     parse_address,
     rejoin_order,
 )
-from serf_proto.serf.timers import Reconnect
+from serf_proto.serf.timers import Heal, Reconnect
 from serf_proto.types import Address
 
-__all__ = ["Joins", "reconnect_probability"]
+__all__ = ["Joins", "heal_phase", "heal_probability", "reconnect_probability"]
 
 
 @dataclass(slots=True)
 class _Job:
-    kind: Literal["user", "reconnect", "rejoin"]
+    kind: Literal["user", "reconnect", "heal", "rejoin"]
     op: int = 0
     ignore_old: bool = False
     remaining: tuple[PreviousNode, ...] = ()
     previous: PreviousNode | None = None
+
+
+#: After a failed member came back, heal ticks ping at full rate for this many ticks.
+HEAL_EAGER_TICKS = 15
 
 
 def reconnect_probability(failed: int, alive: int) -> float:
@@ -51,10 +61,32 @@ def reconnect_probability(failed: int, alive: int) -> float:
     return failed / max(alive, 1)
 
 
+def heal_probability(
+    failed: int, alive: int, since_recovery: float | None, eager_window: float
+) -> float:
+    """How likely one heal tick pings a failed member.
+
+    Normally the reconnector's throttle ``failed / alive``: when the whole cluster agrees on
+    who failed, each failed member then gets about one ping per tick from the whole cluster,
+    however large it is (a member that failed for good costs little). But within
+    ``eager_window`` seconds of a failed member coming back (``since_recovery``), a partition is
+    probably healing and our remaining failed members are likely alive too, possibly failed
+    in our view alone: then every tick pings."""
+    if since_recovery is not None and since_recovery < eager_window:
+        return 1.0
+    return reconnect_probability(failed, alive)
+
+
+def heal_phase(name: str, interval: float) -> float:
+    """When a node's first heal tick falls, in (0, interval]: spread by the node's name, so
+    nodes started together do not ping in step (and no random draw is spent on it)."""
+    return interval * (1 + zlib.crc32(name.encode())) / 2**32
+
+
 class Joins:
     """One node's memberlist joins; see the module docstring."""
 
-    __slots__ = ("_broadcast_join", "_ctx", "_jobs", "_members", "ignoring_old")
+    __slots__ = ("_broadcast_join", "_ctx", "_healing", "_jobs", "_members", "ignoring_old")
 
     def __init__(
         self, ctx: NodeContext, members: MemberTable, broadcast_join: Callable[[float], None]
@@ -63,6 +95,7 @@ class Joins:
         self._members = members
         self._broadcast_join = broadcast_join
         self._jobs: dict[int, _Job] = {}
+        self._healing = False
         #: how many ``ignore_old`` user joins run.
         self.ignoring_old = 0
 
@@ -86,6 +119,9 @@ class Joins:
                 ctx.log.info("Re-joined to previously known node: %s", job.previous)
             elif ctx.state is SerfState.ALIVE:
                 self._rejoin_next(job.remaining, job.previous, now)
+            return
+        if job.kind == "heal":
+            self._healing = False
             return
         if job.kind == "reconnect":
             return
@@ -117,6 +153,41 @@ class Joins:
         ctx.log.info("attempting reconnect to %s %s", mem.name, mem.addr)
         ml_op = ctx.ml.join([mem.addr], now)
         self._jobs[ml_op] = _Job("reconnect")
+
+    # ------------------------------------------------------------------------------------------
+    # heal
+
+    def on_heal(self, now: float) -> None:
+        """``Heal`` fired: maybe ping one failed member, then schedule the next tick."""
+        ctx = self._ctx
+        ctx.timers.schedule(Heal(), now + ctx.config.heal_interval)
+        members = self._members
+        failed = members.failed
+        if self._healing or not failed or ctx.state is not SerfState.ALIVE:
+            return
+        num_alive = len(members) - len(failed) - len(members.left)
+        recovered = members.recovered_at
+        chance = heal_probability(
+            len(failed),
+            num_alive,
+            None if recovered is None else now - recovered,
+            HEAL_EAGER_TICKS * ctx.config.heal_interval,
+        )
+        if ctx.rng.random() > chance:
+            return
+        mem = failed[ctx.rng.randrange(len(failed))]
+        self._healing = True
+        name, addr = mem.name, mem.addr
+
+        def answered(acked: bool, at: float) -> None:
+            self._healing = False
+            if not acked or ctx.state is not SerfState.ALIVE:
+                return
+            ctx.log.info("failed member %s %s answers: pushing/pulling with it", name, addr)
+            self._healing = True
+            self._jobs[ctx.ml.join([addr], at)] = _Job("heal")
+
+        ctx.ml.ping_address(addr, name, now, answered)
 
     # ------------------------------------------------------------------------------------------
     # rejoin

@@ -119,6 +119,8 @@ class MemberTable:
     failed: list[MemberState] = field(default_factory=list)
     left: list[MemberState] = field(default_factory=list)
     recent_intents: dict[str, Intent] = field(default_factory=dict)
+    #: When a failed member last came back alive (self-healing searches eagerly after it).
+    recovered_at: float | None = None
 
     def __len__(self) -> int:
         return len(self.members)
@@ -230,8 +232,10 @@ class MemberTable:
             return member, False
         member = self.own_entry(name)
         old = member.status
-        if old == MemberStatus.FAILED and member.leave_time is not None:
-            flapped = now - member.leave_time < flap_timeout
+        if old == MemberStatus.FAILED:
+            self.recovered_at = now
+            if member.leave_time is not None:
+                flapped = now - member.leave_time < flap_timeout
         member.status = MemberStatus.ALIVE
         member.leave_time = None
         member.addr = addr

@@ -60,7 +60,7 @@ from serf_proto.serf.context import NodeContext, Output, SerfState, SerfStats
 from serf_proto.serf.coordinates import Coordinates
 from serf_proto.serf.delegate import SerfDelegate
 from serf_proto.serf.internal import InternalQueries
-from serf_proto.serf.joins import Joins
+from serf_proto.serf.joins import Joins, heal_phase
 from serf_proto.serf.keymanager import KeyOp
 from serf_proto.serf.keyops import KeyOps
 from serf_proto.serf.lamport import Clocks
@@ -76,6 +76,7 @@ from serf_proto.serf.snapshot import RecoveredState
 from serf_proto.serf.timers import (
     CoalesceMember,
     CoalesceUser,
+    Heal,
     LeaveBroadcastDone,
     LeaveDone,
     LeaveTimeout,
@@ -191,6 +192,8 @@ class SerfNode:
         )
         ctx.timers.schedule(Reap(), now + config.reap_interval)
         ctx.timers.schedule(Reconnect(), now + config.reconnect_interval)
+        if config.heal_interval > 0:
+            ctx.timers.schedule(Heal(), now + heal_phase(config.node_name, config.heal_interval))
         ctx.timers.schedule(QueueCheck(), now + config.queue_check_interval)
         self._pipeline.start(now)
         if recovered is not None and (
@@ -508,6 +511,8 @@ class SerfNode:
                 self._membership.schedule_reap(now)
             case Reconnect():
                 self._joins.on_reconnect(now)
+            case Heal():
+                self._joins.on_heal(now)
             case QueueCheck():
                 self._broadcasts.on_queue_check(now)
             case SnapshotClock():

@@ -8,7 +8,7 @@ node dispatches a fired timer with ``match`` over :data:`SerfTimer`; the machine
 it checks the carried fields against its state, and a timer whose op, member or phase has
 moved on is a no-op that is counted (``SerfStats.stale_timers``) and logged at debug.
 
-Periodic timers (reap, reconnect, queue check, snapshot clock) reschedule themselves each time
+Periodic timers (reap, reconnect, heal, queue check, snapshot clock) reschedule themselves each time
 they fire; shutdown clears them all.
 """
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 __all__ = [
     "CoalesceMember",
     "CoalesceUser",
+    "Heal",
     "LeaveBroadcastDone",
     "LeaveDone",
     "LeaveTimeout",
@@ -41,6 +42,12 @@ class Reap:
 @dataclass(frozen=True, slots=True)
 class Reconnect:
     """Periodic: maybe try one failed member again (``reconnect_interval``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Heal:
+    """Periodic: while members are failed, maybe ping one and push/pull when it answers
+    (``heal_interval``; pyserf self-healing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,7 @@ class LeaveDone:
 SerfTimer = (
     Reap
     | Reconnect
+    | Heal
     | QueueCheck
     | SnapshotClock
     | CoalesceMember

@@ -29,6 +29,7 @@ import random
 from serf_proto.memberlist.state import ip_bytes
 from serf_proto.serf import SerfConfig, SerfNode
 from serf_proto.serf.members import SharedTables
+from serf_proto.serf.snapshot import RecoveredState
 from serf_proto.sim.world import NodeFactory, SimNode, World
 from serf_proto.types import Address, NodeState
 from serf_proto.wire.messages import (
@@ -42,12 +43,23 @@ __all__ = ["converge", "serf_sim_factory", "state_message"]
 
 
 def serf_sim_factory(
-    profile: str, *, lifeguard: bool = True, tcp_pings: bool = True, fast_wire: bool = False
+    profile: str,
+    *,
+    lifeguard: bool = True,
+    tcp_pings: bool = True,
+    fast_wire: bool = False,
+    go_faithful: bool = False,
+    recovered: dict[str, RecoveredState] | None = None,
 ) -> NodeFactory:
     """A factory of ``SerfNode``s on ``profile``; ``lifeguard=False`` turns off local-health
-    scaling and suspicion-timeout acceleration (both multipliers set to 1), and
-    ``tcp_pings=False`` the TCP fallback of failed probes."""
+    scaling and suspicion-timeout acceleration (both multipliers set to 1), ``tcp_pings=False``
+    the TCP fallback of failed probes, and ``go_faithful=True`` pyserf's self-healing rules
+    (``heal_interval=0``, ``resend_accusations=False``, ``unprobed_push_pull=0``); a node
+    whose name is in ``recovered`` starts from that snapshot state (popped)."""
     overrides: dict[str, object] = {"fast_wire": fast_wire, "disable_tcp_pings": not tcp_pings}
+    if go_faithful:
+        overrides["resend_accusations"] = False
+        overrides["unprobed_push_pull"] = 0
     if not lifeguard:
         overrides["awareness_max_multiplier"] = 1
         overrides["suspicion_max_timeout_mult"] = 1
@@ -55,7 +67,10 @@ def serf_sim_factory(
     def make(world: World, name: str, addr: Address, rng: random.Random, now: float) -> SimNode:
         del world
         config = SerfConfig.build(name, profile=profile, bind=addr, memberlist=overrides)
-        return SerfNode(config, now=now, rng=rng, entropy=rng.randbytes)
+        if go_faithful:
+            config = config.replace(heal_interval=0.0)
+        state = None if recovered is None else recovered.pop(name, None)
+        return SerfNode(config, now=now, rng=rng, entropy=rng.randbytes, recovered=state)
 
     return make
 

@@ -32,6 +32,10 @@ class ArrivalCurve:
         if node not in self._first:
             self._first[node] = max(0.0, at - self.trigger)
 
+    def forget(self, node: str) -> None:
+        """``node`` left the state again: its next arrival counts instead."""
+        self._first.pop(node, None)
+
     def __len__(self) -> int:
         return len(self._first)
 

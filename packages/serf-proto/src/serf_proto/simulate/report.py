@@ -12,12 +12,14 @@ _WHAT = {
     "failure": "live nodes that declared the crashed node failed",
     "join": "nodes that see every node alive",
     "partition": "nodes that see every node alive again after the heal",
+    "restart": "nodes that see every node alive again after the restart wave",
 }
 _FROM = {
     "event": "after the event was sent",
     "failure": "after the crash",
     "join": "after the joins started",
     "partition": "after the heal",
+    "restart": "after the last restart",
 }
 
 
@@ -41,6 +43,7 @@ def render_text(
         f"Network:         loss {spec.loss:.1%}, latency {spec.latency * 1000:.1f} ms",
         f"Lifeguard:       {'on' if spec.lifeguard else 'off'}, "
         f"TCP ping fallback {'on' if spec.tcp_pings else 'off'}",
+        f"Rules:           {'Go (-go-faithful)' if spec.go_faithful else 'pyserf (self-healing)'}",
         f"Simulated:       {result.duration_s:.1f} s",
         f"Deliveries:      {result.deliveries:,} packets "
         f"({result.packets_lost:,} lost of {result.packets_sent:,} sent)",
@@ -58,6 +61,14 @@ def render_text(
     if spec.scenario == "partition":
         heal = spec.trigger_at + spec.heal_after
         lines.append(f"Partition:       split at {spec.trigger_at:.1f} s, healed at {heal:.1f} s")
+    if spec.scenario == "restart":
+        how = "from snapshots" if spec.from_snapshot else "fresh"
+        lines.append(
+            f"Restarts:        {spec.restart_share:.0%} of the nodes, {how}, over "
+            f"{spec.restart_spread:.1f} s from {spec.trigger_at:.1f} s"
+        )
+    if result.wrong_pairs is not None:
+        lines.append(f"Wrong pairs:     {result.wrong_pairs} at the end")
     if result.subject is not None:
         role = "origin" if spec.scenario == "event" else "crashed node"
         lines.append(f"Subject:         {result.subject} ({role})")

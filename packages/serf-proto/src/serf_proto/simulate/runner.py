@@ -14,7 +14,12 @@ and, for every scenario but ``join``, gives them a converged start
 * ``partition``: the cluster splits into two halves; ``heal_after`` seconds later the network
   heals, and the curve is when each node's view first held every node alive again, counted
   from the heal;
+* ``restart``: a wave of crash-and-restarts (:mod:`~serf_proto.simulate.restart`); the curve
+  is when each node's view first held every node alive again, counted from the end of the wave;
 * ``steady``: nothing; only false failures are counted.
+
+For ``partition`` and ``restart`` the result also counts ``wrong_pairs``: the (viewer, node)
+pairs of running nodes where, when the run ends, the viewer does not see the node alive.
 
 An observer on the world's trace follows ``UserEvent`` and ``MemberEvent`` outputs as they
 happen, keeping for each viewer the set of members it sees alive. A *false failure* is a
@@ -36,10 +41,12 @@ from typing import Any
 
 from serf_proto.events import MemberEvent, MemberEventType, UserEvent
 from serf_proto.serf import SerfNode
+from serf_proto.serf.snapshot import RecoveredState
 from serf_proto.sim.network import LinkSpec
-from serf_proto.sim.world import TraceEntry, World
+from serf_proto.sim.world import NodeFactory, TraceEntry, World
 from serf_proto.simulate.cluster import converge, serf_sim_factory
 from serf_proto.simulate.curves import ArrivalCurve
+from serf_proto.simulate.restart import Action, restart_wave, wrong_pairs
 from serf_proto.simulate.spec import ScenarioSpec
 
 __all__ = ["DISSEMINATION_SHARES", "SimulationResult", "run_scenario"]
@@ -72,6 +79,8 @@ class SimulationResult:
     curve: list[tuple[float, float | None]] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
     trace_hash: str = ""
+    #: (viewer, node) pairs still wrong at the end (``partition`` and ``restart`` only).
+    wrong_pairs: int | None = None
     #: True when the run was cut short (Ctrl-C with ``interruptible``): a partial result.
     interrupted: bool = False
     #: Scenario-specific fields added to the JSON object (``chaos``: invariants, violations,
@@ -92,6 +101,7 @@ class SimulationResult:
             "lifeguard": spec.lifeguard,
             "tcp_pings": spec.tcp_pings,
             "fast_wire": spec.fast_wire,
+            "go_faithful": spec.go_faithful,
             "duration_s": round(self.duration_s, 6),
             "deliveries": self.deliveries,
             "packets_sent": self.packets_sent,
@@ -108,6 +118,13 @@ class SimulationResult:
         if spec.scenario == "partition":
             out["split_at_s"] = spec.trigger_at
             out["heal_at_s"] = spec.trigger_at + spec.heal_after
+        if spec.scenario == "restart":
+            out["restart_share"] = spec.restart_share
+            out["restart_spread_s"] = spec.restart_spread
+            out["restart_downtime_s"] = spec.restart_downtime
+            out["from_snapshot"] = spec.from_snapshot
+        if self.wrong_pairs is not None:
+            out["wrong_pairs"] = self.wrong_pairs
         if self.dissemination is not None:
             out["dissemination"] = {k: _round(v) for k, v in self.dissemination.items()}
         if self.detection is not None:
@@ -135,7 +152,7 @@ class _Watcher:
         self.curve = ArrivalCurve(spec.trigger_at)
         self.false_failures = 0
         self.half: dict[str, int] = {}
-        self.watch_views = spec.scenario in ("join", "partition")
+        self.watch_views = spec.scenario in ("join", "partition", "restart")
         self.views: dict[str, set[str]] = {}
         if self.watch_views:
             start = self.all_names if spec.converged_start else frozenset()
@@ -162,11 +179,25 @@ class _Watcher:
                     self.curve.arrive(viewer, entry.at)
             elif etype in (MemberEventType.FAILED, MemberEventType.LEAVE, MemberEventType.REAP):
                 view.difference_update(m.name for m in item.members)
+                if self.spec.scenario == "restart":
+                    self.curve.forget(viewer)  # the last arrival counts: views must stay whole
 
     def _measuring(self, at: float) -> bool:
-        if self.spec.scenario == "partition":
+        if self.spec.scenario in ("partition", "restart"):
             return at >= self.curve.trigger
         return True
+
+    def restarted(self, name: str) -> None:
+        """A fresh instance of ``name`` knows only itself."""
+        self.views[name] = {name}
+        self.curve.forget(name)
+
+    def start_measuring(self) -> None:
+        """Views already complete when the measurement starts arrive at once."""
+        at = self.curve.trigger
+        for viewer in self.world.running():
+            if len(self.views[viewer]) == len(self.all_names):
+                self.curve.arrive(viewer, at)
 
     def _failed(self, viewer: str, member: str, at: float) -> None:
         if self.spec.scenario == "failure" and member == self.subject:
@@ -182,8 +213,8 @@ class _Watcher:
         return len(self.curve) >= population
 
 
-def _trigger(world: World, spec: ScenarioSpec, names: list[str], watcher: _Watcher) -> None:
-    """Schedule the scenario's action(s)."""
+def _trigger(world: World, spec: ScenarioSpec, names: list[str], watcher: _Watcher) -> list[Action]:
+    """Schedule the scenario's action(s); returns those the runner carries out itself."""
     pick = random.Random(f"{spec.seed}/scenario")
     at = spec.trigger_at
     if spec.scenario == "event":
@@ -219,6 +250,22 @@ def _trigger(world: World, spec: ScenarioSpec, names: list[str], watcher: _Watch
         world.at(at, names[0], split)
         world.at(at + spec.heal_after, names[0], heal)
         watcher.curve = ArrivalCurve(at + spec.heal_after)
+    elif spec.scenario == "restart":
+
+        def make(recovered: dict[str, RecoveredState]) -> NodeFactory:
+            return serf_sim_factory(
+                spec.profile,
+                lifeguard=spec.lifeguard,
+                tcp_pings=spec.tcp_pings,
+                fast_wire=spec.fast_wire,
+                go_faithful=spec.go_faithful,
+                recovered=recovered,
+            )
+
+        actions, end = restart_wave(world, spec, names, make, watcher.restarted)
+        watcher.curve = ArrivalCurve(end)
+        return [*actions, (end, watcher.start_measuring)]
+    return []
 
 
 #: ``on_progress(now, end, deliveries)``: simulated seconds so far and at the end, deliveries.
@@ -252,6 +299,7 @@ def run_scenario(
             lifeguard=spec.lifeguard,
             tcp_pings=spec.tcp_pings,
             fast_wire=spec.fast_wire,
+            go_faithful=spec.go_faithful,
         ),
         link=LinkSpec(loss=spec.loss, latency=spec.latency),
         keep_trace=False,
@@ -265,7 +313,7 @@ def run_scenario(
         on_phase("built")
     watcher = _Watcher(world, spec, names)
     world.observers.append(watcher.on_entry)
-    _trigger(world, spec, names, watcher)
+    actions = _trigger(world, spec, names, watcher)
     start_of_watch = watcher.curve.trigger
     end = start_of_watch + spec.duration
     if spec.scenario == "steady":
@@ -274,6 +322,9 @@ def run_scenario(
     early_stop = spec.stop_when_complete and spec.scenario != "steady"
     interrupted = False
     try:
+        for when, action in actions:
+            world.run_until(when)
+            action()
         if on_progress is not None:
 
             def tick() -> bool:
@@ -311,6 +362,8 @@ def run_scenario(
         trace_hash=world.trace_hash(),
         interrupted=interrupted,
     )
+    if spec.scenario in ("partition", "restart"):
+        result.wrong_pairs = wrong_pairs(world)
     curve = watcher.curve
     if spec.scenario == "failure":
         result.detection = {

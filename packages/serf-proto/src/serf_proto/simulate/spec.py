@@ -7,7 +7,7 @@ from dataclasses import dataclass
 __all__ = ["PROFILES", "SCENARIOS", "ScenarioError", "ScenarioSpec"]
 
 #: Scenario names, in the order the help lists them.
-SCENARIOS = ("event", "failure", "join", "partition", "steady", "chaos")
+SCENARIOS = ("event", "failure", "join", "partition", "restart", "steady", "chaos")
 #: Memberlist timing profiles (Go's ``DefaultLANConfig`` and friends).
 PROFILES = ("lan", "wan", "local")
 
@@ -22,9 +22,9 @@ class ScenarioSpec:
 
     Attributes (seconds for times):
         nodes: cluster size (at least 2; ``partition`` needs 2 so each half has a node).
-        scenario: ``event``, ``failure``, ``join``, ``partition``, ``steady`` or ``chaos``
-            (a seeded fault schedule checked against invariants, :mod:`.chaos`; it uses
-            ``nodes``, ``seed`` and ``profile`` only).
+        scenario: ``event``, ``failure``, ``join``, ``partition``, ``restart``, ``steady`` or
+            ``chaos`` (a seeded fault schedule checked against invariants, :mod:`.chaos`; it
+            uses ``nodes``, ``seed`` and ``profile`` only).
         seed: the only source of randomness.
         loss: probability in [0, 1) that a datagram is lost, on every link.
         latency: one-way delay of every link.
@@ -38,6 +38,12 @@ class ScenarioSpec:
         tcp_pings: fall back to a TCP ping when a UDP probe gets no ack (Go's default);
             simulated streams never lose data, so this fallback hides datagram loss.
         fast_wire: skip compression (and encryption) on send, for large clusters.
+        go_faithful: run Go's rules: no self-healing pings (``heal_interval=0``) and no
+            accusation sent back for a stale alive (``resend_accusations=False``), to compare
+            Go's behaviour with pyserf's on the same seed.
+        restart_share, restart_spread, restart_downtime, from_snapshot: the ``restart``
+            scenario (share of nodes restarted, over how long, how long each stays down,
+            fresh or from a snapshot; see :mod:`serf_proto.simulate.restart`).
         stop_when_complete: end the run as soon as the measured curve reached every node
             (checked once per simulated second); ``steady`` always runs ``duration``.
     """
@@ -54,6 +60,11 @@ class ScenarioSpec:
     lifeguard: bool = True
     tcp_pings: bool = True
     fast_wire: bool = False
+    go_faithful: bool = False
+    restart_share: float = 1.0
+    restart_spread: float = 20.0
+    restart_downtime: float = 8.0
+    from_snapshot: bool = False
     stop_when_complete: bool = False
 
     def __post_init__(self) -> None:
@@ -71,6 +82,10 @@ class ScenarioSpec:
             raise ScenarioError(f"latency must not be negative, got {self.latency}")
         if self.duration <= 0:
             raise ScenarioError(f"duration must be positive, got {self.duration}")
+        if not 0.0 < self.restart_share <= 1.0:
+            raise ScenarioError(f"restart share must be in (0, 1], got {self.restart_share}")
+        if self.restart_spread < 0 or self.restart_downtime < 0:
+            raise ScenarioError("restart spread and downtime must not be negative")
         if self.trigger_at < 0 or self.heal_after <= 0:
             raise ScenarioError("trigger time must not be negative and heal_after must be positive")
 
