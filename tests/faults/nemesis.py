@@ -29,11 +29,12 @@ import time
 from dataclasses import dataclass, field
 
 from tests.faults.cluster import Agent, Cluster, wait_until
+from tests.faults.scenarios import EVENT_DELIVERY_TIMEOUT
 
 #: A partition or a pause is held this long (the LAN suspicion timeout is about 5 s).
 HOLD = 4.0
-#: Longest wait for an event to reach every agent: one push/pull interval and some.
-EVENT_TIMEOUT = 40.0
+#: Longest wait for the views to converge.
+CONVERGE_TIMEOUT = 40.0
 
 
 @dataclass
@@ -99,7 +100,7 @@ def run_nemesis(cluster: Cluster, seed: int, *, steps: int = 4) -> NemesisResult
         sender.event(name, name)
         result.events.append(name)
     try:
-        cluster.wait_all_alive(timeout=EVENT_TIMEOUT)
+        cluster.wait_all_alive(timeout=CONVERGE_TIMEOUT)
     except AssertionError as exc:
         result.violations.append(f"converged: {exc}")
 
@@ -108,7 +109,7 @@ def run_nemesis(cluster: Cluster, seed: int, *, steps: int = 4) -> NemesisResult
 
     # A miss is reported below, per agent and event.
     with contextlib.suppress(AssertionError):
-        wait_until(delivered, timeout=EVENT_TIMEOUT, what="every event on every agent")
+        wait_until(delivered, timeout=EVENT_DELIVERY_TIMEOUT, what="every event on every agent")
     for agent in agents:
         names = [r.name for r in agent.user_events()]
         for event in result.events:
