@@ -60,6 +60,7 @@ from benchmarks.provenance import (
     save_results,
     start,
 )
+from tests.loopback import free_port
 
 DOC = ROOT / "docs" / "benchmarks.md"
 BLOCK = "regex-backtracking"
@@ -73,22 +74,6 @@ NAMES = {
     "go": "Go Serf",
     "old": "pyserf before (Python re)",
 }
-
-
-def free_port() -> int:
-    import socket
-
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
 
 
 @dataclass

@@ -39,6 +39,7 @@ from benchmarks.provenance import (
     save_results,
     start,
 )
+from tests.loopback import free_port
 
 DOC = REPO_ROOT / "docs" / "reliability.md"
 AGENTS = {
@@ -54,21 +55,6 @@ class Outcome:
     channel: str
     survived: bool
     detail: str
-
-
-def free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def _rpc_ok(rpc: str) -> bool:

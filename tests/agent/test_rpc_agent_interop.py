@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,19 +19,14 @@ from pathlib import Path
 import pytest
 from serf_proto import __version__
 
+from tests.loopback import free_port
+
 pytestmark = pytest.mark.interop
 
 SERF = "/usr/bin/serf"
 PYSERF = str(Path(sys.executable).parent / "serf")
 KEY = "hbbBBrflCBbYjPCBx/GlQd81gxmXG6L+aXWfEYX/2cE="
 KEY2 = "0RZVwe6G5PxDnGC5iIbinkiovgHaKpFQzrrgtb7tocA="
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -20,15 +20,9 @@ import msgpack
 import pytest
 
 from tests.agent.rpc_fake_backend import serving
+from tests.loopback import free_port
 
 pytestmark = pytest.mark.interop
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from serf_cli.rpc_client import RPCClient
+
+from tests.loopback import free_port
 
 GO_SERF = "/usr/bin/serf"
 #: How to start an agent, by factory name.
@@ -40,20 +41,6 @@ if [ "$SERF_EVENT" = "query" ] && [ "$SERF_QUERY_NAME" = "echo" ]; then
   cat
 fi
 """
-
-
-def free_port() -> int:
-    """A loopback port free for both TCP and UDP right now."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

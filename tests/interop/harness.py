@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serf_asyncio import SerfNode, bind_sockets, node_config
+from serf_asyncio import SerfNode, node_config
 from serf_proto.events import MemberEvent, Query, UserEvent
 from serf_proto.types import MemberStatus
+
+from tests.loopback import free_port
 
 GO_SERF = "/usr/bin/serf"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,14 +33,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONVERGE = 45.0
 #: Failure detection bound with the local profile (probe 1 s, suspicion ×3, Lifeguard).
 DETECT_FAILURE = 40.0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free for both TCP and UDP on ``host`` right now."""
-    sockets = bind_sockets(host, 0)
-    port = sockets.address.port
-    sockets.close()
-    return port
 
 
 async def eventually(

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pytest
 from serf_proto import __version__
 
 from tests.conftest import REPO_ROOT
+from tests.loopback import free_port as _free_port
 
 DISTRIBUTIONS = ("pyserf", "serf-agent", "serf-asyncio", "serf-cli", "serf-proto")
 INTERNAL_PINS = {
@@ -106,20 +106,6 @@ def _fresh_venv(tmp_path: Path, dist: Path, *requirements: str) -> Path:
 def _installed(bin_dir: Path, tmp_path: Path) -> set[str]:
     listed = _run([str(bin_dir / "python"), "-m", "pip", "list", "--format=freeze"], tmp_path)
     return {line.split("==")[0].lower() for line in listed.stdout.split()}
-
-
-def _free_port() -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
