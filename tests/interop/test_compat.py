@@ -44,11 +44,21 @@ async def uncompressed_and_protocol_2_agents(workdir: Path) -> None:
 
         await eventually(everywhere, what="events from every kind of node on every node")
 
-        result = await plain.query("q-nocomp", timeout="4s")
-        go_answers: dict[str, str] = result["Responses"]
+        # A query is best effort and a node its gossip misses inside the window answers
+        # nothing (see check_queries in test_mixed_cluster.py): sent at most three times.
+        go_answers: dict[str, str] = {}
+        for attempt in range(3):
+            result = await plain.query(f"q-nocomp-{attempt}", timeout="4s")
+            go_answers = result["Responses"]
+            if {"py1", "py2"} <= go_answers.keys():
+                break
         assert go_answers["py1"] == "py:py1"
         assert go_answers["py2"] == "py:py2"
-        responses = await py1.node.query("q-py1", b"", timeout=4.0).wait()
+        responses: dict[str, bytes] = {}
+        for attempt in range(3):
+            responses = await py1.node.query(f"q-py1-{attempt}", b"", timeout=4.0).wait()
+            if {"go-nocomp", "py2"} <= responses.keys():
+                break
         assert responses["go-nocomp"] == b"go:go-nocomp"
         assert responses["py2"] == b"py:py2"
     finally:
