@@ -36,15 +36,11 @@ an agent event into the frames for every matching stream (and registers query ID
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import msgpack
 from serf_proto import (
-    GoRegex,
     GoRegexError,
     KeyOpCompleted,
     Member,
@@ -58,7 +54,64 @@ from serf_proto.gocompat import Base64Error, decode_base64
 
 from serf_agent.backend import AgentEvent, CoordinateView
 from serf_agent.rpc.decode import Field, FieldError, Kind, decode_struct
-from serf_agent.rpc.gocompat import compile_anchored, matches
+from serf_agent.rpc.gocompat import compile_anchored
+from serf_agent.rpc.records import (
+    LOG_LEVELS,
+    EventFilter,
+    header,
+    log_level_of,
+    member_record,
+    nil_if_empty,
+    pack,
+)
+from serf_agent.rpc.requests import (
+    NEED_DATA,
+    CloseConnection,
+    CoordinateRequest,
+    EventRequest,
+    ForceLeaveRequest,
+    JoinRequest,
+    KeyRequest,
+    LeaveRequest,
+    MemberFilter,
+    MembersRequest,
+    NeedData,
+    QueryRequest,
+    Reply,
+    Request,
+    RespondRequest,
+    SessionEvent,
+    StartMonitor,
+    StatsRequest,
+    StopMonitor,
+    TagsRequest,
+)
+
+__all__ = [
+    "AUTH_REQUIRED",
+    "COMMANDS",
+    "NEED_DATA",
+    "CloseConnection",
+    "CoordinateRequest",
+    "EventRequest",
+    "ForceLeaveRequest",
+    "JoinRequest",
+    "KeyRequest",
+    "LeaveRequest",
+    "MemberFilter",
+    "MembersRequest",
+    "NeedData",
+    "QueryRequest",
+    "Reply",
+    "Request",
+    "RespondRequest",
+    "RpcSession",
+    "SessionEvent",
+    "StartMonitor",
+    "StatsRequest",
+    "StopMonitor",
+    "TagsRequest",
+]
 
 IPC_VERSION = 1
 #: Largest buffered, still incomplete request (bytes); longer objects close the connection.
@@ -77,12 +130,6 @@ STREAM_EXISTS = "Stream with given sequence exists"
 MONITOR_EXISTS = "Monitor already exists"
 INVALID_QUERY_ID = "No pending queries matching ID"
 INTERNAL_PREFIX_REFUSED = "Queries cannot contain the '_serf_' prefix"
-
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERR")
-EVENT_FILTER_TYPES = frozenset(
-    {"member-join", "member-leave", "member-failed", "member-update", "member-reap"}
-    | {"user", "query", "*"}
-)
 
 F = Field
 _HEADER = (F("Command", Kind.STR), F("Seq", Kind.UINT64))
@@ -114,272 +161,6 @@ _BODIES: dict[str, tuple[Field, ...]] = {
 }
 _BODILESS = frozenset({"members", "leave", "list-keys", "stats"})
 COMMANDS = frozenset(_BODIES) | _BODILESS
-
-
-class NeedData(Enum):
-    """``next_event`` has nothing complete to offer: read more bytes."""
-
-    NEED_DATA = "need-data"
-
-
-NEED_DATA = NeedData.NEED_DATA
-
-
-# -- what next_event returns -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """Bytes the session produced on its own; write them (and log ``warning`` if set)."""
-
-    data: bytes
-    warning: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CloseConnection:
-    """Write ``data`` (may be empty), log ``log_message`` at ERR level if set, then close."""
-
-    data: bytes
-    log_message: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class StartMonitor:
-    """A monitor was accepted: write ``data`` (the OK reply), then subscribe to log lines
-    and send the backlog through ``log_record``."""
-
-    seq: int
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class StopMonitor:
-    """The monitor was stopped: write ``data`` (the reply) and unsubscribe from log lines."""
-
-    seq: int
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class EventRequest:
-    seq: int
-    name: str
-    payload: bytes
-    coalesce: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ForceLeaveRequest:
-    seq: int
-    node: str
-    prune: bool
-
-
-@dataclass(frozen=True, slots=True)
-class JoinRequest:
-    seq: int
-    existing: list[str]
-    replay: bool
-
-
-@dataclass(frozen=True, slots=True)
-class MemberFilter:
-    """Compiled ``members-filtered`` regexes (``None`` = no filter)."""
-
-    tags: dict[str, GoRegex]
-    status: GoRegex | None
-    name: GoRegex | None
-
-    def select(self, members: Sequence[Member]) -> list[Member]:
-        """The members passing every filter, in their original order (Go's rules)."""
-        return [m for m in members if self._accepts(m)]
-
-    def _accepts(self, member: Member) -> bool:
-        for tag, pattern in self.tags.items():
-            if not matches(pattern, member.tags.get(tag, "")):
-                return False
-        if self.status is not None and not matches(self.status, str(member.status)):
-            return False
-        return self.name is None or matches(self.name, member.name)
-
-
-@dataclass(frozen=True, slots=True)
-class MembersRequest:
-    seq: int
-    filter: MemberFilter | None
-
-
-@dataclass(frozen=True, slots=True)
-class TagsRequest:
-    """Merge rule (Go): copy current tags, drop ``delete_tags``, then apply ``tags``."""
-
-    seq: int
-    tags: dict[str, str]
-    delete_tags: list[str]
-
-    def merged(self, current: dict[str, str]) -> dict[str, str]:
-        result = {k: v for k, v in current.items() if k not in self.delete_tags}
-        result.update(self.tags)
-        return result
-
-
-@dataclass(frozen=True, slots=True)
-class LeaveRequest:
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueryRequest:
-    seq: int
-    name: str
-    payload: bytes
-    filter_nodes: list[str]
-    filter_tags: dict[str, str]
-    request_ack: bool
-    relay_factor: int
-    timeout: float  # seconds, 0 = the agent's default
-
-
-@dataclass(frozen=True, slots=True)
-class RespondRequest:
-    seq: int
-    query: Query
-    payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRequest:
-    """``install``/``use``/``remove`` (``key`` = raw bytes) or ``list`` (``key`` = None)."""
-
-    seq: int
-    op: str
-    key: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class StatsRequest:
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class CoordinateRequest:
-    seq: int
-    node: str
-
-
-Request = (
-    EventRequest
-    | ForceLeaveRequest
-    | JoinRequest
-    | MembersRequest
-    | TagsRequest
-    | LeaveRequest
-    | QueryRequest
-    | RespondRequest
-    | KeyRequest
-    | StatsRequest
-    | CoordinateRequest
-)
-SessionEvent = NeedData | Reply | CloseConnection | StartMonitor | StopMonitor | Request
-
-
-# -- stream filters ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EventFilter:
-    """One element of a ``stream`` ``Type`` list (Go's ``EventFilter``)."""
-
-    event: str
-    name: str = ""
-
-    @staticmethod
-    def parse_list(text: str) -> list[EventFilter]:
-        """Split ``Type`` on commas exactly as Go does (``""`` means ``*``; no trimming)."""
-        filters = []
-        for part in (text or "*").split(","):
-            if part.startswith("user:"):
-                filters.append(EventFilter("user", part[len("user:") :]))
-            elif part.startswith("query:"):
-                filters.append(EventFilter("query", part[len("query:") :]))
-            else:
-                filters.append(EventFilter(part))
-        return filters
-
-    @property
-    def valid(self) -> bool:
-        return self.event in EVENT_FILTER_TYPES
-
-    def accepts(self, event: AgentEvent) -> bool:
-        if self.event == "*":
-            return True
-        if event_type_name(event) != self.event:
-            return False
-        if self.name and isinstance(event, UserEvent | Query):
-            return event.name == self.name
-        return True
-
-
-def event_type_name(event: AgentEvent) -> str:
-    """Go's ``EventType().String()``: ``member-join`` ..., ``user``, ``query``."""
-    if isinstance(event, MemberEvent):
-        return event.type.value
-    return "user" if isinstance(event, UserEvent) else "query"
-
-
-def log_level_of(line: str) -> str:
-    """The text between the first ``[`` and the next ``]`` (logutils), or ``""``."""
-    start = line.find("[")
-    if start < 0:
-        return ""
-    end = line.find("]", start)
-    return line[start + 1 : end] if end >= 0 else ""
-
-
-# -- encoding ----------------------------------------------------------------------------------
-
-
-def pack(obj: object) -> bytes:
-    """msgpack as Go's agent writes it: str for strings, bin for bytes, smallest ints."""
-    data: bytes = msgpack.packb(obj, use_bin_type=True)
-    return data
-
-
-def header(seq: int, error: str = "") -> bytes:
-    """A response header; keys in Go's struct order (alphabetical)."""
-    return pack({"Error": error, "Seq": seq})
-
-
-def member_record(member: Member) -> dict[str, Any]:
-    """A member as Go's IPC ``Member`` struct (``Addr`` raw 4/16 bytes, keys alphabetical)."""
-    pmin, pmax, pcur = member.protocol
-    dmin, dmax, dcur = member.delegate
-    return {
-        "Addr": ip_bytes(member.addr.host),
-        "DelegateCur": dcur,
-        "DelegateMax": dmax,
-        "DelegateMin": dmin,
-        "Name": member.name,
-        "Port": member.addr.port,
-        "ProtocolCur": pcur,
-        "ProtocolMax": pmax,
-        "ProtocolMin": pmin,
-        "Status": str(member.status),
-        "Tags": dict(member.tags),
-    }
-
-
-def ip_bytes(host: str) -> bytes:
-    """Go's ``net.IP`` bytes of an address literal; empty for a non-IP host."""
-    try:
-        return ipaddress.ip_address(host).packed
-    except ValueError:
-        return b""
-
-
-def _nil_if_empty(payload: bytes) -> bytes | None:
-    return payload or None
 
 
 class RpcSession:
@@ -727,7 +508,7 @@ class RpcSession:
                 "Event": "user",
                 "LTime": event.ltime,
                 "Name": event.name,
-                "Payload": _nil_if_empty(event.payload),
+                "Payload": nil_if_empty(event.payload),
             }
         self._query_id += 1
         if event.deadline >= now:
@@ -738,7 +519,7 @@ class RpcSession:
             "ID": self._query_id,
             "LTime": event.ltime,
             "Name": event.name,
-            "Payload": _nil_if_empty(event.payload),
+            "Payload": nil_if_empty(event.payload),
         }
 
     def log_record(self, line: str) -> bytes | None:
