@@ -87,6 +87,7 @@ REALTIME_MODULES = frozenset(
         "tests/interop/*",
         "tests/faults/*",
         "tests/asyncio/test_node.py",
+        "tests/asyncio/test_node_hooks.py",
         "tests/asyncio/test_transport.py",
         "tests/asyncio/test_examples.py",
         "tests/asyncio/test_threaded_example.py",

@@ -86,7 +86,7 @@ def test_counters_copy_both_layers_and_the_transport(run_on_loop: Runner) -> Non
             assert counters.transport.streams_accepted >= 1
             assert isinstance(counters.dropped, dict) and isinstance(counters.serf, dict)
             before = counters.transport.packets_sent
-            await asyncio.sleep(0.5)
+            await until(lambda: a.counters().transport.packets_sent > before)
             assert counters.transport.packets_sent == before  # a copy, not a live view
             assert a.counters().transport.packets_sent > before
 
